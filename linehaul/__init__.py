@@ -1,0 +1,52 @@
+"""linehaul: PyPI CDN download logs → rows of the BigQuery tables ``file_downloads`` and ``simple_requests``.
+
+The parsing core is pure (no I/O, no cloud imports)::
+
+    >>> from linehaul import parse_line, to_row
+    >>> event = parse_line(
+    ...     "simple|Thu, 07 Jan 2021 20:54:54 GMT|DE|/simple/numpy/|TLSv1.3|TLS_AES_128_GCM_SHA256||||"
+    ...     'uv/0.5.11 {"installer":{"name":"uv","version":"0.5.11"},"python":"3.12.4"}'
+    ... )
+    >>> to_row(event)["project"], event.details.installer.name
+    ('numpy', 'uv')
+"""
+
+from linehaul.convert import Converted, Converter
+from linehaul.errors import LineError
+from linehaul.events import (
+    Download,
+    Event,
+    File,
+    Ignored,
+    Outcome,
+    SimpleRequest,
+    parse_line,
+    parse_timestamp,
+)
+from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS, dumps_row, table_for, to_row
+from linehaul.useragents import UNKNOWN, Classification, Unknown, Unusable, UserAgent, classify
+
+__all__ = [
+    "FILE_DOWNLOADS",
+    "SIMPLE_REQUESTS",
+    "UNKNOWN",
+    "Classification",
+    "Converted",
+    "Converter",
+    "Download",
+    "Event",
+    "File",
+    "Ignored",
+    "LineError",
+    "Outcome",
+    "SimpleRequest",
+    "Unknown",
+    "Unusable",
+    "UserAgent",
+    "classify",
+    "dumps_row",
+    "parse_line",
+    "parse_timestamp",
+    "table_for",
+    "to_row",
+]

@@ -1,0 +1,498 @@
+"""The user-agent rules, in the order they are tried; the first rule that answers wins.
+
+A rule is a callable ``rule(agent) -> Classification | None`` with a ``name``; ``None`` means "not mine,
+ask the next rule". :data:`DEFAULT_RULES` holds, in this order:
+
+1. production Linehaul's rules, tried in the order its conformance reference tries them (its registry
+   shuffled with seed 0), so that the rare agent two rules both claim gets the same answer;
+2. production's ignore list (monitoring, crawlers, ``(null)``, ...), which gives :class:`Ignored`;
+3. our additions for agents production leaves unknown: hatch, Homebrew on Apple Silicon and Linux,
+   ``Python-urllib/3.1x`` (alone or with setuptools/distribute), Artifactory with a build number;
+4. the operating system from ua-parser for any agent still unknown.
+
+Because 3 and 4 only see agents that 1 and 2 did not claim, they never change a value production fills.
+Browsers and OS package managers (rule 1) also get their operating system from ua-parser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from linehaul.useragents._agent_json import AgentJsonError, user_agent_from_json
+from linehaul.useragents._os import operating_system
+from linehaul.useragents._versions import in_range
+from linehaul.useragents.model import (
+    Classification,
+    Distro,
+    Ignored,
+    Implementation,
+    Installer,
+    System,
+    Unusable,
+    UserAgent,
+)
+
+__all__ = [
+    "DEFAULT_RULES",
+    "HatchRule",
+    "IgnoreRule",
+    "JsonAgentRule",
+    "LazyPattern",
+    "RegexRule",
+    "Rule",
+    "Searcher",
+    "UnknownAgentOsRule",
+    "with_operating_system",
+]
+
+
+class Rule(Protocol):
+    """One way of recognising agents. Returns ``None`` for an agent it does not claim.
+
+    ``needs`` is text that every agent the rule claims contains (``""`` if there is none): the classifier
+    skips the rule, without calling it, for agents that lack it.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def needs(self) -> str: ...
+
+    def __call__(self, agent: str, /) -> Classification | None: ...
+
+
+Build = Callable[["re.Match[str]"], UserAgent | None]
+
+
+class Searcher(Protocol):
+    """What a rule needs of a regular expression: ``re.Pattern`` or :class:`LazyPattern`."""
+
+    def search(self, text: str, /) -> re.Match[str] | None: ...
+
+
+class LazyPattern:
+    """A regular expression compiled on first use.
+
+    Compiling every rule's expressions costs more than classifying a small log, and with their ``needs``
+    text most rules never run their expressions at all.
+    """
+
+    __slots__ = ("_compiled", "flags", "source")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self.source, self.flags = source, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def search(self, text: str, /) -> re.Match[str] | None:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self.source, self.flags)
+        return compiled.search(text)
+
+    def __repr__(self) -> str:
+        return f"LazyPattern({self.source!r})"
+
+
+@dataclass(frozen=True)
+class RegexRule:
+    """Claims an agent one of ``patterns`` finds (``re.search``); ``build`` makes the details.
+
+    ``build`` may return ``None`` to give the agent back (production's version checks do that): the next
+    *rule* is tried, not the next pattern. ``needs``, when set, is text that every agent the patterns can
+    find contains: a quick test that spares the regular expressions most agents.
+    """
+
+    name: str
+    patterns: tuple[Searcher, ...]
+    build: Build
+    needs: str = ""
+
+    def __call__(self, agent: str, /) -> Classification | None:
+        for pattern in self.patterns:
+            match = pattern.search(agent)
+            if match is not None:
+                return self.build(match)
+        return None
+
+
+@dataclass(frozen=True)
+class JsonAgentRule:
+    """``<prefix><version> <JSON>`` agents (pip >= 6, uv >= 0.1.22), read as production reads them.
+
+    The agent is claimed when it starts with ``prefix``, its version is at least ``lowest`` and the rest
+    decodes as JSON. A claimed agent whose JSON has the wrong shape is :class:`Unusable` (production
+    drops the line) when ``strict``, and given back otherwise.
+    """
+
+    name: str
+    prefix: str
+    lowest: str
+    strict: bool = True
+
+    @property
+    def needs(self) -> str:
+        return self.prefix
+
+    def __call__(self, agent: str, /) -> Classification | None:
+        if not agent.startswith(self.prefix):
+            return None
+        words = agent.split(maxsplit=1)
+        if not in_range(words[0].split("/", 1)[1], self.lowest) or len(words) < 2:
+            return None
+        return _read_json(words[1], self.strict)
+
+
+_HATCH = LazyPattern(r"^Hatch/\S+ (\{.*\}) HTTPX/\S+$")
+
+
+@dataclass(frozen=True)
+class HatchRule:
+    """``Hatch/<version> <JSON> HTTPX/<version>``, sent by ``hatch publish`` since hatch 1.15."""
+
+    name: str = "hatch"
+    pattern: Searcher = _HATCH
+    needs: str = "Hatch/"
+
+    def __call__(self, agent: str, /) -> Classification | None:
+        match = self.pattern.search(agent)
+        return None if match is None else _read_json(match.group(1), strict=False)
+
+
+def _read_json(text: str, strict: bool) -> Classification | None:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    try:
+        return user_agent_from_json(data)
+    except (AgentJsonError, RecursionError) as error:
+        return Unusable(f"unusable JSON: {error}") if strict else None
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """Agents production deliberately drops: a match of any of ``patterns`` gives :class:`Ignored`."""
+
+    name: str
+    patterns: tuple[Searcher, ...]
+    needs: str = ""
+
+    def __call__(self, agent: str, /) -> Classification | None:
+        for pattern in self.patterns:
+            match = pattern.search(agent)
+            if match is not None:
+                return Ignored(rule=f"{self.name}: {match.group(0).strip()!r}")
+        return None
+
+
+@dataclass(frozen=True)
+class UnknownAgentOsRule:
+    """Last resort: an agent nobody claimed still gets its operating system, when ua-parser knows it.
+
+    Agents that claim pip's or uv's JSON format but break it are left unknown: ua-parser would read a
+    platform out of broken JSON, and trying its few hundred rules on each of the many distinct broken
+    agents of a log costs more than everything else.
+    """
+
+    name: str = "operating system"
+    needs: str = "("  # see operating_system()
+
+    def __call__(self, agent: str, /) -> Classification | None:
+        if agent.startswith(("pip/", "uv/")):
+            return None
+        system = operating_system(agent)
+        return None if system is None else UserAgent(system=system)
+
+
+def with_operating_system(details: UserAgent, agent: str) -> UserAgent:
+    """``details`` with ``system`` from ua-parser, where the details have none and ua-parser knows it."""
+    if details.system is not None:
+        return details
+    system = operating_system(agent)
+    return details if system is None else replace(details, system=system)
+
+
+def _regex(name: str, *patterns: str | Searcher, needs: str = "") -> Callable[[Build], RegexRule]:
+    lazy = tuple(LazyPattern(p) if isinstance(p, str) else p for p in patterns)
+    return lambda build: RegexRule(name, lazy, build, needs)
+
+
+def _installer(name: str, version: str | None = None) -> Installer:
+    return Installer(name=name, version=version)
+
+
+# -- 1. production's rules -------------------------------------------------------------------------------
+
+
+@_regex(
+    "setuptools",
+    r"^Python-urllib/(?P<python>\d\.\d) setuptools/(?P<version>\S+)$",
+    r"^setuptools/(?P<version>\S+) Python-urllib/(?P<python>\d\.\d)$",
+    needs="Python-urllib/",
+)
+def _setuptools(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("setuptools", m["version"]), python=m["python"])
+
+
+@_regex("pex", r"pex/(?P<version>\S+)$", needs="pex/")
+def _pex(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("pex", m["version"]))
+
+
+@_regex("twine", r"^twine/(?P<version>\S+)(?: .+)? (?P<impl_name>\S+)/(?P<impl_version>\S+)$", needs="twine/")
+def _twine(m: re.Match[str]) -> UserAgent:
+    return UserAgent(
+        installer=_installer("twine", m["version"]),
+        implementation=Implementation(m["impl_name"], m["impl_version"]),
+    )
+
+
+@_regex("requests", r"^python-requests/(?P<version>\S+)(?: .+)?$", needs="python-requests/")
+def _requests(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("requests", m["version"]))
+
+
+@_regex("devpi", r"devpi-server/(?P<version>\S+) \(.+\)$", needs="devpi-server/")
+def _devpi(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("devpi", m["version"]))
+
+
+@_regex("z3c.pypimirror", r"^z3c\.pypimirror/(?P<version>\S+)$", needs="z3c.pypimirror/")
+def _z3c(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("z3c.pypimirror", m["version"]))
+
+
+@_regex("pdm", r"^pdm/(?P<version>\S+) (?P<impl_name>\S+)/(?P<impl_version>\S+)$", needs="pdm/")
+def _pdm(m: re.Match[str]) -> UserAgent:
+    return UserAgent(
+        installer=_installer("pdm", m["version"]),
+        implementation=Implementation(m["impl_name"], m["impl_version"]),
+    )
+
+
+@_regex("maturin", r"^maturin/(?P<version>\S+)$", needs="maturin/")
+def _maturin(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("maturin", m["version"]))
+
+
+@_regex("distribute", r"^Python-urllib/(?P<python>\d\.\d) distribute/(?P<version>\S+)$", needs=" distribute/")
+def _distribute(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("distribute", m["version"]), python=m["python"])
+
+
+@_regex("bandersnatch", r"^bandersnatch/(?P<version>\S+) \(.+\)$", needs="bandersnatch/")
+def _bandersnatch(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("bandersnatch", m["version"]))
+
+
+@_regex("pep381client", r"^pep381client(?:-proxy)?/(?P<version>\S+)$", needs="pep381client")
+def _pep381client(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("pep381client", m["version"]))
+
+
+_OS_PACKAGE_MANAGERS = LazyPattern(  # production writes ^ in every branch; hoisting it lets re try one place
+    r"""^(?:fetch\ libfetch/\S+$ | libfetch/\S+$ | OpenBSD\ ftp$ | MacPorts/? | NetBSD-ftp/ | slapt-get
+        | pypi-install/ | slackrepo$ | PTXdist | GARstow/ | xbps/)""",
+    re.VERBOSE,
+)
+
+
+@_regex("OS", _OS_PACKAGE_MANAGERS)
+def _os_package_manager(m: re.Match[str]) -> UserAgent:
+    return with_operating_system(UserAgent(installer=_installer("OS")), m.string)
+
+
+@_regex(
+    "Homebrew",
+    r"^Homebrew/(?P<version>\S+) \(Macintosh; Intel (?:Mac OS X|macOS) (?P<osx_version>[^)]+)\)(?: .+)?$",
+    needs="Homebrew/",
+)
+def _homebrew(m: re.Match[str]) -> UserAgent:
+    return UserAgent(
+        installer=_installer("Homebrew", m["version"]), distro=Distro(name="OS X", version=m["osx_version"])
+    )
+
+
+@_regex("Bazel", r"^Bazel/(?:release\s+)?(?P<version>.+)$", needs="Bazel/")
+def _bazel(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("Bazel", m["version"]))
+
+
+@_regex(
+    "poetry",
+    r"^poetry/(?P<version>\S+) (?P<impl_name>\S+)/(?P<impl_version>\S+) "
+    r"(?P<system_name>\S+)/(?P<system_release>\S+)?$",
+    needs="poetry/",
+)
+def _poetry(m: re.Match[str]) -> UserAgent:
+    return UserAgent(
+        installer=_installer("poetry", m["version"]),
+        implementation=Implementation(m["impl_name"], m["impl_version"]),
+        system=System(m["system_name"], m["system_release"]),
+    )
+
+
+@_regex("Nexus", r"^Nexus/(?P<version>\S+)", needs="Nexus/")
+def _nexus(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("Nexus", m["version"]))
+
+
+@_regex("conda", r"^conda/(?P<version>\S+)(?: .+)?$", needs="conda/")
+def _conda(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("conda", m["version"]))
+
+
+def _known(value: str) -> str | None:
+    return None if value.lower() == "unknown" else value
+
+
+@_regex(
+    "pip 1.4-5",
+    r"^pip/(?P<version>\S+) (?P<impl_name>\S+)/(?P<impl_version>\S+) "
+    r"(?P<system_name>\S+)/(?P<system_release>\S+)$",
+    needs="pip/",
+)
+def _pip_1_4(m: re.Match[str]) -> UserAgent | None:
+    if not in_range(m["version"], "1.4", below="6"):
+        return None
+    impl_name, impl_version = _known(m["impl_name"]), _known(m["impl_version"])
+    system_name, system_release = _known(m["system_name"]), _known(m["system_release"])
+    implementation = Implementation(impl_name, impl_version)
+    system = System(system_name, system_release)
+    return UserAgent(
+        installer=_installer("pip", m["version"]),
+        implementation=None if implementation == Implementation() else implementation,
+        system=None if system == System() else system,
+        # production copies the version even when it says "unknown"
+        python=m["impl_version"] if m["impl_name"].lower() == "cpython" else None,
+    )
+
+
+@_regex("Python-urllib", r"^Python-urllib/(?P<python>\d\.\d)$", needs="Python-urllib/")
+def _urllib(m: re.Match[str]) -> UserAgent:
+    return UserAgent(python=m["python"])
+
+
+@_regex("Artifactory", r"^Artifactory/(?P<version>\S+)$", needs="Artifactory/")
+def _artifactory(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("Artifactory", m["version"]))
+
+
+_BROWSERS = LazyPattern(
+    r"""^(?: Mozilla | Safari | wget | curl | Opera | aria2 | AndroidDownloadManager
+        | com\.apple\.WebKit\.Networking/ | FDM\ \S+ | URL/Emacs | Firefox/ | UCWEB | Links
+        | ^okhttp | ^Apache-HttpClient )(?:/|$)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+@_regex("Browser", _BROWSERS)
+def _browser(m: re.Match[str]) -> UserAgent:
+    return with_operating_system(UserAgent(installer=_installer("Browser")), m.string)
+
+
+_IGNORED_AT_START = LazyPattern(  # production's ignore list but its one unanchored branch, with ^ hoisted
+    r"""^(?:Datadog\ Agent/ | \(null\)$ | WordPress/ | Chef\ (?:Client|Knife)/ | Ruby$
+        | Slackbot-LinkExpanding | TextualInlineMedia/ | WeeChat/ | Download\ Master$ | Java/
+        | Go\ \d\.\d\ package\ http$ | Go-http-client/ | GNU\ Guile$ | github-olee$ | YisouSpider$
+        | Apache\ Ant/ | Salt/ | ansible-httpget$ | ltx71\ -\ \(http://ltx71.com/\) | Scrapy/
+        | spectool/ | AWSBrewLinkChecker/ | Y!J-ASR/ | NSIS_Inetc\ \(Mozilla\)$ | Debian\ uscan
+        | Pingdom\.com_bot_version_\d+\.\d+_\(https?://www.pingdom.com/\)$
+        | MauiBot\ \(crawler\.feedback\+dc@gmail\.com\)$ | inspector\.pypi\.io$)""",
+    re.VERBOSE,
+)
+_IGNORED_ANYWHERE = LazyPattern(r"Nutch")
+
+# -- 3. our additions, for agents production leaves unknown ----------------------------------------------
+
+
+@_regex(
+    "Homebrew (Apple Silicon)",
+    r"^Homebrew/(?P<version>\S+) \(Macintosh; (?P<cpu>arm64) (?:Mac OS X|macOS) (?P<macos>[^)]+)\)(?: .+)?$",
+    needs="Homebrew/",
+)
+def _homebrew_apple_silicon(m: re.Match[str]) -> UserAgent:
+    return UserAgent(
+        installer=_installer("Homebrew", m["version"]),
+        distro=Distro(name="OS X", version=m["macos"]),
+        cpu=m["cpu"],
+    )
+
+
+_DISTRO_NAME_VERSION = re.compile(r"(?P<name>.+?) (?P<version>[0-9][0-9.]*)(?: .*)?")  # for a few agents
+
+
+@_regex(
+    "Homebrew (Linux)",
+    r"^Homebrew/(?P<version>\S+) \(Linux; (?P<cpu>\S+) (?P<os>[^)]+)\)(?: .+)?$",
+    needs="Homebrew/",
+)
+def _homebrew_linux(m: re.Match[str]) -> UserAgent:
+    named = _DISTRO_NAME_VERSION.fullmatch(m["os"])
+    distro = Distro(name=named["name"], version=named["version"]) if named else Distro(name=m["os"])
+    return UserAgent(
+        installer=_installer("Homebrew", m["version"]),
+        distro=distro,
+        system=System(name="Linux"),
+        cpu=m["cpu"],
+    )
+
+
+@_regex(
+    "setuptools (Python 3.10+)",
+    r"^Python-urllib/(?P<python>\d+\.\d+) (?P<name>setuptools|distribute)/(?P<version>\S+)$",
+    r"^(?P<name>setuptools)/(?P<version>\S+) Python-urllib/(?P<python>\d+\.\d+)$",
+)
+def _setuptools_modern(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer(m["name"], m["version"]), python=m["python"])
+
+
+@_regex("Python-urllib (Python 3.10+)", r"^Python-urllib/(?P<python>\d+\.\d+)$", needs="Python-urllib/")
+def _urllib_modern(m: re.Match[str]) -> UserAgent:
+    return UserAgent(python=m["python"])
+
+
+@_regex("Artifactory (with build number)", r"^Artifactory/(?P<version>\S+) [0-9]+$", needs="Artifactory/")
+def _artifactory_build(m: re.Match[str]) -> UserAgent:
+    return UserAgent(installer=_installer("Artifactory", m["version"]))
+
+
+DEFAULT_RULES: tuple[Rule, ...] = (
+    JsonAgentRule("uv", prefix="uv/", lowest="0.1.22"),
+    _setuptools,
+    _pex,
+    _twine,
+    _requests,
+    _devpi,
+    _z3c,
+    _pdm,
+    _maturin,
+    _distribute,
+    _bandersnatch,
+    _pep381client,
+    _os_package_manager,
+    _homebrew,
+    _bazel,
+    _poetry,
+    _nexus,
+    _conda,
+    JsonAgentRule("pip", prefix="pip/", lowest="6"),
+    _pip_1_4,
+    _urllib,
+    _artifactory,
+    _browser,
+    IgnoreRule("ignore list", (_IGNORED_AT_START, _IGNORED_ANYWHERE)),
+    HatchRule(),
+    _homebrew_apple_silicon,
+    _homebrew_linux,
+    _setuptools_modern,
+    _urllib_modern,
+    _artifactory_build,
+    UnknownAgentOsRule(),
+)
+"""Every rule linehaul uses, in order (see the module docstring)."""
