@@ -1,0 +1,163 @@
+"""The pipeline's ports: what the ingestor and the publisher need of object storage and of BigQuery.
+
+Only ``linehaul.gcp`` implements these over Google Cloud clients; ``linehaul.pipeline.memory`` implements
+them in memory for fast tests (they really keep bytes, generations and rows, and fail as the real ones do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Literal, Protocol
+
+__all__ = [
+    "BlobInfo",
+    "BlobNotFoundError",
+    "BlobStore",
+    "JobExistsError",
+    "LoadJob",
+    "PreconditionFailedError",
+    "StorageError",
+    "TableLoader",
+    "TableRef",
+]
+
+Schema = Sequence[Mapping[str, Any]]
+"""A BigQuery table schema in its JSON form (the content of ``schemas/*.json``)."""
+
+
+class StorageError(Exception):
+    """Object storage refused or failed an operation."""
+
+
+class BlobNotFoundError(StorageError):
+    """The object (or its bucket) does not exist."""
+
+
+class PreconditionFailedError(StorageError):
+    """A generation precondition did not hold (the object exists, or changed, or is gone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """An object's name (within its bucket), generation, size in bytes and custom metadata."""
+
+    name: str
+    generation: int
+    size: int
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class BlobStore(Protocol):
+    """Objects in buckets, addressed by (bucket, name)."""
+
+    def open_reader(
+        self, bucket: str, name: str, generation: int | None = None
+    ) -> AbstractContextManager[BinaryIO]:
+        """Stream the object's bytes (of that generation, if given). BlobNotFoundError if it is missing."""
+        ...
+
+    def open_writer(
+        self, bucket: str, name: str, *, content_type: str = "application/octet-stream"
+    ) -> AbstractContextManager[BinaryIO]:
+        """Stream bytes into the object; it is replaced, whole, when the block exits without an error."""
+        ...
+
+    def put(
+        self,
+        bucket: str,
+        name: str,
+        data: bytes,
+        *,
+        if_generation_match: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> int:
+        """Write the object and return its new generation.
+
+        ``if_generation_match=0`` writes only if it does not exist; a positive value only if that is its
+        current generation. PreconditionFailedError otherwise.
+        """
+        ...
+
+    def get(self, bucket: str, name: str) -> tuple[bytes, BlobInfo]:
+        """The object's bytes and info. BlobNotFoundError if it is missing."""
+        ...
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        """The object's info, or None if it is missing."""
+        ...
+
+    def copy(
+        self,
+        bucket: str,
+        name: str,
+        to_bucket: str,
+        to_name: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """Copy an object (server-side), adding ``metadata`` to the copy. BlobNotFoundError if missing."""
+        ...
+
+    def delete(self, bucket: str, name: str, *, if_generation_match: int | None = None) -> bool:
+        """Delete the object; False if it was already missing. PreconditionFailedError on a changed generation."""
+        ...
+
+    def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
+        """Objects whose name starts with ``prefix``, in name order, at most ``limit`` of them."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TableRef:
+    """A BigQuery table: ``project.dataset.table``."""
+
+    project: str
+    dataset: str
+    table: str
+
+    def __str__(self) -> str:
+        return f"{self.project}.{self.dataset}.{self.table}"
+
+
+class JobExistsError(Exception):
+    """A load job with this id was submitted before (BigQuery answers 409 Conflict)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadJob:
+    """A load job's state. ``error`` is set when it finished and failed; ``output_rows`` when it succeeded."""
+
+    job_id: str
+    state: Literal["PENDING", "RUNNING", "DONE"]
+    error: str | None = None
+    output_rows: int | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "DONE" and self.error is None
+
+    @property
+    def failed(self) -> bool:
+        return self.state == "DONE" and self.error is not None
+
+
+class TableLoader(Protocol):
+    """Batch loads of newline-delimited JSON from object storage into BigQuery tables."""
+
+    def start_load(self, job_id: str, uris: Sequence[str], table: TableRef, schema: Schema) -> None:
+        """Submit a load job appending ``uris`` (``gs://bucket/name``) to ``table``.
+
+        JobExistsError if a job with ``job_id`` was ever submitted: job ids are never reused.
+        """
+        ...
+
+    def job(self, job_id: str) -> LoadJob | None:
+        """The job's current state, or None if no job has this id."""
+        ...
+
+    def wait(self, job_id: str, timeout: float) -> LoadJob:
+        """Block until the job is done (or ``timeout`` seconds pass) and return its state."""
+        ...
