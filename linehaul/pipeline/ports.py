@@ -102,7 +102,7 @@ class BlobStore(Protocol):
         ...
 
     def delete(self, bucket: str, name: str, *, if_generation_match: int | None = None) -> bool:
-        """Delete the object; False if it was already missing. PreconditionFailedError on a changed generation."""
+        """Delete the object; False if it was missing. PreconditionFailedError on a changed generation."""
         ...
 
     def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
