@@ -164,9 +164,15 @@ class _MissingValueError(ValueError):
         self.field = field
 
 
-def _column(text: str, value: str | None) -> int | None:
-    column = text.find(value) if value else -1
-    return None if column < 0 else column
+_FIELD_INDEX = {"date": 1, "url": 3, "project": 6, "version": 7, "package_type": 8}
+
+
+def _column(text: str, field: str) -> int:
+    """Where the ``field`` of a line that splits into fields starts: after its '|'."""
+    position = -1
+    for _ in range(_FIELD_INDEX[field]):
+        position = text.index("|", position + 1)
+    return position + 1
 
 
 def parse_line(line: bytes | str, classify: Callable[[str], Classification] = classify) -> Outcome:
@@ -182,21 +188,17 @@ def parse_line(line: bytes | str, classify: Callable[[str], Classification] = cl
     try:
         timestamp = parse_timestamp(date)
     except ValueError:
-        raise LineError(
-            "date",
-            f"{date[:40]!r} is not a date like 'Thu, 07 Jan 2021 20:54:54 GMT'",
-            line=text,
-            column=_column(text, date),
-        ) from None
+        reason = f"{date[:40]!r} is not a date like 'Thu, 07 Jan 2021 20:54:54 GMT'"
+        raise LineError("date", reason, line=text, column=_column(text, "date")) from None
     try:
         if kind == SIMPLE:
             project = simple_project(url)
         else:
             project, version, package_type = check_download(fields)
     except _MissingValueError as error:
-        raise LineError(error.field, str(error), line=text) from None
+        raise LineError(error.field, str(error), line=text, column=_column(text, error.field)) from None
     except ValueError as error:
-        raise LineError("url", str(error), line=text, column=_column(text, url)) from None
+        raise LineError("url", str(error), line=text, column=_column(text, "url")) from None
     classification = classify(agent)
     if isinstance(classification, Unusable):
         raise LineError("user_agent", classification.reason, line=text, column=len(text) - len(agent))

@@ -192,7 +192,7 @@ def write_sample(path: Path, lines: int = 10_000, seed: int = 1, start: datetime
     with open(path, "wb") as raw:
         out: BinaryIO = raw
         if path.name.endswith(".gz"):
-            out = cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0))
+            out = cast(BinaryIO, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0))
         batch: list[str] = []
         for line in sample_lines(lines, seed, start):
             batch.append(line)

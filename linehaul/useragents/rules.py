@@ -443,16 +443,23 @@ def _homebrew_linux(m: re.Match[str]) -> UserAgent:
     )
 
 
+_TWO_DIGIT_PYTHON = r"\d\d+\.\d+|\d\.\d\d+"  # what production's \d\.\d leaves out: 3.10, 3.12, 10.0
+
+
 @_regex(
     "setuptools (Python 3.10+)",
-    r"^Python-urllib/(?P<python>\d+\.\d+) (?P<name>setuptools|distribute)/(?P<version>\S+)$",
-    r"^(?P<name>setuptools)/(?P<version>\S+) Python-urllib/(?P<python>\d+\.\d+)$",
+    rf"^Python-urllib/(?P<python>{_TWO_DIGIT_PYTHON}) (?P<name>setuptools|distribute)/(?P<version>\S+)$",
+    rf"^(?P<name>setuptools)/(?P<version>\S+) Python-urllib/(?P<python>{_TWO_DIGIT_PYTHON})$",
 )
 def _setuptools_modern(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer(m["name"], m["version"]), python=m["python"])
 
 
-@_regex("Python-urllib (Python 3.10+)", r"^Python-urllib/(?P<python>\d+\.\d+)$", needs="Python-urllib/")
+@_regex(
+    "Python-urllib (Python 3.10+)",
+    rf"^Python-urllib/(?P<python>{_TWO_DIGIT_PYTHON})$",
+    needs="Python-urllib/",
+)
 def _urllib_modern(m: re.Match[str]) -> UserAgent:
     return UserAgent(python=m["python"])
 

@@ -1,0 +1,77 @@
+"""The BigQuery schemas of the two tables (``schemas/*.json``, the source of truth) and checks against them.
+
+* :func:`load_schema` reads a table's schema (package data, the same files as ``schemas/``);
+* :func:`row_problems` says why a row would not load into the table (a pure function, used by tests).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+__all__ = ["TABLES", "Field", "load_schema", "row_problems"]
+
+TABLES = ("file_downloads", "simple_requests")
+Field = Mapping[str, Any]
+"""One column of a BigQuery JSON schema: name, type, mode (NULLABLE when absent), fields for a RECORD."""
+
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "STRING": (str,),
+    "BOOLEAN": (bool,),
+    "INTEGER": (int,),
+    "FLOAT": (int, float),
+}
+
+
+@cache
+def load_schema(table: str) -> tuple[Field, ...]:
+    """The schema of ``table`` (one of :data:`TABLES`), as its JSON list of fields."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}: expected one of {', '.join(TABLES)}")
+    text = files("linehaul").joinpath("schemas", f"{table}.json").read_text()
+    return tuple(json.loads(text))
+
+
+def _timestamp_problem(value: object) -> str | None:
+    if not isinstance(value, str):
+        return f"is {type(value).__name__}, not an RFC 3339 timestamp"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return f"{value!r} is not an RFC 3339 timestamp"
+    offset = moment.utcoffset()
+    return None if offset is not None and not offset.total_seconds() else f"{value!r} is not in UTC"
+
+
+def row_problems(row: Mapping[str, Any], schema: Sequence[Field], where: str = "") -> list[str]:
+    """Why ``row`` would not load into a table of ``schema`` (empty if it would).
+
+    Checks every key against the columns (no unknown keys), REQUIRED columns, types (STRING, BOOLEAN,
+    INTEGER, FLOAT, TIMESTAMP in UTC) and RECORDs recursively. REPEATED columns are not used here.
+    """
+    problems: list[str] = []
+    columns = {column["name"]: column for column in schema}
+    problems += [f"{where}{key}: no such column" for key in row if key not in columns]
+    for name, column in columns.items():
+        value, path = row.get(name), f"{where}{name}"
+        if value is None:
+            if column.get("mode") == "REQUIRED":
+                problems.append(f"{path}: is required")
+            continue
+        kind = column["type"]
+        if kind in ("RECORD", "STRUCT"):
+            if isinstance(value, Mapping):
+                problems += row_problems(value, column["fields"], f"{path}.")
+            else:
+                problems.append(f"{path}: is {type(value).__name__}, not a record")
+        elif kind == "TIMESTAMP":
+            problem = _timestamp_problem(value)
+            if problem:
+                problems.append(f"{path}: {problem}")
+        elif not isinstance(value, _SCALARS[kind]) or (kind != "BOOLEAN" and isinstance(value, bool)):
+            problems.append(f"{path}: is {type(value).__name__}, not {kind}")
+    return problems
