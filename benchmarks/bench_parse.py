@@ -117,15 +117,15 @@ def main() -> int:
         name = Path(corpus).name
         runs = [_child("core", corpus) for _ in range(args.repeat)]
         best = min(runs, key=lambda run: run["seconds"])
-        figures = {"core (best of %d)" % args.repeat: best, "baseline split+dump": _child("baseline", corpus),
+        figures = {f"core (best of {args.repeat})": best, "baseline split+dump": _child("baseline", corpus),
                    "library parse_line": _child("library", corpus)}  # fmt: skip
         if args.reference:
             figures["production 1.0.3"] = _production(args.reference, corpus)
         for path, run in figures.items():
             rate = run["lines"] / run["seconds"]
             cpu = f"{run['lines'] / run['cpu']:,.0f}" if "cpu" in run else ""
-            line = f"| {name} | {int(run['lines']):,} | {path} | {run['seconds']:.2f} | {rate:,.0f} | {cpu} |"
-            print(f"{line} {run['rss']:.0f} |")
+            cells = [name, f"{int(run['lines']):,}", path, f"{run['seconds']:.2f}", f"{rate:,.0f}", cpu]
+            print("| " + " | ".join(cells) + f" | {run['rss']:.0f} |")
         if args.reference:
             ratio = (best["lines"] / best["seconds"]) / (figures["production 1.0.3"]["lines"]
                                                          / figures["production 1.0.3"]["seconds"])  # fmt: skip
