@@ -67,6 +67,7 @@ def _plain_nullable(field: str) -> bool:
 
 
 def _date_text(date: str) -> Text:
+    """The RFC 3339 text of a date field, or _SLOW (not plain, or not a date: parse_line says why)."""
     if not plain(date):
         return _SLOW
     try:
@@ -135,7 +136,7 @@ class Converter:
             return _SLOW
         found = self._classify(agent)
         if isinstance(found, UserAgent):
-            return json.dumps(found.to_dict(), ensure_ascii=False, separators=(",", ":"))
+            return found.to_json()
         if isinstance(found, Ignored):
             return found
         return "null" if isinstance(found, Unknown) else _SLOW  # Unusable: parse_line gives the error
@@ -167,19 +168,19 @@ class Converter:
                     # url|tls protocol|tls cipher|project|version|package type| is one cache key
                     middle = line[len(kind) + len(date) + len(country) + 3 : len(line) - len(agent)]
                     if kind == DOWNLOAD:
-                        texts = download_cache.get(middle) or download_middles.get(middle, _download_texts)
+                        texts = download_cache.get(middle) or download_middles.add(middle, _download_texts)
                         rows = downloads
                     elif kind == SIMPLE:
-                        texts = simple_cache.get(middle) or simple_middles.get(middle, _simple_texts)
+                        texts = simple_cache.get(middle) or simple_middles.add(middle, _simple_texts)
                         rows = simple
                     else:
                         texts = _SLOW
-                    timestamp = date_cache.get(date) or dates.get(date, _date_text)
-                    country_text = country_cache.get(country) or countries.get(country, _country_text)
+                    timestamp = date_cache.get(date) or dates.add(date, _date_text)
+                    country_text = country_cache.get(country) or countries.add(country, _country_text)
                     if texts is _SLOW or timestamp is _SLOW or country_text is _SLOW:
                         details = _SLOW  # an unusual line: parse_line decides, and says why if it rejects
                     else:
-                        details = agent_cache.get(agent) or agents.get(agent, details_of)
+                        details = agent_cache.get(agent) or agents.add(agent, details_of)
                     if details is not _SLOW:
                         if type(details) is str:
                             rows.append(

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from linehaul._grammar import SIMPLE, Fields, split_line
 from linehaul.errors import LineError
@@ -81,7 +82,6 @@ Outcome = Download | SimpleRequest | Ignored
 _DATE_FORMAT = "%d %b %Y %H:%M:%S"
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
-_MONTH_TEXTS = {name: f"{number:02d}" for name, number in _MONTHS.items()}
 _CANONICAL_DATE = re.compile(r"([0-9]{2}) ([A-Z][a-z]{2}) ([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
 
 
@@ -100,24 +100,48 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def timestamp_text_of(text: str) -> str:
-    """``timestamp_text(parse_timestamp(text))``; quick for the usual ``Thu, 07 Jan 2021 20:54:54 GMT``."""
-    digits = text[5:7] + text[12:16] + text[17:19] + text[20:22] + text[23:25]
-    month = _MONTH_TEXTS.get(text[8:11])
-    if (
-        len(text) == 29
-        and month is not None
-        and digits.isascii()
-        and digits.isdigit()
-        and text[7] == text[11] == text[16] == " "
-        and text[19] == text[22] == ":"
-        and "01" <= text[5:7] <= "28"  # a day every month has; others go the long way
-        and text[17:19] <= "23"
-        and text[20:22] <= "59"
-        and text[23:25] <= "59"
-        and text[12:16] != "0000"
-    ):
-        return f"{text[12:16]}-{month}-{text[5:7]}T{text[17:25]}Z"
+    """``timestamp_text(parse_timestamp(text))``; quick for the usual ``Thu, 07 Jan 2021 20:54:54 GMT``.
+
+    The day part (``07 Jan 2021``) of the usual form is checked once and remembered; the clock part is
+    checked here; anything else takes the general path.
+    """
+    if len(text) == 29 and text[16] == " " and text[19] == ":" and text[22] == ":":
+        day = _DAYS.get(text[5:16], _MISSING)
+        if day is _MISSING:
+            day = _day_text(text[5:16])
+        clock = text[17:25]
+        digits = clock[:2] + clock[3:5] + clock[6:]
+        if (
+            day is not None
+            and digits.isascii()
+            and digits.isdigit()
+            and clock[:2] <= "23"
+            and clock[3:5] <= "59"
+            and clock[6:] <= "59"
+        ):
+            return f"{day}T{clock}Z"
     return timestamp_text(parse_timestamp(text))
+
+
+_MISSING: Any = object()
+_DAYS: dict[str, str | None] = {}
+_CANONICAL_DAY = re.compile(r"([0-9]{2}) ([A-Z][a-z]{2}) ([0-9]{4})")
+
+
+def _day_text(day: str) -> str | None:
+    """``2021-01-07`` for ``07 Jan 2021``, or None if it is not that form or not a real day."""
+    if len(_DAYS) > 10_000:
+        _DAYS.clear()
+    found = _CANONICAL_DAY.fullmatch(day)
+    month = _MONTHS.get(found[2]) if found else None
+    text = None
+    if found and month:
+        try:
+            text = date(int(found[3]), month, int(found[1])).isoformat()
+        except ValueError:
+            text = None
+    _DAYS[day] = text
+    return text
 
 
 def timestamp_text(moment: datetime) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import islice
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from linehaul.useragents.model import UNKNOWN, Classification
 from linehaul.useragents.rules import DEFAULT_RULES, Rule
@@ -17,6 +17,7 @@ from linehaul.useragents.rules import DEFAULT_RULES, Rule
 __all__ = ["BoundedCache", "CachingClassifier", "Classifier", "classify"]
 
 _K = TypeVar("_K")
+_MISSING: Any = object()
 _V = TypeVar("_V")
 
 
@@ -25,11 +26,11 @@ class Classifier:
 
     def __init__(self, rules: Sequence[Rule] = DEFAULT_RULES) -> None:
         self.rules = tuple(rules)
-        self._checks = tuple((rule.needs, rule) for rule in self.rules)
+        self._checks = tuple((rule.starts, rule.needs, rule) for rule in self.rules)
 
     def __call__(self, agent: str) -> Classification:
-        for needs, rule in self._checks:
-            if needs in agent:
+        for starts, needs, rule in self._checks:
+            if (not starts or agent.startswith(starts)) and needs in agent:
                 answer = rule(agent)
                 if answer is not None:
                     return answer
@@ -37,8 +38,8 @@ class Classifier:
 
     def rule_for(self, agent: str) -> str | None:
         """The name of the rule that answers for ``agent`` (``None`` if none does): for tests and docs."""
-        for needs, rule in self._checks:
-            if needs in agent and rule(agent) is not None:
+        for starts, needs, rule in self._checks:
+            if (not starts or agent.startswith(starts)) and needs in agent and rule(agent) is not None:
                 return rule.name
         return None
 
@@ -53,11 +54,12 @@ class BoundedCache(Generic[_K, _V]):
         self.entries: dict[_K, _V] = {}
 
     def get(self, key: _K, compute: Callable[[_K], _V]) -> _V:
+        value = self.entries.get(key, _MISSING)
+        return self.add(key, compute) if value is _MISSING else value
+
+    def add(self, key: _K, compute: Callable[[_K], _V]) -> _V:
+        """``compute(key)``, remembered: for callers that looked ``key`` up in ``entries`` themselves."""
         entries = self.entries
-        try:
-            return entries[key]
-        except KeyError:
-            pass
         if len(entries) >= self.size:
             for old in list(islice(entries, self.size // 2)):
                 del entries[old]

@@ -6,9 +6,12 @@ Every field is optional; ``None`` always means "the agent did not say". The shap
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+_quote: Callable[[str], str] = json.encoder.encode_basestring  # json.dumps' own, for ensure_ascii=False
 __all__ = [
     "UNKNOWN",
     "Classification",
@@ -114,6 +117,49 @@ class UserAgent:
             "rustc_version": self.rustc_version,
             "ci": self.ci,
         }
+
+    def to_json(self) -> str:
+        """``json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))``, built directly."""
+        installer, implementation, distro, system = (
+            self.installer,
+            self.implementation,
+            self.distro,
+            self.system,
+        )
+        libc = distro.libc if distro is not None else None
+        ci = "null" if self.ci is None else "true" if self.ci else "false"
+        return (
+            '{"installer":'
+            + (
+                "null"
+                if installer is None
+                else f'{{"name":{_j(installer.name)},"version":{_j(installer.version)},'
+                f'"subcommand":{_j(installer.subcommand)}}}'
+            )
+            + f',"python":{_j(self.python)},"implementation":'
+            + (
+                "null"
+                if implementation is None
+                else f'{{"name":{_j(implementation.name)},"version":{_j(implementation.version)}}}'
+            )
+            + ',"distro":'
+            + (
+                "null"
+                if distro is None
+                else f'{{"name":{_j(distro.name)},"version":{_j(distro.version)},"id":{_j(distro.id)},"libc":'
+                + ("null" if libc is None else f'{{"lib":{_j(libc.lib)},"version":{_j(libc.version)}}}')
+                + "}"
+            )
+            + ',"system":'
+            + ("null" if system is None else f'{{"name":{_j(system.name)},"release":{_j(system.release)}}}')
+            + f',"cpu":{_j(self.cpu)},"openssl_version":{_j(self.openssl_version)},'
+            f'"setuptools_version":{_j(self.setuptools_version)},"rustc_version":{_j(self.rustc_version)},'
+            f'"ci":{ci}}}'
+        )
+
+
+def _j(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from json.scanner import make_scanner
+from typing import Any, Protocol
 
 from linehaul.useragents._agent_json import AgentJsonError, user_agent_from_json
 from linehaul.useragents._os import operating_system
@@ -53,12 +54,15 @@ __all__ = [
 class Rule(Protocol):
     """One way of recognising agents. Returns ``None`` for an agent it does not claim.
 
-    ``needs`` is text that every agent the rule claims contains (``""`` if there is none): the classifier
-    skips the rule, without calling it, for agents that lack it.
+    Two quick tests let the classifier skip a rule without calling it: every agent the rule claims starts
+    with one of ``starts`` (unless it is empty) and contains ``needs``.
     """
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def starts(self) -> tuple[str, ...]: ...
 
     @property
     def needs(self) -> str: ...
@@ -103,13 +107,13 @@ class RegexRule:
     """Claims an agent one of ``patterns`` finds (``re.search``); ``build`` makes the details.
 
     ``build`` may return ``None`` to give the agent back (production's version checks do that): the next
-    *rule* is tried, not the next pattern. ``needs``, when set, is text that every agent the patterns can
-    find contains: a quick test that spares the regular expressions most agents.
+    *rule* is tried, not the next pattern. ``starts`` and ``needs`` are the quick tests of :class:`Rule`.
     """
 
     name: str
     patterns: tuple[Searcher, ...]
     build: Build
+    starts: tuple[str, ...] = ()
     needs: str = ""
 
     def __call__(self, agent: str, /) -> Classification | None:
@@ -134,9 +138,11 @@ class JsonAgentRule:
     lowest: str
     strict: bool = True
 
+    needs = ""
+
     @property
-    def needs(self) -> str:
-        return self.prefix
+    def starts(self) -> tuple[str, ...]:
+        return (self.prefix,)
 
     def __call__(self, agent: str, /) -> Classification | None:
         if not agent.startswith(self.prefix):
@@ -156,16 +162,34 @@ class HatchRule:
 
     name: str = "hatch"
     pattern: Searcher = _HATCH
-    needs: str = "Hatch/"
+    starts: tuple[str, ...] = ("Hatch/",)
+    needs: str = ""
 
     def __call__(self, agent: str, /) -> Classification | None:
         match = self.pattern.search(agent)
         return None if match is None else _read_json(match.group(1), strict=False)
 
 
+# the scanner json.loads runs; typeshed declares make_scanner as a class taking itself, hence the ignore
+_scan_json: Callable[[str, int], tuple[Any, int]] = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)`` for text that does not start with whitespace, without the wrapper's overhead."""
+    if text.startswith("\ufeff"):
+        raise ValueError("a byte order mark")
+    try:
+        data, end = _scan_json(text, 0)
+    except StopIteration:
+        raise ValueError("not JSON") from None
+    if text[end:].strip(" \t\n\r"):
+        raise ValueError("extra data after the JSON")
+    return data
+
+
 def _read_json(text: str, strict: bool) -> Classification | None:
     try:
-        data = json.loads(text)
+        data = _loads(text)
     except (ValueError, RecursionError):
         return None
     try:
@@ -180,6 +204,7 @@ class IgnoreRule:
 
     name: str
     patterns: tuple[Searcher, ...]
+    starts: tuple[str, ...] = ()
     needs: str = ""
 
     def __call__(self, agent: str, /) -> Classification | None:
@@ -200,6 +225,7 @@ class UnknownAgentOsRule:
     """
 
     name: str = "operating system"
+    starts: tuple[str, ...] = ()
     needs: str = "("  # see operating_system()
 
     def __call__(self, agent: str, /) -> Classification | None:
@@ -217,9 +243,11 @@ def with_operating_system(details: UserAgent, agent: str) -> UserAgent:
     return details if system is None else replace(details, system=system)
 
 
-def _regex(name: str, *patterns: str | Searcher, needs: str = "") -> Callable[[Build], RegexRule]:
+def _regex(
+    name: str, *patterns: str | Searcher, starts: tuple[str, ...] = (), needs: str = ""
+) -> Callable[[Build], RegexRule]:
     lazy = tuple(LazyPattern(p) if isinstance(p, str) else p for p in patterns)
-    return lambda build: RegexRule(name, lazy, build, needs)
+    return lambda build: RegexRule(name, lazy, build, starts, needs)
 
 
 def _installer(name: str, version: str | None = None) -> Installer:
@@ -233,7 +261,7 @@ def _installer(name: str, version: str | None = None) -> Installer:
     "setuptools",
     r"^Python-urllib/(?P<python>\d\.\d) setuptools/(?P<version>\S+)$",
     r"^setuptools/(?P<version>\S+) Python-urllib/(?P<python>\d\.\d)$",
-    needs="Python-urllib/",
+    starts=("Python-urllib/", "setuptools/"),
 )
 def _setuptools(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("setuptools", m["version"]), python=m["python"])
@@ -244,7 +272,9 @@ def _pex(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("pex", m["version"]))
 
 
-@_regex("twine", r"^twine/(?P<version>\S+)(?: .+)? (?P<impl_name>\S+)/(?P<impl_version>\S+)$", needs="twine/")
+@_regex(
+    "twine", r"^twine/(?P<version>\S+)(?: .+)? (?P<impl_name>\S+)/(?P<impl_version>\S+)$", starts=("twine/",)
+)
 def _twine(m: re.Match[str]) -> UserAgent:
     return UserAgent(
         installer=_installer("twine", m["version"]),
@@ -252,7 +282,7 @@ def _twine(m: re.Match[str]) -> UserAgent:
     )
 
 
-@_regex("requests", r"^python-requests/(?P<version>\S+)(?: .+)?$", needs="python-requests/")
+@_regex("requests", r"^python-requests/(?P<version>\S+)(?: .+)?$", starts=("python-requests/",))
 def _requests(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("requests", m["version"]))
 
@@ -262,12 +292,12 @@ def _devpi(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("devpi", m["version"]))
 
 
-@_regex("z3c.pypimirror", r"^z3c\.pypimirror/(?P<version>\S+)$", needs="z3c.pypimirror/")
+@_regex("z3c.pypimirror", r"^z3c\.pypimirror/(?P<version>\S+)$", starts=("z3c.pypimirror/",))
 def _z3c(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("z3c.pypimirror", m["version"]))
 
 
-@_regex("pdm", r"^pdm/(?P<version>\S+) (?P<impl_name>\S+)/(?P<impl_version>\S+)$", needs="pdm/")
+@_regex("pdm", r"^pdm/(?P<version>\S+) (?P<impl_name>\S+)/(?P<impl_version>\S+)$", starts=("pdm/",))
 def _pdm(m: re.Match[str]) -> UserAgent:
     return UserAgent(
         installer=_installer("pdm", m["version"]),
@@ -275,26 +305,32 @@ def _pdm(m: re.Match[str]) -> UserAgent:
     )
 
 
-@_regex("maturin", r"^maturin/(?P<version>\S+)$", needs="maturin/")
+@_regex("maturin", r"^maturin/(?P<version>\S+)$", starts=("maturin/",))
 def _maturin(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("maturin", m["version"]))
 
 
-@_regex("distribute", r"^Python-urllib/(?P<python>\d\.\d) distribute/(?P<version>\S+)$", needs=" distribute/")
+@_regex(
+    "distribute",
+    r"^Python-urllib/(?P<python>\d\.\d) distribute/(?P<version>\S+)$",
+    starts=("Python-urllib/",),
+)
 def _distribute(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("distribute", m["version"]), python=m["python"])
 
 
-@_regex("bandersnatch", r"^bandersnatch/(?P<version>\S+) \(.+\)$", needs="bandersnatch/")
+@_regex("bandersnatch", r"^bandersnatch/(?P<version>\S+) \(.+\)$", starts=("bandersnatch/",))
 def _bandersnatch(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("bandersnatch", m["version"]))
 
 
-@_regex("pep381client", r"^pep381client(?:-proxy)?/(?P<version>\S+)$", needs="pep381client")
+@_regex("pep381client", r"^pep381client(?:-proxy)?/(?P<version>\S+)$", starts=("pep381client",))
 def _pep381client(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("pep381client", m["version"]))
 
 
+_OS_STARTS: tuple[str, ...] = ("fetch libfetch/", "libfetch/", "OpenBSD ftp", "MacPorts", "NetBSD-ftp/")
+_OS_STARTS += ("slapt-get", "pypi-install/", "slackrepo", "PTXdist", "GARstow/", "xbps/")
 _OS_PACKAGE_MANAGERS = LazyPattern(  # production writes ^ in every branch; hoisting it lets re try one place
     r"""^(?:fetch\ libfetch/\S+$ | libfetch/\S+$ | OpenBSD\ ftp$ | MacPorts/? | NetBSD-ftp/ | slapt-get
         | pypi-install/ | slackrepo$ | PTXdist | GARstow/ | xbps/)""",
@@ -302,7 +338,7 @@ _OS_PACKAGE_MANAGERS = LazyPattern(  # production writes ^ in every branch; hois
 )
 
 
-@_regex("OS", _OS_PACKAGE_MANAGERS)
+@_regex("OS", _OS_PACKAGE_MANAGERS, starts=_OS_STARTS)
 def _os_package_manager(m: re.Match[str]) -> UserAgent:
     return with_operating_system(UserAgent(installer=_installer("OS")), m.string)
 
@@ -310,7 +346,7 @@ def _os_package_manager(m: re.Match[str]) -> UserAgent:
 @_regex(
     "Homebrew",
     r"^Homebrew/(?P<version>\S+) \(Macintosh; Intel (?:Mac OS X|macOS) (?P<osx_version>[^)]+)\)(?: .+)?$",
-    needs="Homebrew/",
+    starts=("Homebrew/",),
 )
 def _homebrew(m: re.Match[str]) -> UserAgent:
     return UserAgent(
@@ -318,7 +354,7 @@ def _homebrew(m: re.Match[str]) -> UserAgent:
     )
 
 
-@_regex("Bazel", r"^Bazel/(?:release\s+)?(?P<version>.+)$", needs="Bazel/")
+@_regex("Bazel", r"^Bazel/(?:release\s+)?(?P<version>.+)$", starts=("Bazel/",))
 def _bazel(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("Bazel", m["version"]))
 
@@ -327,7 +363,7 @@ def _bazel(m: re.Match[str]) -> UserAgent:
     "poetry",
     r"^poetry/(?P<version>\S+) (?P<impl_name>\S+)/(?P<impl_version>\S+) "
     r"(?P<system_name>\S+)/(?P<system_release>\S+)?$",
-    needs="poetry/",
+    starts=("poetry/",),
 )
 def _poetry(m: re.Match[str]) -> UserAgent:
     return UserAgent(
@@ -337,12 +373,12 @@ def _poetry(m: re.Match[str]) -> UserAgent:
     )
 
 
-@_regex("Nexus", r"^Nexus/(?P<version>\S+)", needs="Nexus/")
+@_regex("Nexus", r"^Nexus/(?P<version>\S+)", starts=("Nexus/",))
 def _nexus(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("Nexus", m["version"]))
 
 
-@_regex("conda", r"^conda/(?P<version>\S+)(?: .+)?$", needs="conda/")
+@_regex("conda", r"^conda/(?P<version>\S+)(?: .+)?$", starts=("conda/",))
 def _conda(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("conda", m["version"]))
 
@@ -355,7 +391,7 @@ def _known(value: str) -> str | None:
     "pip 1.4-5",
     r"^pip/(?P<version>\S+) (?P<impl_name>\S+)/(?P<impl_version>\S+) "
     r"(?P<system_name>\S+)/(?P<system_release>\S+)$",
-    needs="pip/",
+    starts=("pip/",),
 )
 def _pip_1_4(m: re.Match[str]) -> UserAgent | None:
     if not in_range(m["version"], "1.4", below="6"):
@@ -373,12 +409,12 @@ def _pip_1_4(m: re.Match[str]) -> UserAgent | None:
     )
 
 
-@_regex("Python-urllib", r"^Python-urllib/(?P<python>\d\.\d)$", needs="Python-urllib/")
+@_regex("Python-urllib", r"^Python-urllib/(?P<python>\d\.\d)$", starts=("Python-urllib/",))
 def _urllib(m: re.Match[str]) -> UserAgent:
     return UserAgent(python=m["python"])
 
 
-@_regex("Artifactory", r"^Artifactory/(?P<version>\S+)$", needs="Artifactory/")
+@_regex("Artifactory", r"^Artifactory/(?P<version>\S+)$", starts=("Artifactory/",))
 def _artifactory(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("Artifactory", m["version"]))
 
@@ -414,7 +450,7 @@ _IGNORED_ANYWHERE = LazyPattern(r"Nutch")
 @_regex(
     "Homebrew (Apple Silicon)",
     r"^Homebrew/(?P<version>\S+) \(Macintosh; (?P<cpu>arm64) (?:Mac OS X|macOS) (?P<macos>[^)]+)\)(?: .+)?$",
-    needs="Homebrew/",
+    starts=("Homebrew/",),
 )
 def _homebrew_apple_silicon(m: re.Match[str]) -> UserAgent:
     return UserAgent(
@@ -430,7 +466,7 @@ _DISTRO_NAME_VERSION = re.compile(r"(?P<name>.+?) (?P<version>[0-9][0-9.]*)(?: .
 @_regex(
     "Homebrew (Linux)",
     r"^Homebrew/(?P<version>\S+) \(Linux; (?P<cpu>\S+) (?P<os>[^)]+)\)(?: .+)?$",
-    needs="Homebrew/",
+    starts=("Homebrew/",),
 )
 def _homebrew_linux(m: re.Match[str]) -> UserAgent:
     named = _DISTRO_NAME_VERSION.fullmatch(m["os"])
@@ -458,13 +494,13 @@ def _setuptools_modern(m: re.Match[str]) -> UserAgent:
 @_regex(
     "Python-urllib (Python 3.10+)",
     rf"^Python-urllib/(?P<python>{_TWO_DIGIT_PYTHON})$",
-    needs="Python-urllib/",
+    starts=("Python-urllib/",),
 )
 def _urllib_modern(m: re.Match[str]) -> UserAgent:
     return UserAgent(python=m["python"])
 
 
-@_regex("Artifactory (with build number)", r"^Artifactory/(?P<version>\S+) [0-9]+$", needs="Artifactory/")
+@_regex("Artifactory (with build number)", r"^Artifactory/(?P<version>\S+) [0-9]+$", starts=("Artifactory/",))
 def _artifactory_build(m: re.Match[str]) -> UserAgent:
     return UserAgent(installer=_installer("Artifactory", m["version"]))
 

@@ -13,6 +13,7 @@ from packaging.specifiers import SpecifierSet
 from linehaul.events import parse_timestamp, timestamp_text, timestamp_text_of
 from linehaul.useragents._agent_json import AgentJsonError, _common, _general
 from linehaul.useragents._versions import in_range
+from linehaul.useragents.rules import _loads
 from tests.property.strategies import dates
 
 json_values = st.recursive(
@@ -85,3 +86,30 @@ def test_the_common_reading_of_agent_json_matches_the_general_one(document: dict
     except AgentJsonError:
         general = AgentJsonError
     assert common == general
+
+
+@given(agent_documents)
+@settings(max_examples=1000)
+def test_details_json_is_the_json_of_the_details_record(document: dict[str, Any]) -> None:
+    document = json.loads(json.dumps(document))
+    try:
+        details = _general(document)
+    except AgentJsonError:
+        return
+    assert details.to_json() == json.dumps(details.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"\A[\[{\"0-9tfnNI-][ -~]{0,20}\Z"), json_values.map(json.dumps).map(lambda t: t + " ")
+    )
+)
+@settings(max_examples=3000)
+def test_the_quick_json_decoder_is_json_loads(text: str) -> None:
+    def outcome(decode: Any) -> object:
+        try:
+            return ("ok", decode(text))
+        except (ValueError, RecursionError):
+            return "error"
+
+    assert repr(outcome(_loads)) == repr(outcome(json.loads))  # repr: NaN != NaN
