@@ -1,0 +1,182 @@
+"""In-memory implementations of the ports, for fast pipeline tests and for library users' own tests.
+
+They behave like the real services where the pipeline depends on it: objects keep bytes, generations and
+metadata; preconditions fail with PreconditionFailedError; missing objects raise BlobNotFoundError; a load
+job id can be submitted once (JobExistsError after); a load job is atomic and fails, loading nothing, if
+a file is missing, is not NDJSON, or has a row that does not fit the table's schema.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import itertools
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from linehaul.pipeline.ports import (
+    BlobInfo,
+    BlobNotFoundError,
+    JobExistsError,
+    LoadJob,
+    PreconditionFailedError,
+    Schema,
+    TableRef,
+)
+from linehaul.schema import row_problems
+
+__all__ = ["MemoryBlobStore", "MemoryTableLoader"]
+
+
+@dataclass(slots=True)
+class _Object:
+    data: bytes
+    generation: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class MemoryBlobStore:
+    """A :class:`~linehaul.pipeline.ports.BlobStore` in a dict. Buckets exist once something is written."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], _Object] = {}
+        self._generations = itertools.count(1_000_000)
+
+    def _object(self, bucket: str, name: str) -> _Object:
+        found = self.objects.get((bucket, name))
+        if found is None:
+            raise BlobNotFoundError(f"gs://{bucket}/{name}")
+        return found
+
+    def _info(self, name: str, found: _Object) -> BlobInfo:
+        return BlobInfo(name, found.generation, len(found.data), dict(found.metadata))
+
+    @contextmanager
+    def open_reader(self, bucket: str, name: str, generation: int | None = None) -> Iterator[BinaryIO]:
+        found = self._object(bucket, name)
+        if generation is not None and found.generation != generation:
+            raise BlobNotFoundError(f"gs://{bucket}/{name}#{generation}")
+        yield io.BytesIO(found.data)
+
+    @contextmanager
+    def open_writer(
+        self, bucket: str, name: str, *, content_type: str = "application/octet-stream"
+    ) -> Iterator[BinaryIO]:
+        buffer = io.BytesIO()
+        yield buffer
+        self.put(bucket, name, buffer.getvalue(), content_type=content_type)
+
+    def put(
+        self,
+        bucket: str,
+        name: str,
+        data: bytes,
+        *,
+        if_generation_match: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> int:
+        current = self.objects.get((bucket, name))
+        if if_generation_match is not None and (current.generation if current else 0) != if_generation_match:
+            raise PreconditionFailedError(f"gs://{bucket}/{name}: generation is not {if_generation_match}")
+        generation = next(self._generations)
+        self.objects[(bucket, name)] = _Object(bytes(data), generation, dict(metadata or {}))
+        return generation
+
+    def get(self, bucket: str, name: str) -> tuple[bytes, BlobInfo]:
+        found = self._object(bucket, name)
+        return found.data, self._info(name, found)
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        found = self.objects.get((bucket, name))
+        return None if found is None else self._info(name, found)
+
+    def copy(
+        self,
+        bucket: str,
+        name: str,
+        to_bucket: str,
+        to_name: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        found = self._object(bucket, name)
+        self.put(to_bucket, to_name, found.data, metadata={**found.metadata, **(metadata or {})})
+
+    def delete(self, bucket: str, name: str, *, if_generation_match: int | None = None) -> bool:
+        current = self.objects.get((bucket, name))
+        if current is None:
+            return False
+        if if_generation_match is not None and current.generation != if_generation_match:
+            raise PreconditionFailedError(f"gs://{bucket}/{name}: generation is not {if_generation_match}")
+        del self.objects[(bucket, name)]
+        return True
+
+    def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
+        names = sorted(name for owner, name in self.objects if owner == bucket and name.startswith(prefix))
+        for name in names[:limit]:
+            found = self.objects.get((bucket, name))
+            if found is not None:
+                yield self._info(name, found)
+
+    def names(self, bucket: str, prefix: str = "") -> builtins.list[str]:
+        """Every object name under ``prefix``: for tests' end-state assertions."""
+        return [info.name for info in self.list(bucket, prefix)]
+
+
+class MemoryTableLoader:
+    """A :class:`~linehaul.pipeline.ports.TableLoader` that loads NDJSON from a :class:`MemoryBlobStore`."""
+
+    def __init__(self, store: MemoryBlobStore) -> None:
+        self.store = store
+        self.tables: dict[str, list[dict[str, Any]]] = {}
+        self.jobs: dict[str, LoadJob] = {}
+
+    def start_load(self, job_id: str, uris: Sequence[str], table: TableRef, schema: Schema) -> None:
+        if job_id in self.jobs:
+            raise JobExistsError(job_id)
+        try:
+            rows = [row for uri in uris for row in self._rows(uri, schema)]
+        except ValueError as error:
+            self.jobs[job_id] = LoadJob(job_id, "DONE", error=str(error))
+            return
+        self.tables.setdefault(str(table), []).extend(rows)
+        self.jobs[job_id] = LoadJob(job_id, "DONE", output_rows=len(rows))
+
+    def _rows(self, uri: str, schema: Schema) -> list[dict[str, Any]]:
+        bucket, _, name = uri.removeprefix("gs://").partition("/")
+        try:
+            data, _ = self.store.get(bucket, name)
+        except BlobNotFoundError:
+            raise ValueError(f"Not found: URI {uri}") from None
+        rows = []
+        for number, line in enumerate(data.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise ValueError(
+                    f"Error while reading data, error message: malformed JSON in {uri} line {number}"
+                ) from None
+            problems = row_problems(row, schema) if isinstance(row, dict) else ["not a JSON object"]
+            if problems:
+                raise ValueError(f"Error while reading data: {uri} line {number}: {problems[0]}")
+            rows.append(row)
+        return rows
+
+    def job(self, job_id: str) -> LoadJob | None:
+        return self.jobs.get(job_id)
+
+    def wait(self, job_id: str, timeout: float) -> LoadJob:
+        found = self.jobs.get(job_id)
+        if found is None:
+            raise LookupError(f"no load job {job_id}")
+        return found
+
+    def rows(self, table: TableRef) -> list[dict[str, Any]]:
+        """The rows loaded into ``table``: for tests' end-state assertions."""
+        return self.tables.get(str(table), [])

@@ -1,0 +1,138 @@
+"""Configuration of the two functions, from environment variables, validated all at once.
+
+``IngestSettings.from_env(os.environ)`` and ``PublishSettings.from_env(os.environ)`` raise one
+:class:`ConfigError` that lists every missing or malformed variable. The functions call them on their first
+event, never at import, so a deployment with a bad variable fails loudly on its first event and
+a test can import the module without any environment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from linehaul.pipeline.ports import TableRef
+
+__all__ = ["ConfigError", "IngestSettings", "PublishSettings"]
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
+_PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|[a-z0-9.:-]+")  # domain-scoped projects contain . and :
+_DATASET = re.compile(r"[A-Za-z0-9_]{1,1024}")
+_TABLE = re.compile(r"[\w-]{1,1024}")
+
+
+class ConfigError(ValueError):
+    """Environment variables that are missing or malformed; ``problems`` lists each one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {problem}" for problem in problems))
+        self.problems = problems
+
+
+class _Reader:
+    """Reads variables from a mapping and collects every problem instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def text(self, name: str, pattern: re.Pattern[str], what: str, default: str | None = None) -> str:
+        value = self.env.get(name, "").strip() or default
+        if value is None:
+            self.problems.append(f"{name} is not set: {what}")
+            return ""
+        if not pattern.fullmatch(value):
+            self.problems.append(f"{name}={value!r} is not {what}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float, whole: bool = False) -> float:
+        raw = self.env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw) if whole else float(raw)
+        except ValueError:
+            self.problems.append(f"{name}={raw!r} is not {'a whole number' if whole else 'a number'}")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name}={raw!r} must be between {low:g} and {high:g}")
+        return value
+
+    def done(self) -> None:
+        if self.problems:
+            raise ConfigError(self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    """The ingestor's configuration.
+
+    ``RESULT_BUCKET`` (required): the staging bucket for processed, unprocessed and ignored outputs.
+    ``QUARANTINE_BUCKET`` (default: RESULT_BUCKET): where damaged logs are moved, under ``quarantine/``.
+    ``UPLOAD_CHUNK_MB`` (default 8): the size of each part of a streamed upload; memory use follows it.
+    """
+
+    result_bucket: str
+    quarantine_bucket: str
+    upload_chunk_mb: int = 8
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> IngestSettings:
+        read = _Reader(env)
+        result = read.text("RESULT_BUCKET", _BUCKET, "a bucket name (the staging bucket)")
+        quarantine = read.text("QUARANTINE_BUCKET", _BUCKET, "a bucket name", default=result or None)
+        chunk = int(read.number("UPLOAD_CHUNK_MB", 8, 1, 256, whole=True))
+        read.done()
+        return cls(result_bucket=result, quarantine_bucket=quarantine, upload_chunk_mb=chunk)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSettings:
+    """The publisher's configuration (production's variables, plus two of ours).
+
+    ``GCP_PROJECT`` (required), ``RESULT_BUCKET`` (required), ``BIGQUERY_DATASET`` (required; one or more,
+    whitespace-separated, each ``project.dataset`` or a dataset in GCP_PROJECT: every batch is loaded into
+    each), ``BIGQUERY_DOWNLOAD_TABLE`` and ``BIGQUERY_SIMPLE_TABLE`` (required), ``MAX_BLOBS_PER_RUN``
+    (default 1000, at most 10000: a load job takes at most 10,000 URIs), ``PUBLISH_TIME_BUDGET`` (seconds a
+    run may keep loading batches, default 420, keep it below the function's timeout) and ``LOCK_SECONDS``
+    (after how long a crashed run's lease may be taken over, default 600, keep it above the timeout).
+    """
+
+    project: str
+    result_bucket: str
+    datasets: tuple[tuple[str, str], ...]
+    download_table: str
+    simple_table: str
+    max_blobs_per_run: int = 1000
+    time_budget: float = 420.0
+    lock_seconds: float = 600.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PublishSettings:
+        read = _Reader(env)
+        project = read.text("GCP_PROJECT", _PROJECT, "a Google Cloud project id")
+        bucket = read.text("RESULT_BUCKET", _BUCKET, "a bucket name (the staging bucket)")
+        datasets: list[tuple[str, str]] = []
+        raw_datasets = env.get("BIGQUERY_DATASET", "").split()
+        if not raw_datasets:
+            read.problems.append(
+                "BIGQUERY_DATASET is not set: one or more datasets, project.dataset or dataset"
+            )
+        for item in raw_datasets:
+            owner, _, dataset = item.rpartition(".")
+            if not _DATASET.fullmatch(dataset) or (owner and not _PROJECT.fullmatch(owner)):
+                read.problems.append(f"BIGQUERY_DATASET entry {item!r} is not project.dataset or dataset")
+            datasets.append((owner or project, dataset))
+        download = read.text("BIGQUERY_DOWNLOAD_TABLE", _TABLE, "a table name")
+        simple = read.text("BIGQUERY_SIMPLE_TABLE", _TABLE, "a table name")
+        max_blobs = int(read.number("MAX_BLOBS_PER_RUN", 1000, 1, 10_000, whole=True))
+        budget = read.number("PUBLISH_TIME_BUDGET", 420.0, 1, 3600)
+        lock = read.number("LOCK_SECONDS", 600.0, 10, 86_400)
+        read.done()
+        return cls(project, bucket, tuple(datasets), download, simple, max_blobs, budget, lock)
+
+    def tables(self, kind: str) -> list[TableRef]:
+        """Every destination of one kind of staged file (``downloads`` or ``simple``)."""
+        table = self.download_table if kind == "downloads" else self.simple_table
+        return [TableRef(project, dataset, table) for project, dataset in self.datasets]

@@ -1,0 +1,156 @@
+"""Ingesting logs against the in-memory ports: end state of the buckets, not call sequences."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from linehaul import Download, Ignored, LineError, dumps_row, parse_line, to_row
+from linehaul.pipeline.ingest import ingest_log
+from linehaul.pipeline.memory import MemoryBlobStore
+from linehaul.pipeline.naming import loaded_marker
+from linehaul.pipeline.settings import IngestSettings
+from linehaul.sample import sample_lines
+
+SETTINGS = IngestSettings(result_bucket="staging", quarantine_bucket="staging")
+LINES = list(sample_lines(5000, seed=11))
+LOG = gzip.compress(("\n".join(LINES) + "\n").encode())
+NAME = "2026/11/01/cdn-0001.log.gz"
+
+
+def _expected(lines: list[str]) -> dict[str, bytes]:
+    outputs: dict[str, list[str]] = {"downloads": [], "simple": [], "unprocessed": [], "ignored": []}
+    for line in lines:
+        try:
+            outcome = parse_line(line)
+        except LineError:
+            outputs["unprocessed"].append(line)
+            continue
+        if isinstance(outcome, Ignored):
+            outputs["ignored"].append(line)
+        else:
+            outputs["downloads" if isinstance(outcome, Download) else "simple"].append(
+                dumps_row(to_row(outcome))
+            )
+    return {key: "".join(line + "\n" for line in lines).encode() for key, lines in outputs.items()}
+
+
+@pytest.fixture
+def store() -> MemoryBlobStore:
+    store = MemoryBlobStore()
+    store.put("logs", NAME, LOG)
+    return store
+
+
+def test_a_log_is_staged_under_its_earliest_day_and_deleted(store: MemoryBlobStore) -> None:
+    generation = store.stat("logs", NAME).generation  # type: ignore[union-attr]
+    report = ingest_log(store, "logs", NAME, SETTINGS, generation=generation)
+    expected = _expected(LINES)
+    assert report.outcome == "ingested"
+    assert report.partition == "20261101"
+    assert store.get("staging", "processed/20261101/downloads-cdn-0001.json")[0] == expected["downloads"]
+    assert store.get("staging", "processed/20261101/simple-cdn-0001.json")[0] == expected["simple"]
+    assert store.get("staging", "unprocessed/20261101/cdn-0001.txt")[0] == expected["unprocessed"]
+    assert store.get("staging", "ignored/20261101/cdn-0001.txt")[0] == expected["ignored"]
+    reasons = store.get("staging", "unprocessed/20261101/cdn-0001.reasons.json")[0].decode().splitlines()
+    assert [LINES[json.loads(r)["line"] - 1].encode() + b"\n" for r in reasons] == expected[
+        "unprocessed"
+    ].splitlines(keepends=True)
+    assert store.names("logs") == []
+    assert store.names("staging", "ingesting/") == []
+    assert report.lines == len(LINES)
+    assert report.file_downloads + report.simple_requests + report.unprocessed + report.ignored == len(LINES)
+
+
+def test_the_partition_is_the_day_of_the_earliest_event(store: MemoryBlobStore) -> None:
+    early = "simple|Sat, 31 Oct 2026 23:59:59 GMT|US|/simple/x/|TLSv1.3|C||||curl/8"
+    store.put("logs", "late.log.gz", gzip.compress(("\n".join([*LINES[:10], early]) + "\n").encode()))
+    assert ingest_log(store, "logs", "late.log.gz", SETTINGS).partition == "20261031"
+
+
+def test_a_second_delivery_of_a_finished_log_does_nothing(store: MemoryBlobStore) -> None:
+    ingest_log(store, "logs", NAME, SETTINGS)
+    before = {name: store.get("staging", name)[0] for name in store.names("staging")}
+    report = ingest_log(store, "logs", NAME, SETTINGS)
+    assert report.outcome == "missing"
+    assert {name: store.get("staging", name)[0] for name in store.names("staging")} == before
+
+
+def test_a_redelivery_after_a_crash_rewrites_the_same_objects(store: MemoryBlobStore) -> None:
+    """The crash: outputs staged, the log not deleted. The redelivery must give the same end state."""
+    crashing = _CrashOnDelete(store, "logs")
+    with pytest.raises(_CrashError):
+        ingest_log(crashing, "logs", NAME, SETTINGS)
+    staged = {name: store.get("staging", name)[0] for name in store.names("staging", "processed/")}
+    assert staged
+    assert store.names("logs") == [NAME]
+    ingest_log(store, "logs", NAME, SETTINGS)
+    assert {name: store.get("staging", name)[0] for name in store.names("staging", "processed/")} == staged
+    assert store.names("logs") == []
+
+
+def test_a_redelivery_does_not_stage_again_what_was_loaded(store: MemoryBlobStore) -> None:
+    crashing = _CrashOnDelete(store, "logs")
+    with pytest.raises(_CrashError):
+        ingest_log(crashing, "logs", NAME, SETTINGS)
+    for name in store.names("staging", "processed/"):  # what the publisher does after loading
+        store.put("staging", loaded_marker(name), b"")
+        store.delete("staging", name)
+    report = ingest_log(store, "logs", NAME, SETTINGS)
+    assert store.names("staging", "processed/") == []
+    assert set(report.already_loaded) == {
+        "processed/20261101/downloads-cdn-0001.json",
+        "processed/20261101/simple-cdn-0001.json",
+    }
+
+
+def test_a_truncated_log_is_quarantined_and_its_readable_lines_kept(store: MemoryBlobStore) -> None:
+    cut = LOG[: len(LOG) // 2]
+    store.put("logs", "cut.log.gz", cut)
+    report = ingest_log(store, "logs", "cut.log.gz", SETTINGS)
+    assert report.outcome == "quarantined"
+    assert report.damage == "the gzip data is cut short (truncated file)"
+    data, info = store.get("staging", "quarantine/logs/cut.log.gz")
+    assert data == cut
+    assert info.metadata["linehaul-damage"] == report.damage
+    assert "cut.log.gz" not in store.names("logs")
+    assert 0 < report.lines < len(LINES)
+    staged = store.get("staging", "processed/20261101/downloads-cut.json")[0].splitlines()
+    expected = _expected(LINES)["downloads"].splitlines()
+    assert staged[:-1] == expected[: len(staged) - 1]  # the last line read may be cut short
+
+
+def test_a_log_with_no_valid_event_uses_the_creation_day() -> None:
+    from datetime import UTC, datetime
+
+    store = MemoryBlobStore()
+    store.put("logs", "junk.log", b"not a log line\n")
+    report = ingest_log(store, "logs", "junk.log", SETTINGS, created=datetime(2026, 3, 4, tzinfo=UTC))
+    assert report.partition == "20260304"
+    assert store.get("staging", "unprocessed/20260304/junk.txt")[0] == b"not a log line\n"
+
+
+def test_an_old_generation_event_leaves_the_new_upload(store: MemoryBlobStore) -> None:
+    old = store.stat("logs", NAME).generation  # type: ignore[union-attr]
+    store.put("logs", NAME, LOG)
+    assert ingest_log(store, "logs", NAME, SETTINGS, generation=old).outcome == "missing"
+    assert store.names("logs") == [NAME]
+
+
+class _CrashError(Exception):
+    pass
+
+
+class _CrashOnDelete(MemoryBlobStore):
+    """The same objects as ``store``, but deleting from ``bucket`` crashes (the process dies there)."""
+
+    def __init__(self, store: MemoryBlobStore, bucket: str) -> None:
+        self.__dict__.update(store.__dict__)
+        self.crash_bucket = bucket
+
+    def delete(self, bucket: str, name: str, *, if_generation_match: int | None = None) -> bool:
+        if bucket == self.crash_bucket:
+            raise _CrashError(name)
+        return super().delete(bucket, name, if_generation_match=if_generation_match)
