@@ -1,0 +1,46 @@
+"""What a publisher run is asked to do, from the attributes of its Pub/Sub message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["PublishRequest", "RequestError"]
+
+_BOOLEANS = {"true": True, "false": False}
+
+
+class RequestError(ValueError):
+    """A message attribute that is not valid; the run does nothing (a retry would not help)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRequest:
+    """``partition``: ``YYYYMMDD`` to publish (None: yesterday's if it has files, else today's).
+
+    ``continue_publishing``: keep loading batches until the partition is empty or the time budget is spent
+    (otherwise one batch per table).
+    """
+
+    partition: str | None = None
+    continue_publishing: bool = False
+
+    @classmethod
+    def from_attributes(cls, attributes: Mapping[str, str] | None) -> PublishRequest:
+        """Read the attributes strictly: ``"False"`` is false, ``"yes"`` is an error."""
+        attributes = attributes or {}
+        problems, partition = [], attributes.get("partition")
+        if partition is not None:
+            try:
+                if len(partition) != 8 or not partition.isdigit():
+                    raise ValueError
+                datetime.strptime(partition, "%Y%m%d")
+            except ValueError:
+                problems.append(f"partition={partition!r} is not a date as YYYYMMDD")
+        flag = attributes.get("continue_publishing", "false")
+        if flag.strip().lower() not in _BOOLEANS:
+            problems.append(f"continue_publishing={flag!r} is not true or false")
+        if problems:
+            raise RequestError("; ".join(problems))
+        return cls(partition=partition, continue_publishing=_BOOLEANS[flag.strip().lower()])

@@ -1,0 +1,81 @@
+"""Shared pieces of the pipeline tests: staged files, a fake clock, crash injection on any port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from linehaul import Converted, Converter
+from linehaul.pipeline.ports import BlobStore
+from linehaul.pipeline.settings import PublishSettings
+from linehaul.sample import sample_lines
+
+SETTINGS = PublishSettings(
+    project="proj",
+    result_bucket="staging",
+    datasets=(("proj", "pypi"),),
+    download_table="file_downloads",
+    simple_table="simple_requests",
+    max_blobs_per_run=1000,
+)
+
+
+def staged_rows(seed: int, lines: int = 200) -> tuple[bytes, bytes]:
+    """(downloads NDJSON, simple NDJSON) of a sample log."""
+    converted = Converted()
+    Converter().convert_lines(list(sample_lines(lines, seed=seed)), converted)
+    return (("\n".join(converted.downloads) + "\n").encode(), ("\n".join(converted.simple) + "\n").encode())
+
+
+def stage(store: BlobStore, partition: str, count: int, first_seed: int = 1) -> int:
+    """Stage ``count`` logs' worth of files in ``partition``; returns the number of download rows."""
+    rows = 0
+    for seed in range(first_seed, first_seed + count):
+        downloads, simple = staged_rows(seed)
+        store.put("staging", f"processed/{partition}/downloads-log{seed:05d}.json", downloads)
+        store.put("staging", f"processed/{partition}/simple-log{seed:05d}.json", simple)
+        rows += downloads.count(b"\n")
+    return rows
+
+
+class Clock:
+    """A clock the test moves: ``now()`` for datetimes, ``monotonic()`` for budgets."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)) -> None:
+        self.moment = start
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def monotonic(self) -> float:
+        return self.moment.timestamp()
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+class CrashError(Exception):
+    """The process dies here."""
+
+
+class Crashing:
+    """Wraps a port; the ``after``-th call (0-based) of ``method`` that ``when`` accepts raises CrashError."""
+
+    def __init__(self, inner: Any, method: str, after: int = 0, when: Callable[..., bool] = lambda *a: True):
+        self.inner, self.method, self.after, self.when, self.calls = inner, method, after, when, 0
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if name != self.method:
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.when(*args):
+                if self.calls == self.after:
+                    self.calls += 1
+                    raise CrashError(f"{name}{args[:2]}")
+                self.calls += 1
+            return attribute(*args, **kwargs)
+
+        return call
