@@ -46,10 +46,10 @@ _LOADED_KINDS = ("downloads", "simple")
 
 @dataclass(frozen=True, slots=True)
 class IngestReport:
-    """What ingesting one log did; ``outcome`` is ``ingested``, ``quarantined`` or ``missing`` (no-op)."""
+    """What ingesting one log did: ``ingested``, ``quarantined``, ``missing`` or ``skipped`` (no-ops)."""
 
     source: str
-    outcome: Literal["ingested", "quarantined", "missing"]
+    outcome: Literal["ingested", "quarantined", "missing", "skipped"]
     lines: int = 0
     file_downloads: int = 0
     simple_requests: int = 0
@@ -66,6 +66,8 @@ class IngestReport:
         """One structured log line for Cloud Logging."""
         if self.outcome == "missing":
             message = f"{self.source} is gone (already ingested?): nothing to do"
+        elif self.outcome == "skipped":
+            message = f"{self.source} is a quarantined log: not ingested again"
         else:
             message = (
                 f"{self.outcome} {self.source}: {self.lines} lines, {self.file_downloads} file_downloads, "
@@ -132,6 +134,8 @@ def ingest_log(
     (UTC) if not given. Storage errors other than a missing log propagate: the event is then retried.
     """
     started, source, log = time.perf_counter(), f"gs://{bucket}/{name}", log_name(name)
+    if bucket == settings.quarantine_bucket and name.startswith("quarantine/"):
+        return IngestReport(source, "skipped")  # its own quarantining: ingesting it would loop
     lines, damage, earliest = 0, None, None
     try:
         with ExitStack() as stack:
