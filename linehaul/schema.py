@@ -1,19 +1,21 @@
 """The BigQuery schemas of the two tables (``schemas/*.json``, the source of truth) and checks against them.
 
 * :func:`load_schema` reads a table's schema (package data, the same files as ``schemas/``);
-* :func:`row_problems` says why a row would not load into the table (a pure function, used by tests).
+* :func:`row_problems` says why a row would not load into the table (a pure function, used by tests);
+* :func:`plan_schema_change` says whether an existing table can move to a new schema, BigQuery's way.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
-__all__ = ["TABLES", "Field", "load_schema", "row_problems"]
+__all__ = ["TABLES", "Field", "SchemaPlan", "load_schema", "plan_schema_change", "row_problems"]
 
 TABLES = ("file_downloads", "simple_requests")
 Field = Mapping[str, Any]
@@ -75,3 +77,71 @@ def row_problems(row: Mapping[str, Any], schema: Sequence[Field], where: str = "
         elif not isinstance(value, _SCALARS[kind]) or (kind != "BOOLEAN" and isinstance(value, bool)):
             problems.append(f"{path}: is {type(value).__name__}, not {kind}")
     return problems
+
+
+_TYPE_NAMES = {"STRUCT": "RECORD", "INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN"}
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaPlan:
+    """What moving a table from one schema to another does: columns added and relaxed, or why it cannot.
+
+    ``problems`` empty means the change is compatible: BigQuery allows it on an existing table and every
+    row written under the old schema stays valid.
+    """
+
+    added: tuple[str, ...] = ()
+    relaxed: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def compatible(self) -> bool:
+        return not self.problems
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.added or self.relaxed)
+
+
+def _kind(column: Field) -> str:
+    kind = str(column.get("type", "")).upper()
+    return _TYPE_NAMES.get(kind, kind)
+
+
+def _mode(column: Field) -> str:
+    return str(column.get("mode") or "NULLABLE").upper()
+
+
+def plan_schema_change(existing: Sequence[Field], desired: Sequence[Field], where: str = "") -> SchemaPlan:
+    """Compare two schemas: no column removed, no type changed, modes only relaxed from REQUIRED to NULLABLE,
+    new columns NULLABLE (or REPEATED), recursively into RECORDs. A pure function."""
+    added: list[str] = []
+    relaxed: list[str] = []
+    problems: list[str] = []
+    wanted = {column["name"].lower(): column for column in desired}
+    for old in existing:
+        path = f"{where}{old['name']}"
+        new = wanted.pop(old["name"].lower(), None)
+        if new is None:
+            problems.append(f"{path}: the table has this column and the new schema removes it")
+            continue
+        if _kind(old) != _kind(new):
+            problems.append(f"{path}: the type would change from {_kind(old)} to {_kind(new)}")
+            continue
+        if _mode(old) != _mode(new):
+            if (_mode(old), _mode(new)) == ("REQUIRED", "NULLABLE"):
+                relaxed.append(path)
+            else:
+                problems.append(f"{path}: the mode would change from {_mode(old)} to {_mode(new)}")
+        if _kind(old) == "RECORD":
+            inner = plan_schema_change(old.get("fields", []), new.get("fields", []), f"{path}.")
+            added.extend(inner.added)
+            relaxed.extend(inner.relaxed)
+            problems.extend(inner.problems)
+    for column in wanted.values():
+        path = f"{where}{column['name']}"
+        if _mode(column) == "REQUIRED":
+            problems.append(f"{path}: a new column must be NULLABLE, not REQUIRED")
+        else:
+            added.append(path)
+    return SchemaPlan(tuple(added), tuple(relaxed), tuple(problems))
