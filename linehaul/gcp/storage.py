@@ -9,10 +9,11 @@ caller reads or writes inside an ``open_reader``/``open_writer`` block.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from http import HTTPStatus
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 import google.cloud.storage as storage
 from google.api_core.exceptions import GoogleAPICallError, NotFound, PreconditionFailed
@@ -58,13 +59,13 @@ class GcsBlobStore:
         where = _where(bucket, name, generation)
         with _storage_errors(where):
             found = self._client.bucket(bucket).get_blob(name, generation=generation)
-            if found is None:
-                raise BlobNotFoundError(f"{where}: no such object")
-            reader = _pinned(found).open("rb", chunk_size=self._chunk_size)
-            try:
-                yield reader
-            finally:
-                reader.close()
+        if found is None:
+            raise BlobNotFoundError(f"{where}: no such object")
+        reader = _pinned(found).open("rb", chunk_size=self._chunk_size)
+        try:
+            yield cast(BinaryIO, _PortStream(reader, where))
+        finally:
+            reader.close()
 
     def open_writer(
         self, bucket: str, name: str, *, content_type: str = "application/octet-stream"
@@ -79,18 +80,16 @@ class GcsBlobStore:
     @contextmanager
     def _writer(self, bucket: str, name: str, content_type: str) -> Iterator[BinaryIO]:
         where = _where(bucket, name)
+        blob = self._client.bucket(bucket).blob(name)
+        # ignore_flush: gzip and text wrappers call flush(), which a resumable upload cannot honour.
+        writer = blob.open("wb", chunk_size=self._chunk_size, content_type=content_type, ignore_flush=True)
+        try:
+            yield cast(BinaryIO, _PortStream(writer, where))
+        except BaseException:
+            _cancel(writer)
+            raise
         with _storage_errors(where):
-            blob = self._client.bucket(bucket).blob(name)
-            # ignore_flush: gzip and text wrappers call flush(), which a resumable upload cannot honour.
-            writer = blob.open(
-                "wb", chunk_size=self._chunk_size, content_type=content_type, ignore_flush=True
-            )
-            try:
-                yield writer
-            except BaseException:
-                _cancel(writer)
-                raise
-            writer.close()
+            writer.close()  # sends the last chunk and finalizes the upload: the object is replaced now
 
     def put(
         self,
@@ -184,6 +183,53 @@ class GcsBlobStore:
                         raise  # not about this object (a missing target bucket, say)
                     # that generation was replaced or deleted meanwhile: look again
         raise BlobNotFoundError(f"{where}: replaced {_ATTEMPTS} times while being read")
+
+
+class _PortStream(io.BufferedIOBase):
+    """A streamed download or upload whose failures are the port's errors, raised where they happen.
+
+    Closing it does not close the transfer: its context manager finalizes or cancels that.
+    """
+
+    def __init__(self, transfer: Any, where: str) -> None:
+        super().__init__()
+        self._transfer = transfer
+        self._where = where
+
+    def readable(self) -> bool:
+        return bool(self._transfer.readable())
+
+    def writable(self) -> bool:
+        return bool(self._transfer.writable())
+
+    def seekable(self) -> bool:
+        return bool(self._transfer.seekable())
+
+    def read(self, size: int | None = -1) -> bytes:
+        with _storage_errors(self._where):
+            return bytes(self._transfer.read(-1 if size is None else size))
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def write(self, data: Any) -> int:
+        with _storage_errors(self._where):
+            return int(self._transfer.write(data))
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return int(self._transfer.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._transfer.tell())
+
+    def flush(self) -> None:
+        pass  # nothing to do before the transfer ends
 
 
 def _pinned(found: Any) -> Any:
