@@ -127,12 +127,12 @@ def _run_up(args: argparse.Namespace) -> int:
 
 
 def _print_environment(stack: LocalStack, data_dir: Path | None, out: TextIO) -> None:
-    kept = f"keeps its data in {data_dir}" if data_dir else "removes its data when it stops"
+    kept = f"its data stays in {data_dir}" if data_dir else "and removes its data"
     for name, value in stack.env.items():
         print(f"export {name}={value}", file=out)
     print(f"# buckets: {LOGS_BUCKET} (CDN logs), {STAGING_BUCKET} (staged NDJSON)", file=out)
     print(f"# dataset: {stack.project}.{DATASET}, tables: {', '.join(TABLES)}", file=out)
-    print(f"# the local cloud is up; Ctrl-C stops it and {kept}", file=out, flush=True)
+    print(f"# the local cloud is up; Ctrl-C stops it ({kept})", file=out, flush=True)
 
 
 @contextmanager

@@ -91,14 +91,18 @@ class ServerProcess:
         if self._process is not None:
             raise LocalStackError(f"{self.name} is already running")
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - open while the server runs; stop() closes it
-        self._process = subprocess.Popen(
-            self.command,
-            env=self._env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as a whole, spared the terminal's ^C
-        )
+        try:
+            self._process = subprocess.Popen(
+                self.command,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stopped as a whole, spared the terminal's ^C
+            )
+        except OSError as error:
+            self.stop()
+            raise LocalStackError(f"cannot run {self.name} ({self.command[0]}): {error}") from error
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 import threading
@@ -94,6 +95,7 @@ class InProcessBigQuery:
         return self._server.rest_url
 
     def start(self, timeout: float = 60.0) -> None:
+        _quiet_structlog()
         from linehaul.local import bqcompat, bqoffline
 
         bqoffline.apply_offline_patch()
@@ -150,6 +152,19 @@ class InProcessBigQuery:
             with contextlib.suppress(Exception):  # release what a failed start had opened
                 loop.run_until_complete(server.stop())
         loop.close()
+
+
+def _quiet_structlog() -> None:
+    """Keep bqemulator's debug lines (one is logged on import) off this process's stdout.
+
+    Until it starts and configures structlog itself, structlog's default prints every level to stdout,
+    where ``linehaul local up`` prints its environment. An application that configured structlog keeps
+    its own set-up.
+    """
+    import structlog
+
+    if not structlog.is_configured():
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
 
 class BigQuerySubprocess:

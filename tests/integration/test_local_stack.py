@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from linehaul.gcp import BigQueryAdmin, GcsBlobStore, bigquery_client, storage_client
 from linehaul.local import LocalStack, LocalStackError
 from linehaul.pipeline.ports import JobExistsError, TableRef
 
@@ -132,3 +133,17 @@ def test_unpatched_in_process_emulator_is_refused_once_patched(local_stack: Loca
 
     with pytest.raises(LocalStackError, match="patched in this process"):
         LocalStack(compat=False).start()
+
+
+def test_clients_take_emulator_hosts_with_or_without_a_scheme(local_stack: LocalStack, bucket: str) -> None:
+    bare_gcs = local_stack.gcs_url.removeprefix("http://")
+    bare_bigquery = local_stack.bq_url.removeprefix("http://")
+
+    store = GcsBlobStore(storage_client(local_stack.project, endpoint=bare_gcs))
+    admin = BigQueryAdmin(
+        bigquery_client(local_stack.project, environ={"BIGQUERY_EMULATOR_HOST": bare_bigquery})
+    )
+
+    store.put(bucket, "a", b"1")
+    assert local_stack.blob_store().get(bucket, "a")[0] == b"1"
+    assert admin.query("SELECT 'ok' AS answer") == [{"answer": "ok"}]
