@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from linehaul.cli import parse_command, sample_command, schema_command
+from linehaul.cli import local_command, parse_command, sample_command, schema_command
 
 __all__ = ["main"]
 
-_COMMANDS = (parse_command, sample_command, schema_command)
+_COMMANDS = (parse_command, sample_command, schema_command, local_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

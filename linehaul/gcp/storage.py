@@ -1,0 +1,280 @@
+"""The :class:`~linehaul.pipeline.ports.BlobStore` port over Google Cloud Storage.
+
+Reads and writes stream in bounded chunks, so memory stays flat whatever the object's size. Reads are
+pinned to one generation: an object replaced while it is being read fails the read (BlobNotFoundError)
+instead of mixing the bytes of two versions. Google API errors become the port's errors
+(:class:`~linehaul.pipeline.ports.StorageError` and its subclasses), also when they surface while the
+caller reads or writes inside an ``open_reader``/``open_writer`` block.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, suppress
+from http import HTTPStatus
+from typing import Any, BinaryIO, TypeVar, cast
+
+import google.cloud.storage as storage
+from google.api_core.exceptions import GoogleAPICallError, NotFound, PreconditionFailed
+
+from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, PreconditionFailedError, StorageError
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "GcsBlobStore"]
+
+DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
+"""Bytes per request when streaming; resumable uploads need a multiple of 256 KiB."""
+
+_CHUNK_MULTIPLE = 256 * 1024
+_ATTEMPTS = 3  # reads of "the current generation" retried when the object is replaced meanwhile
+
+_T = TypeVar("_T")
+
+try:  # google-cloud-storage 3 raises its own (a subclass of google-resumable-media's when that is installed)
+    from google.cloud.storage.exceptions import InvalidResponse as _MediaError
+except ImportError:  # pragma: no cover - google-cloud-storage 2
+    from google.resumable_media import InvalidResponse as _MediaError
+
+
+class GcsBlobStore:
+    """Objects in Cloud Storage buckets (or in fake-gcs-server), addressed by (bucket, name)."""
+
+    def __init__(self, client: storage.Client, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        if chunk_size <= 0 or chunk_size % _CHUNK_MULTIPLE:
+            raise ValueError(f"chunk_size must be a positive multiple of {_CHUNK_MULTIPLE}, not {chunk_size}")
+        self._client = client
+        self._chunk_size = chunk_size
+
+    def open_reader(
+        self, bucket: str, name: str, generation: int | None = None
+    ) -> AbstractContextManager[BinaryIO]:
+        """Stream the object's bytes (of that generation, or of the current one when the block starts).
+
+        BlobNotFoundError if it is missing, or if that generation is replaced while being read.
+        """
+        return self._reader(bucket, name, generation)
+
+    @contextmanager
+    def _reader(self, bucket: str, name: str, generation: int | None) -> Iterator[BinaryIO]:
+        where = _where(bucket, name, generation)
+        with _storage_errors(where):
+            found = self._client.bucket(bucket).get_blob(name, generation=generation)
+        if found is None:
+            raise BlobNotFoundError(f"{where}: no such object")
+        reader = _pinned(found).open("rb", chunk_size=self._chunk_size)
+        try:
+            yield cast(BinaryIO, _PortStream(reader, where))
+        finally:
+            reader.close()
+
+    def open_writer(
+        self, bucket: str, name: str, *, content_type: str = "application/octet-stream"
+    ) -> AbstractContextManager[BinaryIO]:
+        """Stream bytes into the object; it is replaced, whole, when the block exits without an error.
+
+        The bytes go up in a resumable upload, one chunk at a time; an error inside the block cancels the
+        upload and leaves the object as it was.
+        """
+        return self._writer(bucket, name, content_type)
+
+    @contextmanager
+    def _writer(self, bucket: str, name: str, content_type: str) -> Iterator[BinaryIO]:
+        where = _where(bucket, name)
+        blob = self._client.bucket(bucket).blob(name)
+        # ignore_flush: gzip and text wrappers call flush(), which a resumable upload cannot honour.
+        writer = blob.open("wb", chunk_size=self._chunk_size, content_type=content_type, ignore_flush=True)
+        try:
+            yield cast(BinaryIO, _PortStream(writer, where))
+        except BaseException:
+            _cancel(writer)
+            raise
+        with _storage_errors(where):
+            writer.close()  # sends the last chunk and finalizes the upload: the object is replaced now
+
+    def put(
+        self,
+        bucket: str,
+        name: str,
+        data: bytes,
+        *,
+        if_generation_match: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> int:
+        """Write the object and return its new generation.
+
+        ``if_generation_match=0`` writes only if it does not exist; a positive value only if that is its
+        current generation (a compare-and-swap). PreconditionFailedError otherwise.
+        """
+        with _storage_errors(_where(bucket, name)):
+            blob = self._client.bucket(bucket).blob(name)
+            blob.metadata = dict(metadata) if metadata else None
+            blob.upload_from_string(data, content_type=content_type, if_generation_match=if_generation_match)
+            return int(blob.generation)
+
+    def get(self, bucket: str, name: str) -> tuple[bytes, BlobInfo]:
+        """The object's bytes and info, both of the same generation. BlobNotFoundError if it is missing."""
+        return self._on_current_generation(bucket, name, lambda pinned, _: pinned.download_as_bytes())
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        """The object's info, or None if it (or its bucket) is missing."""
+        with _storage_errors(_where(bucket, name)):
+            blob = self._client.bucket(bucket).get_blob(name)
+        return None if blob is None else _info(blob)
+
+    def copy(
+        self,
+        bucket: str,
+        name: str,
+        to_bucket: str,
+        to_name: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """Copy an object server-side, its metadata plus ``metadata``. BlobNotFoundError if it is missing."""
+        target = self._client.bucket(to_bucket).blob(to_name)
+
+        def rewrite(source: Any, found: Any) -> None:
+            target.metadata = {**(found.metadata or {}), **(metadata or {})}
+            target.content_type = found.content_type
+            token = None
+            while True:  # a rewrite of a large object across locations takes several calls
+                token, _, _ = target.rewrite(source, token=token)
+                if token is None:
+                    return
+
+        self._on_current_generation(bucket, name, rewrite)
+
+    def delete(self, bucket: str, name: str, *, if_generation_match: int | None = None) -> bool:
+        """Delete the object; False if it was missing. PreconditionFailedError on a changed generation."""
+        blob = self._client.bucket(bucket).blob(name)
+        try:
+            with _storage_errors(_where(bucket, name)):
+                blob.delete(if_generation_match=if_generation_match)
+        except BlobNotFoundError:
+            return False
+        return True
+
+    def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
+        """Objects whose name starts with ``prefix``, in name order, at most ``limit`` of them."""
+        with _storage_errors(f"gs://{bucket}/{prefix}*"):
+            for blob in self._client.list_blobs(bucket, prefix=prefix, max_results=limit):
+                yield _info(blob)
+
+    def _on_current_generation(
+        self, bucket: str, name: str, action: Callable[[Any, Any], _T]
+    ) -> tuple[_T, BlobInfo]:
+        """Run ``action(pinned, found)`` on the object's current generation: ``pinned`` reads exactly that
+        generation, ``found`` carries its properties. Returns what it returned, and that generation's info.
+
+        If the object is replaced between reading its info and acting on it, start again (a few times).
+        """
+        where = _where(bucket, name)
+        for _ in range(_ATTEMPTS):
+            with _storage_errors(where):
+                blob = self._client.bucket(bucket).get_blob(name)
+                if blob is None:
+                    raise BlobNotFoundError(f"{where}: no such object")
+                try:
+                    return action(_pinned(blob), blob), _info(blob)
+                except NotFound:
+                    current = self._client.bucket(bucket).get_blob(name)
+                    if current is not None and current.generation == blob.generation:
+                        raise  # not about this object (a missing target bucket, say)
+                    # that generation was replaced or deleted meanwhile: look again
+        raise BlobNotFoundError(f"{where}: replaced {_ATTEMPTS} times while being read")
+
+
+class _PortStream(io.BufferedIOBase):
+    """A streamed download or upload whose failures are the port's errors, raised where they happen.
+
+    Closing it does not close the transfer: its context manager finalizes or cancels that.
+    """
+
+    def __init__(self, transfer: Any, where: str) -> None:
+        super().__init__()
+        self._transfer = transfer
+        self._where = where
+
+    def readable(self) -> bool:
+        return bool(self._transfer.readable())
+
+    def writable(self) -> bool:
+        return bool(self._transfer.writable())
+
+    def seekable(self) -> bool:
+        return bool(self._transfer.seekable())
+
+    def read(self, size: int | None = -1) -> bytes:
+        with _storage_errors(self._where):
+            return bytes(self._transfer.read(-1 if size is None else size))
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def write(self, data: Any) -> int:
+        with _storage_errors(self._where):
+            return int(self._transfer.write(data))
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return int(self._transfer.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._transfer.tell())
+
+    def flush(self) -> None:
+        pass  # nothing to do before the transfer ends
+
+
+def _pinned(found: Any) -> Any:
+    """A handle on exactly the generation of ``found``, every chunk of a download included.
+
+    Not ``found`` itself: its downloads use the server's ``mediaLink``, which names the generation on Cloud
+    Storage but not on fake-gcs-server.
+    """
+    return found.bucket.blob(found.name, generation=found.generation)
+
+
+def _info(blob: Any) -> BlobInfo:
+    return BlobInfo(
+        name=blob.name,
+        generation=int(blob.generation),
+        size=int(blob.size or 0),
+        metadata=dict(blob.metadata or {}),
+    )
+
+
+def _where(bucket: str, name: str, generation: int | None = None) -> str:
+    return f"gs://{bucket}/{name}" + (f"#{generation}" if generation is not None else "")
+
+
+def _cancel(writer: Any) -> None:
+    """Abandon a streamed upload: the object is not replaced. A failure to cancel is not the real error."""
+    with suppress(GoogleAPICallError, OSError):  # an unfinished upload session expires by itself
+        writer.terminate()
+
+
+@contextmanager
+def _storage_errors(where: str) -> Iterator[None]:
+    """Turn Google API errors into the port's errors, naming the object."""
+    try:
+        yield
+    except NotFound as error:
+        raise BlobNotFoundError(f"{where}: not found ({error.message})") from error
+    except PreconditionFailed as error:
+        raise PreconditionFailedError(f"{where}: generation precondition failed") from error
+    except GoogleAPICallError as error:
+        raise StorageError(f"{where}: {error.code} {error.message}") from error
+    except _MediaError as error:  # streamed uploads and downloads report failures this way
+        status = getattr(getattr(error, "response", None), "status_code", None)
+        if status == HTTPStatus.NOT_FOUND:
+            raise BlobNotFoundError(f"{where}: not found") from error
+        if status == HTTPStatus.PRECONDITION_FAILED:
+            raise PreconditionFailedError(f"{where}: generation precondition failed") from error
+        raise StorageError(f"{where}: {status} {error}") from error

@@ -1,0 +1,28 @@
+"""The local cloud, for development and tests: emulators of Cloud Storage and BigQuery, and local functions.
+
+- :class:`LocalStack` starts fake-gcs-server and the BigQuery emulator (bqemulator) on 127.0.0.1, sharing
+  their storage so that load jobs read what was uploaded;
+- :class:`FunctionServer` serves a Cloud Function through functions-framework and delivers CloudEvents;
+- :mod:`linehaul.local.bqcompat` makes bqemulator behave like BigQuery where linehaul relies on it.
+
+They need the ``local`` extra (``pip install -e '.[local]'``); nothing here is imported by the pipeline.
+"""
+
+from linehaul.local._processes import LocalStackError
+from linehaul.local.functions import (
+    PUBSUB_MESSAGE_PUBLISHED,
+    STORAGE_OBJECT_FINALIZED,
+    Delivery,
+    FunctionServer,
+)
+from linehaul.local.stack import DEFAULT_PROJECT, LocalStack
+
+__all__ = [
+    "DEFAULT_PROJECT",
+    "PUBSUB_MESSAGE_PUBLISHED",
+    "STORAGE_OBJECT_FINALIZED",
+    "Delivery",
+    "FunctionServer",
+    "LocalStack",
+    "LocalStackError",
+]

@@ -1,0 +1,112 @@
+"""The local cloud for integration tests: one stack per session, a fresh bucket and dataset per test.
+
+``LINEHAUL_BQ_COMPAT=0`` runs the BigQuery emulator without :mod:`linehaul.local.bqcompat` (in a child
+process): the compatibility tests then show which BigQuery behaviours upstream bqemulator lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linehaul import Download, LineError, parse_line, to_row
+from linehaul.gcp import BigQueryAdmin, BigQueryTableLoader, GcsBlobStore
+from linehaul.local import LocalStack
+from linehaul.pipeline.ports import TableRef
+from linehaul.sample import sample_lines
+
+PROJECT = "linehaul-test"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+COMPAT = os.environ.get("LINEHAUL_BQ_COMPAT", "1") != "0"
+
+Rows = list[dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    # Unpatched, the emulator runs in a child process: patches applied in this process cannot be undone.
+    with LocalStack(project=PROJECT, bigquery_mode="thread" if COMPAT else "process", compat=COMPAT) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def blob_store(local_stack: LocalStack) -> GcsBlobStore:
+    return local_stack.blob_store()
+
+
+@pytest.fixture(scope="session")
+def table_loader(local_stack: LocalStack) -> BigQueryTableLoader:
+    return local_stack.table_loader()
+
+
+@pytest.fixture(scope="session")
+def bigquery_admin(local_stack: LocalStack) -> BigQueryAdmin:
+    return local_stack.bigquery_admin()
+
+
+@pytest.fixture
+def bucket(local_stack: LocalStack) -> str:
+    """A new, empty bucket."""
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    local_stack.storage_client().create_bucket(name)
+    return name
+
+
+@pytest.fixture
+def dataset(bigquery_admin: BigQueryAdmin) -> str:
+    """A new, empty dataset in :data:`PROJECT`."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    bigquery_admin.ensure_dataset(PROJECT, name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def downloads_schema() -> list[dict[str, Any]]:
+    schema: list[dict[str, Any]] = json.loads((SCHEMAS / "file_downloads.json").read_text())
+    return schema
+
+
+@pytest.fixture
+def downloads_table(dataset: str, bigquery_admin: BigQueryAdmin, downloads_schema: Rows) -> TableRef:
+    """An empty ``file_downloads`` table, created from ``schemas/file_downloads.json``."""
+    table = TableRef(PROJECT, dataset, "file_downloads")
+    bigquery_admin.create_table(table, downloads_schema)
+    return table
+
+
+@pytest.fixture(scope="session")
+def downloads() -> Rows:
+    """60 rows of ``file_downloads``, made by linehaul from its deterministic sample log."""
+    rows: Rows = []
+    for line in sample_lines(200, seed=1):
+        try:
+            event = parse_line(line)
+        except LineError:
+            continue
+        if isinstance(event, Download):
+            rows.append(to_row(event))
+    assert len(rows) >= 60, "the sample should give at least 60 downloads"
+    return rows[:60]
+
+
+@pytest.fixture(scope="session")
+def ndjson() -> Callable[[Sequence[dict[str, Any]]], bytes]:
+    """Rows as newline-delimited JSON."""
+    return lambda rows: "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+@pytest.fixture
+def stage(blob_store: GcsBlobStore, bucket: str) -> Callable[[str, bytes], str]:
+    """Upload bytes to the test's bucket; returns the object's ``gs://`` URI."""
+
+    def upload(name: str, data: bytes) -> str:
+        blob_store.put(bucket, name, data, content_type="application/json")
+        return f"gs://{bucket}/{name}"
+
+    return upload
