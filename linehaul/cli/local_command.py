@@ -1,46 +1,49 @@
-"""``linehaul local``: the pipeline's cloud on this machine. ``linehaul local up`` runs it until Ctrl-C.
+"""``linehaul local``: the pipeline's cloud on this machine.
 
-Each action is a sub-command of ``local`` (see :func:`register`); they share :data:`LOGS_BUCKET`,
-:data:`STAGING_BUCKET`, :data:`DATASET` and :func:`provision`, which sets the cloud up the way the
-pipeline expects it.
+``linehaul local up`` runs it until Ctrl-C; ``linehaul local run [LOG...]`` pushes logs through the real
+functions into the local BigQuery and reports what landed where (see :mod:`linehaul.local.runner`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from linehaul.local.runner import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
 
 if TYPE_CHECKING:
     from linehaul.local import LocalStack
 
-__all__ = ["DATASET", "LOGS_BUCKET", "STAGING_BUCKET", "TABLES", "provision", "register", "schemas_dir"]
-
-LOGS_BUCKET = "linehaul-logs"
-"""Where the CDN delivers its gzip log files."""
-
-STAGING_BUCKET = "linehaul-staging"
-"""Where the ingestor stages NDJSON files for the publisher to load."""
-
-DATASET = "pypi"
-"""The BigQuery dataset holding :data:`TABLES`."""
+__all__ = ["DATASET", "LOGS_BUCKET", "STAGING_BUCKET", "TABLES", "register"]
 
 TABLES = (FILE_DOWNLOADS, SIMPLE_REQUESTS)
-"""The tables, each created from ``schemas/<table>.json``."""
 
 _UP_DESCRIPTION = f"""\
 Start the local cloud in the foreground: fake GCS and the BigQuery emulator on 127.0.0.1, with the buckets
 {LOGS_BUCKET} and {STAGING_BUCKET}, and the dataset {DATASET} holding the tables {", ".join(TABLES)}
 (created from schemas/, partitioned by day on timestamp, clustered on project). Prints the environment
 variables that point Google's client libraries (and linehaul) at it, then runs until Ctrl-C or SIGTERM.
+"""
+
+_RUN_DESCRIPTION = f"""\
+Run the whole pipeline on the local cloud: start it, upload the logs to {LOGS_BUCKET}, deliver one
+storage event per log to the ingestor function, then Pub/Sub messages to the publisher function (both
+served by functions-framework over HTTP, as Cloud Functions does) until every partition they staged is
+loaded, whatever dates the logs hold. Then query BigQuery for a short report, and end with one line:
+
+  lines=N file_downloads=A simple_requests=B unprocessed=C ignored=D
+
+A and B are counted in the BigQuery emulator, C and D in the staging bucket; A+B+C+D = N unless a log was
+quarantined. With no LOG, three generated demo logs are used.
 """
 
 
@@ -57,56 +60,31 @@ def register(commands: Any) -> None:
         description=_UP_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    up.add_argument(
-        "--data-dir",
-        type=Path,
-        metavar="DIR",
-        help="keep the data in DIR, to find it again next time (default: a temporary directory, removed)",
+    run = actions.add_parser(
+        "run",
+        help="push logs through the whole pipeline on the local cloud",
+        description=_RUN_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    up.add_argument("--project", default=None, help="the Google Cloud project id (default: linehaul-local)")
+    run.add_argument("logs", nargs="*", type=Path, metavar="LOG", help="CDN logs (.log.gz); default: a demo")
+    for action in (up, run):
+        action.add_argument(
+            "--data-dir",
+            type=Path,
+            metavar="DIR",
+            help="keep the cloud's data in DIR, to find it again next time (default: a temporary directory)",
+        )
+        action.add_argument(
+            "--project", default=None, help="the Google Cloud project id (default: linehaul-local)"
+        )
     up.set_defaults(run=_run_up)
-
-
-def schemas_dir() -> Path:
-    """The directory of the tables' JSON schemas: package data if installed so, else the checkout's."""
-    package = Path(__file__).resolve().parents[1]
-    for candidate in (package / "schemas", package.parent / "schemas"):
-        if (candidate / f"{FILE_DOWNLOADS}.json").is_file():
-            return candidate
-    raise FileNotFoundError(f"no schemas/{FILE_DOWNLOADS}.json next to {package}")
-
-
-def provision(stack: LocalStack, schemas: Path) -> list[str]:
-    """Create what is missing of the buckets, the dataset and the tables; bring table schemas up to date.
-
-    Returns what it did, one line per change (nothing when all was there, from an earlier run).
-    """
-    done = []
-    client = stack.storage_client()
-    for bucket in (LOGS_BUCKET, STAGING_BUCKET):
-        if client.lookup_bucket(bucket) is None:
-            client.create_bucket(bucket)
-            done.append(f"created bucket {bucket}")
-    admin = stack.bigquery_admin()
-    admin.ensure_dataset(stack.project, DATASET)
-    from linehaul.pipeline.ports import TableRef
-
-    for name in TABLES:
-        table = TableRef(stack.project, DATASET, name)
-        schema = json.loads((schemas / f"{name}.json").read_text())
-        existing = admin.table_schema(table)
-        if existing is None:
-            admin.create_table(table, schema)
-            done.append(f"created table {table}")
-        elif existing != schema:
-            admin.update_schema(table, schema)
-            done.append(f"updated the schema of {table}")
-    return done
+    run.set_defaults(run=_run_pipeline)
 
 
 def _run_up(args: argparse.Namespace) -> int:
     from linehaul.gcp import BigQueryAdminError
     from linehaul.local import DEFAULT_PROJECT, LocalStack, LocalStackError
+    from linehaul.local.runner import RunError, provision
 
     project = args.project or DEFAULT_PROJECT
     data_dir: Path | None = args.data_dir
@@ -114,15 +92,46 @@ def _run_up(args: argparse.Namespace) -> int:
         data_dir.mkdir(parents=True, exist_ok=True)
     try:
         with _stop_requested() as stop, LocalStack(project=project, data_dir=data_dir) as stack:
-            for change in provision(stack, schemas_dir()):
+            for change in provision(stack):
                 print(f"# {change}")
             _print_environment(stack, data_dir, sys.stdout)
             while not stop.wait(0.5):  # a timeout keeps the main thread responsive to signals
                 pass
             print("# stopping", flush=True)
-    except (LocalStackError, BigQueryAdminError, FileNotFoundError) as error:
+    except (LocalStackError, BigQueryAdminError, RunError) as error:
         print(f"linehaul local up: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _run_pipeline(args: argparse.Namespace) -> int:
+    from linehaul.gcp import BigQueryAdminError
+    from linehaul.local import DEFAULT_PROJECT, LocalStack, LocalStackError
+    from linehaul.local.runner import RunError, demo_logs, provision, report, run_pipeline
+
+    missing = [str(log) for log in args.logs if not log.is_file()]
+    if missing:
+        print(f"linehaul local run: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="linehaul-demo-") as scratch:
+            logs = list(args.logs) or demo_logs(Path(scratch))
+            if not args.logs:
+                print(f"# no logs given: {len(logs)} demo logs ({', '.join(log.name for log in logs)})")
+            with LocalStack(project=args.project or DEFAULT_PROJECT, data_dir=args.data_dir) as stack:
+                for change in provision(stack):
+                    print(f"# {change}")
+                counts = run_pipeline(stack, logs, say=lambda text: print(f"# {text}", flush=True))
+                for line in report(stack):
+                    print(line)
+    except (LocalStackError, BigQueryAdminError, RunError) as error:
+        print(f"linehaul local run: {error}", file=sys.stderr)
+        return 1
+    for name in counts.quarantined_logs + counts.quarantined_files:
+        print(f"# quarantined: {name}")
+    print(f"# {time.perf_counter() - started:.1f} s")
+    print(counts.line())
     return 0
 
 

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -96,6 +97,8 @@ class InProcessBigQuery:
 
     def start(self, timeout: float = 60.0) -> None:
         _quiet_structlog()
+        # bqemulator 1.4.0 fetches query results the way DuckDB 2.0 warns about; nothing to act on
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result makes an extra copy", UserWarning)
         from linehaul.local import bqcompat, bqoffline
 
         bqoffline.apply_offline_patch()

@@ -8,7 +8,8 @@
    :mod:`linehaul.pipeline.naming`) and copy them there, server-side, skipping a staged file whose
    ``loaded/`` marker says the publisher already loaded it; then delete the ``ingesting/`` copies;
 3. delete the log (only the generation that was read), or, if it could not be read to its end (corrupt or
-   truncated gzip), move it to ``quarantine/`` with the reason, after its readable lines went through 1-2.
+   truncated gzip), move it to ``quarantine/`` in its bucket (or in QUARANTINE_BUCKET), the reason in its
+   metadata, after its readable lines went through 1-2.
 
 Every name is derived from the log, so a duplicate delivery, or a crash at any step followed by a
 redelivery, writes the same objects again; and a staged file that was already loaded is not staged again.
@@ -134,8 +135,9 @@ def ingest_log(
     (UTC) if not given. Storage errors other than a missing log propagate: the event is then retried.
     """
     started, source, log = time.perf_counter(), f"gs://{bucket}/{name}", log_name(name)
-    if bucket == settings.quarantine_bucket and name.startswith("quarantine/"):
-        return IngestReport(source, "skipped")  # its own quarantining: ingesting it would loop
+    quarantine_bucket = settings.quarantine_bucket or bucket
+    if bucket == quarantine_bucket and name.startswith("quarantine/"):
+        return IngestReport(source, "skipped")  # the event of its own quarantining: ingesting it would loop
     lines, damage, earliest = 0, None, None
     try:
         with ExitStack() as stack:
@@ -159,9 +161,10 @@ def ingest_log(
 
     quarantined_as = None
     if damage is not None:
-        quarantined_as = quarantine_name(bucket, name)
+        quarantined_as = quarantine_name(bucket, name, elsewhere=quarantine_bucket != bucket)
         reason = {"linehaul-damage": damage, "linehaul-source": source}
-        store.copy(bucket, name, settings.quarantine_bucket, quarantined_as, metadata=reason)
+        store.copy(bucket, name, quarantine_bucket, quarantined_as, metadata=reason)
+        quarantined_as = f"gs://{quarantine_bucket}/{quarantined_as}"
     with suppress(PreconditionFailedError):  # a newer upload under the same name: it has its own event
         store.delete(bucket, name, if_generation_match=generation)
     counts = spool.counts

@@ -12,7 +12,9 @@ In the staging (result) bucket, for a log ``.../<name>.log.gz`` whose earliest e
     ignored/YYYYMMDD/<name>.txt                   lines with an agent production ignores, byte for byte
     loaded/processed/YYYYMMDD/downloads-<name>.json   marker: this staged file is in BigQuery
     ingesting/<name>/<output>                     the outputs while the log is being read (then copied)
-    quarantine/<log bucket>/<log object name>     a log that could not be read to its end
+    quarantine/<log object name>                  a log that could not be read to its end, moved there
+                                                  in its own bucket (or, with QUARANTINE_BUCKET, to
+                                                  quarantine/<log bucket>/<log object name> there)
     publisher.lock                                the publisher's lease, with its current batch
 """
 
@@ -103,6 +105,6 @@ def is_loaded_marker(name: str) -> bool:
     return name.startswith(_LOADED)
 
 
-def quarantine_name(bucket: str, name: str) -> str:
-    """Where a damaged log ``gs://bucket/name`` is kept."""
-    return f"quarantine/{bucket}/{name}"
+def quarantine_name(bucket: str, name: str, elsewhere: bool) -> str:
+    """Where a damaged log ``gs://bucket/name`` is kept: in its bucket, or ``elsewhere`` (another bucket)."""
+    return f"quarantine/{bucket}/{name}" if elsewhere else f"quarantine/{name}"

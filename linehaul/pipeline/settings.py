@@ -37,11 +37,17 @@ class _Reader:
         self.env = env
         self.problems: list[str] = []
 
-    def text(self, name: str, pattern: re.Pattern[str], what: str, default: str | None = None) -> str:
-        value = self.env.get(name, "").strip() or default
+    def text(self, name: str, pattern: re.Pattern[str], what: str) -> str:
+        value = self.optional(name, pattern, what)
         if value is None:
             self.problems.append(f"{name} is not set: {what}")
             return ""
+        return value
+
+    def optional(self, name: str, pattern: re.Pattern[str], what: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        if not value:
+            return None
         if not pattern.fullmatch(value):
             self.problems.append(f"{name}={value!r} is not {what}")
         return value
@@ -69,19 +75,20 @@ class IngestSettings:
     """The ingestor's configuration.
 
     ``RESULT_BUCKET`` (required): the staging bucket for processed, unprocessed and ignored outputs.
-    ``QUARANTINE_BUCKET`` (default: RESULT_BUCKET): where damaged logs are moved, under ``quarantine/``.
+    ``QUARANTINE_BUCKET`` (default: none, the log's own bucket): where damaged logs are moved, under
+    ``quarantine/``.
     ``UPLOAD_CHUNK_MB`` (default 8): the size of each part of a streamed upload; memory use follows it.
     """
 
     result_bucket: str
-    quarantine_bucket: str
+    quarantine_bucket: str | None = None
     upload_chunk_mb: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> IngestSettings:
         read = _Reader(env)
         result = read.text("RESULT_BUCKET", _BUCKET, "a bucket name (the staging bucket)")
-        quarantine = read.text("QUARANTINE_BUCKET", _BUCKET, "a bucket name", default=result or None)
+        quarantine = read.optional("QUARANTINE_BUCKET", _BUCKET, "a bucket name")
         chunk = int(read.number("UPLOAD_CHUNK_MB", 8, 1, 256, whole=True))
         read.done()
         return cls(result_bucket=result, quarantine_bucket=quarantine, upload_chunk_mb=chunk)

@@ -10,7 +10,6 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +19,9 @@ from linehaul.gcp import BigQueryAdmin, BigQueryTableLoader, GcsBlobStore
 from linehaul.local import LocalStack
 from linehaul.pipeline.ports import TableRef
 from linehaul.sample import sample_lines
+from linehaul.schema import load_schema
 
 PROJECT = "linehaul-test"
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 COMPAT = os.environ.get("LINEHAUL_BQ_COMPAT", "1") != "0"
 
 Rows = list[dict[str, Any]]
@@ -68,8 +67,7 @@ def dataset(bigquery_admin: BigQueryAdmin) -> str:
 
 @pytest.fixture(scope="session")
 def downloads_schema() -> list[dict[str, Any]]:
-    schema: list[dict[str, Any]] = json.loads((SCHEMAS / "file_downloads.json").read_text())
-    return schema
+    return [dict(column) for column in load_schema("file_downloads")]
 
 
 @pytest.fixture

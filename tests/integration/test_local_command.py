@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import subprocess
@@ -15,9 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from linehaul.cli.local_command import DATASET, LOGS_BUCKET, STAGING_BUCKET, TABLES, schemas_dir
+from linehaul.cli.local_command import DATASET, LOGS_BUCKET, STAGING_BUCKET, TABLES
 from linehaul.gcp import BigQueryAdmin, bigquery_client, storage_client
 from linehaul.pipeline.ports import TableRef
+from linehaul.schema import load_schema
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ def test_up_provisions_prints_its_environment_stops_on_a_signal_and_finds_its_da
         assert {bucket.name for bucket in storage.list_buckets()} == {LOGS_BUCKET, STAGING_BUCKET}
         admin = BigQueryAdmin(bigquery_client(PROJECT, environ=env))
         for table in TABLES:
-            schema = json.loads((schemas_dir() / f"{table}.json").read_text())
+            schema = list(load_schema(table))
             assert admin.table_schema(TableRef(PROJECT, DATASET, table)) == schema
 
         process.send_signal(signal.SIGINT)  # Ctrl-C

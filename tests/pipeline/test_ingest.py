@@ -14,7 +14,7 @@ from linehaul.pipeline.naming import loaded_marker
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.sample import sample_lines
 
-SETTINGS = IngestSettings(result_bucket="staging", quarantine_bucket="staging")
+SETTINGS = IngestSettings(result_bucket="staging")
 LINES = list(sample_lines(5000, seed=11))
 LOG = gzip.compress(("\n".join(LINES) + "\n").encode())
 NAME = "2026/11/01/cdn-0001.log.gz"
@@ -112,10 +112,12 @@ def test_a_truncated_log_is_quarantined_and_its_readable_lines_kept(store: Memor
     report = ingest_log(store, "logs", "cut.log.gz", SETTINGS)
     assert report.outcome == "quarantined"
     assert report.damage == "the gzip data is cut short (truncated file)"
-    data, info = store.get("staging", "quarantine/logs/cut.log.gz")
+    assert report.quarantined_as == "gs://logs/quarantine/cut.log.gz"
+    data, info = store.get("logs", "quarantine/cut.log.gz")
     assert data == cut
     assert info.metadata["linehaul-damage"] == report.damage
     assert "cut.log.gz" not in store.names("logs")
+    assert ingest_log(store, "logs", "quarantine/cut.log.gz", SETTINGS).outcome == "skipped"
     assert 0 < report.lines < len(LINES)
     staged = store.get("staging", "processed/20261101/downloads-cut.json")[0].splitlines()
     expected = _expected(LINES)["downloads"].splitlines()
