@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from linehaul import Converted, Converter
@@ -21,6 +22,7 @@ SETTINGS = PublishSettings(
 )
 
 
+@cache
 def staged_rows(seed: int, lines: int = 200) -> tuple[bytes, bytes]:
     """(downloads NDJSON, simple NDJSON) of a sample log."""
     converted = Converted()
@@ -28,15 +30,20 @@ def staged_rows(seed: int, lines: int = 200) -> tuple[bytes, bytes]:
     return (("\n".join(converted.downloads) + "\n").encode(), ("\n".join(converted.simple) + "\n").encode())
 
 
-def stage(store: BlobStore, partition: str, count: int, first_seed: int = 1) -> int:
+def stage(store: BlobStore, partition: str, count: int, first_seed: int = 1, bucket: str = "staging") -> int:
     """Stage ``count`` logs' worth of files in ``partition``; returns the number of download rows."""
     rows = 0
     for seed in range(first_seed, first_seed + count):
         downloads, simple = staged_rows(seed)
-        store.put("staging", f"processed/{partition}/downloads-log{seed:05d}.json", downloads)
-        store.put("staging", f"processed/{partition}/simple-log{seed:05d}.json", simple)
+        store.put(bucket, f"processed/{partition}/downloads-log{seed:05d}.json", downloads)
+        store.put(bucket, f"processed/{partition}/simple-log{seed:05d}.json", simple)
         rows += downloads.count(b"\n")
     return rows
+
+
+def simple_rows(count: int, first_seed: int = 1) -> int:
+    """The number of simple_requests rows :func:`stage` stages for the same logs."""
+    return sum(staged_rows(seed)[1].count(b"\n") for seed in range(first_seed, first_seed + count))
 
 
 class Clock:
