@@ -106,9 +106,10 @@ def test_two_publisher_runs_at_the_same_time(cloud: Cloud) -> None:
 )
 def test_a_crash_then_a_rerun(cloud: Cloud, port: str, method: str, when: Any) -> None:
     expected = stage(cloud.store, PARTITION, 4, bucket=cloud.bucket)
-    crashing = Crashing(getattr(cloud, port), method, after=1, when=when)
+    crashing: Any = Crashing(getattr(cloud, port), method, after=1, when=when)
+    ports: dict[str, Any] = {port: crashing}
     with pytest.raises(CrashError):
-        cloud.publish(**{port: crashing})
+        cloud.publish(ALL, **ports)
     busy = cloud.publish()  # the crashed run still holds the lease: nothing happens
     cloud.later()
     settled = cloud.publish()
