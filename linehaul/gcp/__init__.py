@@ -8,21 +8,49 @@
 They need the ``gcp`` extra: ``pip install 'linehaul[gcp]'``.
 """
 
-from linehaul.gcp.bigquery import (
-    CLUSTERING_FIELDS,
-    PARTITION_FIELD,
-    BigQueryAdmin,
-    BigQueryAdminError,
-    BigQueryTableLoader,
-    schema_fields,
-)
-from linehaul.gcp.clients import (
-    BIGQUERY_EMULATOR_HOST,
-    STORAGE_EMULATOR_HOST,
-    bigquery_client,
-    storage_client,
-)
-from linehaul.gcp.storage import GcsBlobStore
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from linehaul.gcp.bigquery import (
+        CLUSTERING_FIELDS,
+        PARTITION_FIELD,
+        BigQueryAdmin,
+        BigQueryAdminError,
+        BigQueryTableLoader,
+        schema_fields,
+    )
+    from linehaul.gcp.clients import (
+        BIGQUERY_EMULATOR_HOST,
+        STORAGE_EMULATOR_HOST,
+        bigquery_client,
+        storage_client,
+    )
+    from linehaul.gcp.storage import GcsBlobStore
+
+# Imported on first use: the ingestor needs Cloud Storage only, and google.cloud.bigquery costs a
+# second or so and tens of megabytes to import.
+_HOMES = {
+    "CLUSTERING_FIELDS": "bigquery",
+    "PARTITION_FIELD": "bigquery",
+    "BigQueryAdmin": "bigquery",
+    "BigQueryAdminError": "bigquery",
+    "BigQueryTableLoader": "bigquery",
+    "schema_fields": "bigquery",
+    "BIGQUERY_EMULATOR_HOST": "clients",
+    "STORAGE_EMULATOR_HOST": "clients",
+    "bigquery_client": "clients",
+    "storage_client": "clients",
+    "GcsBlobStore": "storage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"linehaul.gcp.{home}"), name)
+
 
 __all__ = [
     "BIGQUERY_EMULATOR_HOST",

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import google.cloud.storage as storage
 from google.auth.credentials import AnonymousCredentials, Credentials
-from google.cloud import bigquery
+
+if TYPE_CHECKING:  # imported where used: the ingestor does not pay for it
+    from google.cloud import bigquery
 
 __all__ = [
     "BIGQUERY_EMULATOR_HOST",
@@ -26,7 +28,7 @@ __all__ = [
 ]
 
 StorageClient: TypeAlias = storage.Client
-BigQueryClient: TypeAlias = bigquery.Client
+BigQueryClient: TypeAlias = "bigquery.Client"
 
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 """Environment variable with the URL of a Cloud Storage emulator, e.g. ``http://127.0.0.1:4443``."""
@@ -51,6 +53,8 @@ def bigquery_client(
 ) -> bigquery.Client:
     """A BigQuery client for ``project``: of the emulator at ``endpoint`` or $BIGQUERY_EMULATOR_HOST,
     else of Google Cloud."""
+    from google.cloud import bigquery
+
     url = _emulator_url(endpoint, BIGQUERY_EMULATOR_HOST, environ)
     if url is None:
         return bigquery.Client(project=project)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from http import HTTPStatus
 from typing import Any, BinaryIO, TypeVar, cast
 
 import google.cloud.storage as storage
 from google.api_core.exceptions import GoogleAPICallError, NotFound, PreconditionFailed
 
+from linehaul.gcp.uploads import PartUpload
 from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, PreconditionFailedError, StorageError
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "GcsBlobStore"]
@@ -72,24 +73,22 @@ class GcsBlobStore:
     ) -> AbstractContextManager[BinaryIO]:
         """Stream bytes into the object; it is replaced, whole, when the block exits without an error.
 
-        The bytes go up in a resumable upload, one chunk at a time; an error inside the block cancels the
-        upload and leaves the object as it was.
+        The bytes go up in parts of ``chunk_size`` composed at the end (see :mod:`linehaul.gcp.uploads`); an
+        error inside the block deletes the parts and leaves the object as it was.
         """
         return self._writer(bucket, name, content_type)
 
     @contextmanager
     def _writer(self, bucket: str, name: str, content_type: str) -> Iterator[BinaryIO]:
         where = _where(bucket, name)
-        blob = self._client.bucket(bucket).blob(name)
-        # ignore_flush: gzip and text wrappers call flush(), which a resumable upload cannot honour.
-        writer = blob.open("wb", chunk_size=self._chunk_size, content_type=content_type, ignore_flush=True)
+        upload = PartUpload(self._client.bucket(bucket), name, self._chunk_size, content_type)
         try:
-            yield cast(BinaryIO, _PortStream(writer, where))
+            yield cast(BinaryIO, _PortStream(upload, where))
         except BaseException:
-            _cancel(writer)
+            upload.discard()
             raise
         with _storage_errors(where):
-            writer.close()  # sends the last chunk and finalizes the upload: the object is replaced now
+            upload.finish()  # the parts composed: the object is replaced now
 
     def put(
         self,
@@ -252,12 +251,6 @@ def _info(blob: Any) -> BlobInfo:
 
 def _where(bucket: str, name: str, generation: int | None = None) -> str:
     return f"gs://{bucket}/{name}" + (f"#{generation}" if generation is not None else "")
-
-
-def _cancel(writer: Any) -> None:
-    """Abandon a streamed upload: the object is not replaced. A failure to cancel is not the real error."""
-    with suppress(GoogleAPICallError, OSError):  # an unfinished upload session expires by itself
-        writer.terminate()
 
 
 @contextmanager

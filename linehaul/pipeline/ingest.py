@@ -2,15 +2,19 @@
 
 :func:`ingest_log` does, for ``gs://<bucket>/<dir>/<name>.log.gz``:
 
-1. stream the object (one block of lines at a time: memory stays flat) through the fast converter, writing
-   each output as it goes to ``ingesting/<name>/<output>`` in the staging bucket (streamed uploads);
-2. once the whole log is read, name the outputs after the UTC day of its earliest event (see
-   :mod:`linehaul.pipeline.naming`) and copy them there, server-side, skipping a staged file whose
-   ``loaded/`` marker says the publisher already loaded it; then delete the ``ingesting/`` copies;
+1. read the log once quickly for the days of its events (:mod:`linehaul.pipeline.days`), to name the
+   outputs after the UTC day of its earliest event (see :mod:`linehaul.pipeline.naming`);
+2. stream the log (one block of lines at a time: memory stays flat) through the fast converter, writing
+   each output under its final name as it goes (streamed uploads, in a background thread), except a
+   staged file whose ``loaded/`` marker says the publisher already loaded it. When the first look cannot
+   be sure of the days (a date field with odd spacing), the outputs go to ``ingesting/<name>/`` and are
+   copied to their final names at the end, named after the earliest row;
 3. delete the log (only the generation that was read), or, if it could not be read to its end (corrupt or
    truncated gzip), move it to ``quarantine/`` in its bucket (or in QUARANTINE_BUCKET), the reason in its
    metadata, after its readable lines went through 1-2.
 
+An event is a download or simple line with a valid date, valid otherwise or not: its day names the
+partition, as production's minimum timestamp does for every log whose earliest line is a valid one.
 Every name is derived from the log, so a duplicate delivery, or a crash at any step followed by a
 redelivery, writes the same objects again; and a staged file that was already loaded is not staged again.
 An event for a log that no longer exists (already ingested) does nothing.
@@ -20,14 +24,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
 from linehaul.convert import Converted, Converter
 from linehaul.logfiles import LogFileError, stream_blocks
+from linehaul.pipeline.background import BackgroundWriter
+from linehaul.pipeline.days import event_days
 from linehaul.pipeline.naming import (
     loaded_marker,
     log_name,
@@ -80,31 +86,36 @@ class IngestReport:
 
 
 @dataclass(slots=True)
-class _Spool:
-    """The outputs of one log, written while it is read, opened on first use."""
+class _Outputs:
+    """The outputs of one log, written (in the background) while it is read, each opened on first use.
+
+    ``names`` says where each output goes; an output in ``skip`` is counted but not written (its staged
+    file was already loaded into BigQuery).
+    """
 
     store: BlobStore
     bucket: str
-    log: str
+    names: dict[str, str]
     stack: ExitStack
+    background: BackgroundWriter
+    skip: frozenset[str] = frozenset()
     writers: dict[str, BinaryIO] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_OUTPUTS, 0))
 
     def write(self, output: str, data: bytes, count: int) -> None:
+        self.counts[output] += count
+        if output in self.skip:
+            return
         writer = self.writers.get(output)
         if writer is None:
-            name = spool_name(self.log, output)
-            writer = self.writers[output] = self.stack.enter_context(
-                self.store.open_writer(self.bucket, name)
-            )
-        writer.write(data)
-        self.counts[output] += count
+            opened = self.store.open_writer(self.bucket, self.names[output])
+            writer = self.writers[output] = self.stack.enter_context(opened)
+        self.background.write(writer, data)
 
     def add(self, converted: Converted, first_line: int) -> None:
         if converted.downloads:
-            self.write(
-                "downloads", ("\n".join(converted.downloads) + "\n").encode(), len(converted.downloads)
-            )
+            rows = ("\n".join(converted.downloads) + "\n").encode()
+            self.write("downloads", rows, len(converted.downloads))
         if converted.simple:
             self.write("simple", ("\n".join(converted.simple) + "\n").encode(), len(converted.simple))
         if converted.unprocessed:
@@ -138,26 +149,24 @@ def ingest_log(
     quarantine_bucket = settings.quarantine_bucket or bucket
     if bucket == quarantine_bucket and name.startswith("quarantine/"):
         return IngestReport(source, "skipped")  # the event of its own quarantining: ingesting it would loop
-    lines, damage, earliest = 0, None, None
+    staging = settings.result_bucket
+    fallback = partition_of((created or datetime.now(UTC)).date())
     try:
-        with ExitStack() as stack:
-            spool = _Spool(store, settings.result_bucket, log, stack)
-            convert = converter()
-            stream = stack.enter_context(store.open_reader(bucket, name, generation))
-            try:
-                for block in stream_blocks(stream, source):
-                    converted = Converted(earliest=earliest)
-                    convert.convert_block(block, converted)
-                    spool.add(converted, lines + 1)
-                    lines, earliest = lines + converted.lines, converted.earliest
-            except LogFileError as error:
-                damage = error.reason
+        with store.open_reader(bucket, name, generation) as stream:
+            days = event_days(_until_damage(stream_blocks(stream, source)))
+        if days is not None:  # the usual case: the partition, so the final names, are known before writing
+            partition = min(days, default=fallback)
+            names = staged_names(partition, log).by_output()
+            loaded = {kind for kind in _LOADED_KINDS if store.stat(staging, loaded_marker(names[kind]))}
+        else:  # an unusual date somewhere: write under temporary names, decide the partition at the end
+            names, loaded = {output: spool_name(log, output) for output in _OUTPUTS}, set()
+        read = _convert(store, bucket, name, generation, source, staging, names, loaded, converter)
+        lines, damage, earliest, outputs = read
     except BlobNotFoundError:
         return IngestReport(source, "missing", seconds=time.perf_counter() - started)
-
-    day = date.fromisoformat(earliest[:10]) if earliest else (created or datetime.now(UTC)).date()
-    partition = partition_of(day)
-    staged, already_loaded = _stage(store, settings.result_bucket, log, partition, spool)
+    if days is None:
+        partition = earliest[:10].replace("-", "") if earliest else fallback
+    staged, already_loaded = _place(store, staging, outputs, staged_names(partition, log).by_output())
 
     quarantined_as = None
     if damage is not None:
@@ -167,7 +176,7 @@ def ingest_log(
         quarantined_as = f"gs://{quarantine_bucket}/{quarantined_as}"
     with suppress(PreconditionFailedError):  # a newer upload under the same name: it has its own event
         store.delete(bucket, name, if_generation_match=generation)
-    counts = spool.counts
+    counts = outputs.counts
     return IngestReport(
         source=source,
         outcome="ingested" if damage is None else "quarantined",
@@ -185,21 +194,60 @@ def ingest_log(
     )
 
 
-def _stage(
-    store: BlobStore, bucket: str, log: str, partition: str, spool: _Spool
+def _until_damage(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """The blocks before the damage, if any: the real pass reads exactly these too, and handles the damage."""
+    with suppress(LogFileError):
+        yield from blocks
+
+
+def _convert(
+    store: BlobStore,
+    bucket: str,
+    name: str,
+    generation: int | None,
+    source: str,
+    staging: str,
+    names: dict[str, str],
+    loaded: set[str],
+    converter: Callable[[], Converter],
+) -> tuple[int, str | None, str | None, _Outputs]:
+    """The real pass: (lines read, damage, earliest row timestamp, the outputs written)."""
+    lines, damage, earliest = 0, None, None
+    with ExitStack() as stack:
+        stream = stack.enter_context(store.open_reader(bucket, name, generation))
+        background = BackgroundWriter()
+        outputs = _Outputs(store, staging, names, stack, background, frozenset(loaded))
+        convert = converter()
+        try:
+            for block in stream_blocks(stream, source):
+                converted = Converted(earliest=earliest)
+                convert.convert_block(block, converted)
+                outputs.add(converted, lines + 1)
+                lines, earliest = lines + converted.lines, converted.earliest
+        except LogFileError as error:
+            damage = error.reason
+        finally:
+            background.close()  # everything written before the writers close (and uploads finish)
+    return lines, damage, earliest, outputs
+
+
+def _place(
+    store: BlobStore, bucket: str, outputs: _Outputs, final: dict[str, str]
 ) -> tuple[list[str], list[str]]:
-    """Copy the spooled outputs to their staging names; returns (staged, skipped as already loaded)."""
-    names = staged_names(partition, log).by_output()
-    staged, already_loaded = [], []
-    for output in _OUTPUTS:
-        if output not in spool.writers:
+    """Move written outputs to their ``final`` names if they are not there; returns (staged, already loaded).
+
+    A staged file of rows whose marker says it was loaded is not staged again.
+    """
+    staged = [final[output] for output in _OUTPUTS if output in outputs.writers]
+    already_loaded = [final[output] for output in _OUTPUTS if output in outputs.skip]
+    for output in outputs.writers:
+        written = outputs.names[output]
+        if written == final[output]:
             continue
-        final = names[output]
-        if output in _LOADED_KINDS and store.stat(bucket, loaded_marker(final)) is not None:
-            already_loaded.append(final)
+        if output in _LOADED_KINDS and store.stat(bucket, loaded_marker(final[output])) is not None:
+            staged.remove(final[output])
+            already_loaded.append(final[output])
         else:
-            store.copy(bucket, spool_name(log, output), bucket, final)
-            staged.append(final)
-    for output in spool.writers:
-        store.delete(bucket, spool_name(log, output))
+            store.copy(bucket, written, bucket, final[output])
+        store.delete(bucket, written)
     return staged, already_loaded

@@ -8,13 +8,14 @@ import tracemalloc
 import pytest
 
 from linehaul.gcp import GcsBlobStore
+from linehaul.gcp.uploads import PART_PREFIX
 from linehaul.local import LocalStack
 from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, PreconditionFailedError
 from linehaul.sample import sample_lines
 
 pytestmark = pytest.mark.integration
 
-SMALL_CHUNK = 256 * 1024  # the smallest chunk a resumable upload allows: many requests per object
+SMALL_CHUNK = 256 * 1024  # the smallest chunk allowed: many parts per object
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,7 @@ def test_reader_never_mixes_two_generations(chunked_store: GcsBlobStore, bucket:
 
 def test_large_streamed_write_keeps_memory_flat(chunked_store: GcsBlobStore, bucket: str) -> None:
     piece = bytes(range(256)) * 256  # 64 KiB
-    pieces = 128  # 8 MiB in all, 32 chunks
+    pieces = 160  # 10 MiB in all, 40 parts: composed in two rounds (32 sources at most per compose)
 
     tracemalloc.start()
     try:
@@ -116,6 +117,7 @@ def test_large_streamed_write_keeps_memory_flat(chunked_store: GcsBlobStore, buc
     assert info.size == len(piece) * pieces
     assert data == piece * pieces
     assert peak < 8 * SMALL_CHUNK, f"peak {peak} bytes: the writer buffers the object"
+    assert list(chunked_store.list(bucket, PART_PREFIX)) == []  # the parts are gone
 
 
 def test_writer_through_gzip(blob_store: GcsBlobStore, bucket: str) -> None:
@@ -141,6 +143,7 @@ def test_writer_error_leaves_the_object_unchanged(chunked_store: GcsBlobStore, b
 
     assert chunked_store.get(bucket, "kept")[0] == b"before"
     assert chunked_store.stat(bucket, "never") is None
+    assert list(chunked_store.list(bucket, PART_PREFIX)) == []
 
 
 def test_writer_into_a_missing_bucket(blob_store: GcsBlobStore) -> None:

@@ -1,0 +1,91 @@
+"""The ingestor through fake GCS: lines/s and peak RSS, against the parsing core's own lines/s.
+
+    python benchmarks/bench_ingest.py CORPUS.log.gz [CORPUS ...]
+
+For each corpus: a fake-gcs-server (filesystem backend, in a temporary directory) gets the log uploaded;
+a fresh child process runs ``ingest_log`` on it with the real Cloud Storage adapter (streamed download,
+streamed uploads of every output, server-side copies to the staging names, deletion of the log); another
+fresh child runs the core alone (``read_blocks`` + ``Converter`` on the local file, rows dropped). Each
+child reports its wall time and its peak RSS. Corpora: ``../shared/bench/gen_corpus.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BUCKETS = ("bench-logs", "bench-staging")
+
+
+def _ingest(url: str, name: str) -> dict[str, float]:
+    import resource
+    import time
+
+    from linehaul.gcp import GcsBlobStore, storage_client
+    from linehaul.pipeline.ingest import ingest_log
+    from linehaul.pipeline.settings import IngestSettings
+
+    settings = IngestSettings(result_bucket=BUCKETS[1])  # the defaults of the deployed function
+    store = GcsBlobStore(storage_client("bench", endpoint=url), chunk_size=settings.upload_chunk_mb << 20)
+    started = time.perf_counter()
+    report = ingest_log(store, BUCKETS[0], name, settings)
+    seconds = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"lines": report.lines, "seconds": seconds, "rss": rss}
+
+
+def _child(code: str) -> dict[str, float]:
+    here = str(Path(__file__).parent)
+    script = f"import json, sys; sys.path.insert(0, {here!r}); {code}"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpora", nargs="+", metavar="CORPUS")
+    args = parser.parse_args()
+    from linehaul.gcp import GcsBlobStore, storage_client
+    from linehaul.local.servers import FakeGcsServer
+
+    print("| corpus | lines | path | seconds | lines/s | peak RSS MiB |")
+    print("|---|---:|---|---:|---:|---:|")
+    for corpus in args.corpora:
+        with tempfile.TemporaryDirectory(prefix="bench-gcs-") as root:
+            server = FakeGcsServer(Path(root))
+            server.start()
+            try:
+                client = storage_client("bench", endpoint=server.url)
+                for bucket in BUCKETS:
+                    client.create_bucket(bucket)
+                name = Path(corpus).name
+                GcsBlobStore(client).put(BUCKETS[0], name, Path(corpus).read_bytes())
+                ingest = _child(
+                    f"import bench_ingest as b; print(json.dumps(b._ingest({server.url!r}, {name!r})))"
+                )
+            finally:
+                server.stop()
+        core = _child(f"import bench_parse as b; print(json.dumps(b._core({corpus!r})))")
+        for path, run in (("core (local file)", core), ("ingestor via fake GCS", ingest)):
+            rate = run["lines"] / run["seconds"]
+            cells = [
+                name,
+                f"{int(run['lines']):,}",
+                path,
+                f"{run['seconds']:.2f}",
+                f"{rate:,.0f}",
+                f"{run['rss']:.0f}",
+            ]
+            print("| " + " | ".join(cells) + " |")
+        share = (ingest["lines"] / ingest["seconds"]) / (core["lines"] / core["seconds"])
+        print(f"| {name} | | ingestor / core | | **{share:.0%}** | |")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
