@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from linehaul.pipeline.ports import TableRef
-from linehaul.schema import TABLES, load_schema, plan_schema_change
+from linehaul.schema import TABLES
 
-if TYPE_CHECKING:
-    from linehaul.gcp import BigQueryAdmin
-
-__all__ = ["TableOutcome", "apply_schemas", "register"]
+__all__ = ["register"]
 
 _DESCRIPTION = """\
 Create DATASET and the tables file_downloads and simple_requests from schemas/ (partitioned by day on
@@ -24,58 +19,6 @@ other mode change is refused with a precise message and nothing is changed.
 Set BIGQUERY_EMULATOR_HOST (e.g. http://127.0.0.1:9050) to work on a local emulator.
 Exit status: 0 when every table matches the schemas, 1 when a change was refused or failed.
 """
-
-
-@dataclass(frozen=True, slots=True)
-class TableOutcome:
-    """What ``apply`` did to one table: ``created``, ``updated``, ``unchanged`` or ``refused``."""
-
-    table: TableRef
-    action: str
-    details: tuple[str, ...] = ()
-
-    def line(self) -> str:
-        detail = f": {'; '.join(self.details)}" if self.details else ""
-        return f"{self.table}: {self.action}{detail}"
-
-
-def apply_schemas(
-    admin: BigQueryAdmin, project: str, dataset: str, tables: dict[str, str]
-) -> list[TableOutcome]:
-    """Create or evolve each table (``schema name -> table name``) of ``project.dataset``; all checked first.
-
-    Every table is checked before any is changed, so a refused change leaves all tables as they were.
-    """
-    admin.ensure_dataset(project, dataset)
-    plans = []
-    for schema_name, table_name in tables.items():
-        table = TableRef(project, dataset, table_name)
-        existing = admin.table_schema(table)
-        desired = load_schema(schema_name)
-        plans.append(
-            (table, desired, existing, None if existing is None else plan_schema_change(existing, desired))
-        )
-    refused = [
-        TableOutcome(table, "refused", plan.problems)
-        for table, _, _, plan in plans
-        if plan and not plan.compatible
-    ]
-    if refused:
-        return refused
-    outcomes = []
-    for table, desired, existing, plan in plans:
-        if existing is None:
-            admin.create_table(table, desired)
-            outcomes.append(TableOutcome(table, "created"))
-        elif plan is not None and plan.changes:
-            admin.update_schema(table, desired)
-            details = tuple(f"added {name}" for name in plan.added) + tuple(
-                f"relaxed {n}" for n in plan.relaxed
-            )
-            outcomes.append(TableOutcome(table, "updated", details))
-        else:
-            outcomes.append(TableOutcome(table, "unchanged"))
-    return outcomes
 
 
 def register(commands: Any) -> None:
@@ -97,6 +40,7 @@ def register(commands: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     try:
         from linehaul.gcp import BigQueryAdmin, BigQueryAdminError, bigquery_client
+        from linehaul.gcp.tables import apply_schemas
     except ImportError:
         print("linehaul schema: needs the gcp extra: pip install 'linehaul[gcp]'", file=sys.stderr)
         return 1

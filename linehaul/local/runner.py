@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linehaul.cli.schema_command import apply_schemas
 from linehaul.logfiles import read_blocks
 from linehaul.pipeline.ports import TableRef
 from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
@@ -75,6 +74,8 @@ def provision(stack: LocalStack) -> list[str]:
         if client.lookup_bucket(bucket) is None:
             client.create_bucket(bucket)
             done.append(f"created bucket {bucket}")
+    from linehaul.gcp.tables import apply_schemas
+
     tables = {FILE_DOWNLOADS: FILE_DOWNLOADS, SIMPLE_REQUESTS: SIMPLE_REQUESTS}
     for outcome in apply_schemas(stack.bigquery_admin(), stack.project, DATASET, tables):
         if outcome.action == "refused":
