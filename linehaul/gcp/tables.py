@@ -1,4 +1,4 @@
-"""Create or evolve the BigQuery tables from ``schemas/``, for ``linehaul schema apply`` and the local cloud."""
+"""Create or evolve the BigQuery tables from ``schemas/``: for ``linehaul schema apply`` and local runs."""
 
 from __future__ import annotations
 
