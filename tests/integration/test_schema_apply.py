@@ -49,8 +49,8 @@ def test_a_compatible_change_is_applied(bigquery_admin: BigQueryAdmin, dataset: 
     table = TableRef(PROJECT, dataset, "file_downloads")
     bigquery_admin.create_table(table, _older(load_schema("file_downloads")))
     bigquery_admin.create_table(TableRef(PROJECT, dataset, "simple_requests"), load_schema("simple_requests"))
-    outcomes = apply_schemas(bigquery_admin, PROJECT, dataset, {"file_downloads": "file_downloads",
-                                                                "simple_requests": "simple_requests"})  # fmt: skip
+    tables = {"file_downloads": "file_downloads", "simple_requests": "simple_requests"}
+    outcomes = apply_schemas(bigquery_admin, PROJECT, dataset, tables)
     assert [(o.action, o.details) for o in outcomes] == [
         ("updated", ("added details.rustc_version",)),
         ("unchanged", ()),
