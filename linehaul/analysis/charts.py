@@ -83,7 +83,8 @@ def column_chart(
 
 
 def bar_chart(name: str, title: str, items: Sequence[Item], total: int, *, width: int = 540) -> str:
-    """Horizontal bars, largest first as given: ``items`` are (label, count), shares are of ``total``."""
+    """Horizontal bars, in the order given: ``items`` are (label, count), shares are of ``total``; the bars
+    of "other" and "unknown" are grey."""
     if not items or not total:
         return _empty(name, title, width)
     label_width, value_width, row, top = 130, 118, 26, 6
@@ -97,7 +98,7 @@ def bar_chart(name: str, title: str, items: Sequence[Item], total: int, *, width
         body.append(
             f'<text class="label" x="{label_width - 8}" y="{y + 16}" text-anchor="end">{escape(shown)}</text>'
             f'<rect class="mark" x="{label_width}" y="{y + 4}" width="{bar:.1f}" height="{row - 9}" '
-            f'fill="{GREY if label == "other" else BLUE}" rx="2">'
+            f'fill="{GREY if label in ("other", "unknown") else BLUE}" rx="2">'
             f"<title>{escape(label)}: {_number(count)} ({_percent(count, total)})</title></rect>"
             f'<text class="value" x="{label_width + bar + 6:.1f}" y="{y + 16}">'
             f"{_number(count)} · {_percent(count, total)}</text>"

@@ -128,3 +128,16 @@ def test_chromium_draws_every_chart(report: Path, tmp_path: Path) -> None:
         assert len(pixels) > 20, f"{name}: the chart's area is (nearly) blank"
         if name != "ci-share":  # that one's marks may be orange and grey only
             assert pixels[blue] > 100, f"{name}: no bars drawn in the chart's area"
+
+
+def test_a_report_of_logs_without_downloads_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bots.log").write_text("not a log line\n\n")
+    assert main(["report", str(tmp_path / "bots.log"), "-o", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    found = _charts(html)
+    assert list(found.charts) == list(CHARTS)
+    assert all(attributes["data-marks"] == "0" for attributes in found.charts.values())
+    assert html.count("no rows in this period") == len(CHARTS)
+    assert "<b>2</b><span>unprocessed lines</span>" in html
