@@ -34,7 +34,8 @@ def _assert_matches(fields: Sequence[pa.Field[Any]], columns: list[dict[str, Any
         assert field.nullable == (column.get("mode", "NULLABLE") != "REQUIRED"), path
         if column["type"] == "RECORD":
             assert pa.types.is_struct(field.type), path
-            _assert_matches(list(field.type.fields), column["fields"], f"{path}.")
+            children = [field.type.field(index) for index in range(field.type.num_fields)]
+            _assert_matches(children, column["fields"], f"{path}.")
         else:
             assert field.type == BIGQUERY_TO_ARROW[column["type"]], path
 
