@@ -17,10 +17,12 @@ __all__ = ["Progress"]
 _REDRAW_SECONDS = 0.2
 _BAR_WIDTH = 20
 _ERASE_LINE = "\r\x1b[K"
+_SPINNER = "|/-\\"
 
 
 class Progress:
-    """Shows ``[#####.....] file 2/5  1,250,000 lines  142,000 lines/s  8.8 s`` on a terminal."""
+    """Shows ``[#####.....] file 2/5  1,250,000 lines  142,000 lines/s  8.8 s`` on a terminal (for one
+    file, a turning ``|/-\\`` instead of the bar)."""
 
     def __init__(
         self,
@@ -33,6 +35,7 @@ class Progress:
         self._stream, self._files, self._enabled, self._clock = stream, files, enabled, clock
         self._started = clock()
         self._drawn_at: float | None = None
+        self._turns = 0
 
     @classmethod
     def on_terminal(cls, *, files: int, quiet: bool, stream: TextIO | None = None) -> Progress:
@@ -54,12 +57,13 @@ class Progress:
         self._drawn_at = now
         elapsed = now - self._started
         rate = lines / elapsed if elapsed > 0 else 0.0
-        filled = round(_BAR_WIDTH * (file_number - 1) / self._files) if self._files else 0
-        bar = "#" * filled + "." * (_BAR_WIDTH - filled)
-        self._stream.write(
-            f"{_ERASE_LINE}[{bar}] file {file_number}/{self._files}  {lines:,} lines  "
-            f"{rate:,.0f} lines/s  {elapsed:.1f} s"
-        )
+        if self._files > 1:  # files done, as a bar: the length of a gzip stream is not known in advance
+            filled = round(_BAR_WIDTH * (file_number - 1) / self._files)
+            where = f"[{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] file {file_number}/{self._files}"
+        else:
+            self._turns += 1
+            where = _SPINNER[self._turns % len(_SPINNER)]
+        self._stream.write(f"{_ERASE_LINE}{where}  {lines:,} lines  {rate:,.0f} lines/s  {elapsed:.1f} s")
         self._stream.flush()
 
     def finish(self) -> None:

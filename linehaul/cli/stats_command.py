@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from typing import Any
 
 from linehaul.analysis.errors import UnknownFieldError
@@ -19,7 +20,7 @@ _DESCRIPTION = f"""\
 Count the downloads in log files by one field, most frequent first (by date for day), with each value's
 share of all the downloads in the period. --simple counts simple-index requests instead.
 
-Fields: {", ".join(STATS_FIELDS)}.
+{textwrap.fill("Fields: " + ", ".join(STATS_FIELDS) + ".", 100)}
 python is major.minor (3.12); day is the UTC day; ci is true, false or none (not reported).
 A value of (none) means the row has no such value (an unknown user agent has no installer).
 
