@@ -127,13 +127,7 @@ def write_parquet(
                 continue
             downloads.write(item.downloads)
             simple.write(item.simple)
-            counts = counts.plus(
-                lines=item.lines,
-                file_downloads=item.download_count,
-                simple_requests=item.simple_count,
-                unprocessed=len(item.rejected),
-                ignored=len(item.ignored),
-            )
+            counts = counts.plus_block(item)
             if progress is not None:
                 progress(counts.lines, file_numbers[item.path])
     return ParquetOutput(downloads.path, simple.path, counts, tuple(failures))

@@ -19,7 +19,7 @@ from linehaul.convert import Converter
 from linehaul.errors import LineError
 from linehaul.events import Event, Ignored, parse_line
 from linehaul.logfiles import LogFileError, read_blocks
-from linehaul.parallel import convert_block
+from linehaul.parallel import BlockResult, convert_block
 from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS, table_for
 from linehaul.schema import TABLES
 
@@ -44,6 +44,16 @@ class ReadCounts:
         """These counts with ``more`` added, field by field."""
         return ReadCounts(
             **{name.name: getattr(self, name.name) + more.get(name.name, 0) for name in fields(self)}
+        )
+
+    def plus_block(self, block: BlockResult[Any]) -> ReadCounts:
+        """These counts with the lines of a converted block added."""
+        return self.plus(
+            lines=block.lines,
+            file_downloads=block.download_count,
+            simple_requests=block.simple_count,
+            unprocessed=len(block.rejected),
+            ignored=len(block.ignored),
         )
 
 
@@ -146,13 +156,7 @@ def read_rows(
     def read_file(path: str, converter: Converter, tally: _Tally) -> Iterator[dict[str, Any]]:
         for block in read_blocks(path):
             result = convert_block(converter, path, block, _keep_rows)
-            tally.counts = tally.counts.plus(
-                lines=result.lines,
-                file_downloads=result.download_count,
-                simple_requests=result.simple_count,
-                unprocessed=len(result.rejected),
-                ignored=len(result.ignored),
-            )
+            tally.counts = tally.counts.plus_block(result)
             for row in getattr(result, wanted):
                 yield json.loads(row)
 

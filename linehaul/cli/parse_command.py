@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol, TypeVar
 
 from linehaul.analysis.errors import MissingExtraError
+from linehaul.analysis.sources import ReadCounts
 from linehaul.cli.inputs import add_input_arguments, input_paths, report_missing_extra
 from linehaul.cli.progress import Progress
 from linehaul.logfiles import LogFileError
@@ -177,7 +178,7 @@ def _parse(
 ) -> ParseSummary:
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    counts = dict.fromkeys(("lines", "downloads", "simple", "unprocessed", "ignored"), 0)
+    counts = ReadCounts()
     failures: list[LogFileError] = []
     offsets = dict.fromkeys(paths, 0)  # lines of each file already read: line numbers of the reasons
     file_numbers = {path: number for number, path in enumerate(paths, 1)}
@@ -199,19 +200,15 @@ def _parse(
             if result.ignored:
                 logs["ignored"].write(b"".join(raw + b"\n" for raw in result.ignored))
             offsets[result.path] += result.lines
-            counts["lines"] += result.lines
-            counts["downloads"] += result.download_count
-            counts["simple"] += result.simple_count
-            counts["unprocessed"] += len(result.rejected)
-            counts["ignored"] += len(result.ignored)
+            counts = counts.plus_block(result)
             if progress is not None:
-                progress(counts["lines"], file_numbers[result.path])
+                progress(counts.lines, file_numbers[result.path])
     return ParseSummary(
-        lines=counts["lines"],
-        file_downloads=counts["downloads"],
-        simple_requests=counts["simple"],
-        unprocessed=counts["unprocessed"],
-        ignored=counts["ignored"],
+        lines=counts.lines,
+        file_downloads=counts.file_downloads,
+        simple_requests=counts.simple_requests,
+        unprocessed=counts.unprocessed,
+        ignored=counts.ignored,
         seconds=time.perf_counter() - started,
         failures=tuple(failures),
     )

@@ -45,6 +45,12 @@ def expected_of(lines: list[str]) -> Expected:
     return Expected(downloads, simple, unprocessed, ignored)
 
 
+def installer_of(row: dict[str, Any]) -> str | None:
+    """The installer name of a file_downloads row (None for an unknown agent)."""
+    details = row["details"]
+    return details["installer"]["name"] if details and details["installer"] else None
+
+
 @dataclass(frozen=True)
 class Logs:
     """Two sample logs, one per UTC day (gzip and plain), and the lines they hold in order."""

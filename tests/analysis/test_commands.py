@@ -10,14 +10,13 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from linehaul.analysis import STATS_FIELDS
 from linehaul.cli import main
 from linehaul.sample import sample_lines, write_sample
-from tests.analysis.conftest import SECOND_DAY, Expected, Logs
+from tests.analysis.conftest import SECOND_DAY, Expected, Logs, installer_of
 
 Capture = pytest.CaptureFixture[str]
 
@@ -28,17 +27,12 @@ def _run(capsys: Capture, *argv: str) -> tuple[int, str, str]:
     return status, out, err
 
 
-def _installer(row: dict[str, Any]) -> str | None:
-    details = row["details"]
-    return details["installer"]["name"] if details and details["installer"] else None
-
-
 def test_stats_table_has_aligned_counts_and_shares(logs: Logs, expected: Expected, capsys: Capture) -> None:
     status, out, err = _run(capsys, "stats", *logs.paths, "--by", "installer", "--top", "3")
     assert (status, err) == (0, "")
     lines = out.splitlines()
     assert lines[0].split() == ["installer", "downloads", "share"]
-    counted = Counter(map(_installer, expected.downloads)).most_common(3)
+    counted = Counter(map(installer_of, expected.downloads)).most_common(3)
     total = len(expected.downloads)
     rows = [line.split() for line in lines[2:5]]
     assert rows == [[str(name), str(n), f"{100 * n / total:.1f}%"] for name, n in counted]
@@ -78,7 +72,7 @@ def test_stats_by_installer_agrees_with_counting_parses_ndjson(tmp_path: Path, c
     log = write_sample(tmp_path / "corpus.log.gz", lines=20_000, seed=99)
     assert main(["parse", "-o", str(tmp_path / "out"), str(log)]) == 0
     with open(tmp_path / "out" / "file_downloads.ndjson") as rows:
-        counted = Counter(_installer(json.loads(line)) for line in rows)
+        counted = Counter(installer_of(json.loads(line)) for line in rows)
     capsys.readouterr()
     status, out, _ = _run(capsys, "stats", str(log), "--by", "installer", "--top", "0", "--json")
     assert status == 0

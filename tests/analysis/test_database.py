@@ -5,19 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from linehaul.analysis import STATS_FIELDS, Database, QueryError, TimeWindow, UnknownFieldError, count_by
 from linehaul.cli import main
 from linehaul.logfiles import LogFileError
-from tests.analysis.conftest import FIRST_DAY, SECOND_DAY, Expected, Logs
-
-
-def _installer(row: dict[str, Any]) -> str | None:
-    details = row["details"]
-    return details["installer"]["name"] if details and details["installer"] else None
+from tests.analysis.conftest import FIRST_DAY, SECOND_DAY, Expected, Logs, installer_of
 
 
 def test_the_views_answer_a_known_query(database: Database, expected: Expected) -> None:
@@ -25,7 +19,7 @@ def test_the_views_answer_a_known_query(database: Database, expected: Expected) 
         "SELECT details.installer.name AS installer, count(*) AS n FROM file_downloads GROUP BY ALL"
     )
     assert result.columns == ("installer", "n")
-    assert dict(result.rows) == Counter(map(_installer, expected.downloads))
+    assert dict(result.rows) == Counter(map(installer_of, expected.downloads))
     simple = database.query("SELECT count(*) FROM simple_requests").rows
     assert simple == ((len(expected.simple),),)
 
@@ -47,7 +41,7 @@ def test_sql_errors_carry_duckdbs_message(database: Database) -> None:
 
 def test_count_by_installer_and_shares(database: Database, expected: Expected) -> None:
     stats = count_by(database, "installer")
-    counted = Counter(map(_installer, expected.downloads))
+    counted = Counter(map(installer_of, expected.downloads))
     assert {count.value: count.count for count in stats.counts} == counted
     assert [count.count for count in stats.counts] == sorted(counted.values(), reverse=True)
     assert stats.total == len(expected.downloads)
