@@ -6,17 +6,34 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from linehaul.cli import local_command, parse_command, sample_command, schema_command
+from linehaul.cli import (
+    local_command,
+    parse_command,
+    query_command,
+    report_command,
+    sample_command,
+    schema_command,
+    stats_command,
+)
 
 __all__ = ["main"]
 
-_COMMANDS = (parse_command, sample_command, schema_command, local_command)
+_COMMANDS = (
+    parse_command,
+    stats_command,
+    query_command,
+    report_command,
+    sample_command,
+    schema_command,
+    local_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linehaul",
-        description="Turn PyPI CDN download logs into BigQuery rows (file_downloads, simple_requests).",
+        description="Turn PyPI CDN download logs into BigQuery rows (file_downloads, simple_requests), "
+        "and answer questions about them offline (stats, query, report).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in _COMMANDS:

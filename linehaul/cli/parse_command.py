@@ -1,22 +1,30 @@
-"""``linehaul parse``: log files → NDJSON per table, plus every line that gives no row, kept verbatim."""
+"""``linehaul parse``: log files → NDJSON or Parquet per table, and every line that gives no row, verbatim."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal, Protocol, TypeVar
 
-from linehaul.convert import Converted, Converter
-from linehaul.logfiles import LogFileError, read_blocks
+from linehaul.analysis.errors import MissingExtraError
+from linehaul.analysis.sources import ReadCounts
+from linehaul.cli.inputs import add_input_arguments, input_paths, report_missing_extra
+from linehaul.cli.progress import Progress
+from linehaul.logfiles import LogFileError
+from linehaul.parallel import NDJSON, BlockResult, RowCodec, convert_files
 
-__all__ = ["OUTPUT_FILES", "ParseSummary", "parse_files", "register"]
+__all__ = ["FORMATS", "OUTPUT_FILES", "ParseSummary", "parse_files", "register"]
+
+FORMATS = ("ndjson", "parquet")
+Format = Literal["ndjson", "parquet"]
+Rows = TypeVar("Rows")
+SinkRows = TypeVar("SinkRows", contravariant=True)
 
 OUTPUT_FILES = {
     "downloads": "file_downloads.ndjson",
@@ -27,15 +35,19 @@ OUTPUT_FILES = {
 }
 
 _DESCRIPTION = """\
-Parse CDN log files (gzip or plain, recognised by content; - for stdin) and write, in input order:
+Parse CDN log files (gzip or plain, recognised by content; globs; - for stdin) and write, in input order:
 
   DIR/file_downloads.ndjson       one row per file download (BigQuery NDJSON, schemas/file_downloads.json)
   DIR/simple_requests.ndjson      one row per simple-index request (schemas/simple_requests.json)
+                                  (with --format parquet: DIR/file_downloads.parquet and
+                                  DIR/simple_requests.parquet, nested columns as in schemas/)
   DIR/unprocessed.log             every line that is not a valid event, byte for byte as read
   DIR/unprocessed.reasons.ndjson  why, for each of those lines: {"file", "line", "field", "reason"}
   DIR/ignored.log                 valid lines whose user agent production Linehaul drops (bots, monitors)
 
-Every input line lands in exactly one of the four .log/.ndjson outputs. A one-line summary follows.
+Every input line lands in exactly one of the four outputs. A one-line summary follows. --jobs N converts
+on N processes; the outputs are the same byte for byte as with --jobs 1. On a terminal, a progress line
+shows lines read and lines/s on stderr (not when piped, nor with --quiet).
 Exit status: 0 when every file was read to its end, 1 when a file was missing or damaged (the lines
 read before the damage are still written), 2 on a usage error.
 """
@@ -65,87 +77,138 @@ class ParseSummary:
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "parse",
-        help="parse log files into NDJSON rows",
+        help="parse log files into NDJSON or Parquet rows",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "files", nargs="+", metavar="FILE", help="log files (.log, .log.gz, ...) or - for stdin"
-    )
+    add_input_arguments(parser)
     parser.add_argument("-o", "--output-dir", required=True, type=Path, metavar="DIR", help="where to write")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="ndjson",
+        help="how to write the rows: ndjson (default, what BigQuery loads) or parquet (needs the "
+        "analysis extra)",
+    )
     parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    missing = [path for path in args.files if path != "-" and not os.path.isfile(path)]
-    if missing:
-        for path in missing:
-            reason = "no such file" if not os.path.exists(path) else "not a regular file"
-            print(f"linehaul parse: {path}: {reason}", file=sys.stderr)
+    paths = input_paths("parse", args.files)
+    if paths is None:
         return 2
+    progress = Progress.on_terminal(files=len(paths), quiet=args.quiet)
     try:
-        summary = parse_files(args.files, args.output_dir)
+        summary = parse_files(
+            paths, args.output_dir, output_format=args.format, jobs=args.jobs, progress=progress.update
+        )
+    except MissingExtraError as error:
+        return report_missing_extra("parse", error)
     except OSError as error:
         print(
             f"linehaul parse: cannot write to {args.output_dir}: {error.strerror or error}", file=sys.stderr
         )
         return 1
+    finally:
+        progress.finish()
     for failure in summary.failures:
         print(f"linehaul parse: {failure}", file=sys.stderr)
     print(summary.line())
     return 1 if summary.failures else 0
 
 
-def _write_reasons(out: BinaryIO, path: str, offset: int, converted: Converted) -> None:
+class _RowSink(Protocol[SinkRows]):
+    def write(self, rows: SinkRows, /) -> Any: ...
+
+
+def _write_reasons(out: BinaryIO, path: str, offset: int, result: BlockResult[Any]) -> None:
     records = (
-        json.dumps({"file": path, "line": offset + number, "field": error.field, "reason": error.reason})
-        for number, _, error in converted.unprocessed
+        json.dumps({"file": path, "line": offset + line.number, "field": line.field, "reason": line.reason})
+        for line in result.rejected
     )
     out.write(("\n".join(records) + "\n").encode())
 
 
-def parse_files(paths: Sequence[str], output_dir: Path) -> ParseSummary:
-    """Parse ``paths`` in order into the files of :data:`OUTPUT_FILES` under ``output_dir``."""
+def parse_files(
+    paths: Sequence[str],
+    output_dir: Path,
+    *,
+    output_format: Format = "ndjson",
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> ParseSummary:
+    """Parse ``paths`` in order into the files of :data:`OUTPUT_FILES` under ``output_dir``.
+
+    With ``output_format="parquet"`` the two tables go to ``.parquet`` files instead (pyarrow needed).
+    ``jobs`` processes convert in parallel; the outputs do not depend on it. ``progress(lines, file
+    number)`` is called after each block.
+    """
+    if output_format == "parquet":
+        from linehaul.analysis.arrow import ARROW
+        from linehaul.analysis.parquet import ParquetTableWriter
+
+        def parquet_sinks(stack: ExitStack) -> tuple[ParquetTableWriter, ParquetTableWriter]:
+            return (
+                stack.enter_context(
+                    ParquetTableWriter(output_dir / "file_downloads.parquet", "file_downloads")
+                ),
+                stack.enter_context(
+                    ParquetTableWriter(output_dir / "simple_requests.parquet", "simple_requests")
+                ),
+            )
+
+        return _parse(paths, output_dir, ARROW, parquet_sinks, jobs, progress)
+
+    def ndjson_sinks(stack: ExitStack) -> tuple[BinaryIO, BinaryIO]:
+        return (
+            stack.enter_context(open(output_dir / OUTPUT_FILES["downloads"], "wb", buffering=1 << 20)),
+            stack.enter_context(open(output_dir / OUTPUT_FILES["simple"], "wb", buffering=1 << 20)),
+        )
+
+    return _parse(paths, output_dir, NDJSON, ndjson_sinks, jobs, progress)
+
+
+def _parse(
+    paths: Sequence[str],
+    output_dir: Path,
+    codec: RowCodec[Rows],
+    open_sinks: Callable[[ExitStack], tuple[_RowSink[Rows], _RowSink[Rows]]],
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> ParseSummary:
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    converter = Converter()
-    counts = dict.fromkeys(("lines", "downloads", "simple", "unprocessed", "ignored"), 0)
+    counts = ReadCounts()
     failures: list[LogFileError] = []
+    offsets = dict.fromkeys(paths, 0)  # lines of each file already read: line numbers of the reasons
+    file_numbers = {path: number for number, path in enumerate(paths, 1)}
     with ExitStack() as stack:
-        outputs = {
-            key: stack.enter_context(open(output_dir / name, "wb", buffering=1 << 20))
-            for key, name in OUTPUT_FILES.items()
+        downloads, simple = open_sinks(stack)
+        logs = {
+            key: stack.enter_context(open(output_dir / OUTPUT_FILES[key], "wb", buffering=1 << 20))
+            for key in ("unprocessed", "reasons", "ignored")
         }
-        for path in paths:
-            offset = 0
-            try:
-                for block in read_blocks(path):
-                    converted = Converted()
-                    converter.convert_block(block, converted)
-                    for key in ("downloads", "simple"):
-                        rows: list[str] = getattr(converted, key)
-                        if rows:
-                            outputs[key].write(("\n".join(rows) + "\n").encode())
-                        counts[key] += len(rows)
-                    if converted.unprocessed:
-                        outputs["unprocessed"].write(
-                            b"".join(raw + b"\n" for _, raw, _ in converted.unprocessed)
-                        )
-                        _write_reasons(outputs["reasons"], path, offset, converted)
-                    if converted.ignored:
-                        outputs["ignored"].write(b"".join(raw + b"\n" for raw in converted.ignored))
-                    counts["unprocessed"] += len(converted.unprocessed)
-                    counts["ignored"] += len(converted.ignored)
-                    offset += converted.lines
-            except LogFileError as failure:
-                failures.append(failure)
-            counts["lines"] += offset
+        for result in convert_files(paths, codec, jobs=jobs):
+            if isinstance(result, LogFileError):
+                failures.append(result)
+                continue
+            downloads.write(result.downloads)
+            simple.write(result.simple)
+            if result.rejected:
+                logs["unprocessed"].write(b"".join(line.raw + b"\n" for line in result.rejected))
+                _write_reasons(logs["reasons"], result.path, offsets[result.path], result)
+            if result.ignored:
+                logs["ignored"].write(b"".join(raw + b"\n" for raw in result.ignored))
+            offsets[result.path] += result.lines
+            counts = counts.plus_block(result)
+            if progress is not None:
+                progress(counts.lines, file_numbers[result.path])
     return ParseSummary(
-        lines=counts["lines"],
-        file_downloads=counts["downloads"],
-        simple_requests=counts["simple"],
-        unprocessed=counts["unprocessed"],
-        ignored=counts["ignored"],
+        lines=counts.lines,
+        file_downloads=counts.file_downloads,
+        simple_requests=counts.simple_requests,
+        unprocessed=counts.unprocessed,
+        ignored=counts.ignored,
         seconds=time.perf_counter() - started,
         failures=tuple(failures),
     )

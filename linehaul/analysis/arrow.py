@@ -1,0 +1,126 @@
+"""Rows as Apache Arrow tables whose columns follow ``schemas/*.json``, nested RECORDs included.
+
+:func:`arrow_schema` derives the Arrow schema of a table from its BigQuery schema, the source of truth:
+``STRING`` → ``string``, ``BOOLEAN`` → ``bool`` (``details.ci``), ``INTEGER`` → ``int64``, ``FLOAT`` →
+``float64``, ``TIMESTAMP`` → ``timestamp[us, tz=UTC]``, ``RECORD`` → ``struct`` of its fields, in order;
+``REQUIRED`` columns are not nullable. Rows are turned into Arrow by Arrow's own JSON reader (C++), from
+the NDJSON the fast converter writes, with that schema given explicitly: nothing is inferred, and a key
+the schema does not know is an error.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
+from itertools import islice
+from typing import Any
+
+from linehaul.analysis.errors import MissingExtraError
+from linehaul.analysis.sources import expand_paths
+from linehaul.parallel import RowCodec, convert_files
+from linehaul.rows import FILE_DOWNLOADS, dumps_row
+from linehaul.schema import TABLES, Field, load_schema
+
+try:
+    import pyarrow as pa
+    import pyarrow.ipc
+    import pyarrow.json as pa_json
+except ImportError as error:  # pragma: no cover - the analysis extra is part of dev
+    raise MissingExtraError("pyarrow") from error
+
+__all__ = ["ARROW", "arrow_schema", "encode_arrow", "ndjson_to_arrow", "read_arrow", "rows_to_arrow"]
+
+_SCALARS: dict[str, pa.DataType] = {
+    "STRING": pa.string(),
+    "BOOLEAN": pa.bool_(),
+    "INTEGER": pa.int64(),
+    "FLOAT": pa.float64(),
+    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+}
+_ROWS_PER_BATCH = 10_000
+
+
+def _arrow_type(column: Field) -> pa.DataType:
+    kind = column["type"]
+    if kind in ("RECORD", "STRUCT"):
+        return pa.struct([_arrow_field(child) for child in column["fields"]])
+    if kind not in _SCALARS:
+        raise ValueError(f"column {column['name']!r}: no Arrow type for BigQuery type {kind}")
+    return _SCALARS[kind]
+
+
+def _arrow_field(column: Field) -> pa.Field[Any]:
+    if column.get("mode") == "REPEATED":
+        raise ValueError(f"column {column['name']!r}: REPEATED columns are not used by linehaul")
+    return pa.field(column["name"], _arrow_type(column), nullable=column.get("mode") != "REQUIRED")
+
+
+@cache
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema of ``table`` (one of :data:`linehaul.schema.TABLES`), from ``schemas/``."""
+    return pa.schema([_arrow_field(column) for column in load_schema(table)])
+
+
+def ndjson_to_arrow(table: str, ndjson: bytes) -> pa.Table:
+    """NDJSON rows of ``table`` (as :func:`linehaul.dumps_row` writes them) as an Arrow table."""
+    schema = arrow_schema(table)
+    if not ndjson.strip():
+        return schema.empty_table()
+    read = pa_json.read_json(
+        io.BytesIO(ndjson),
+        # one block for the whole buffer: one chunk per call, and rows of any length
+        read_options=pa_json.ReadOptions(use_threads=False, block_size=len(ndjson) + 1),
+        parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
+    )
+    # the reader gives some REQUIRED columns back as nullable: put the schema's own fields back
+    return pa.Table.from_arrays(read.columns, schema=schema)
+
+
+def encode_arrow(table: str, rows: list[str]) -> pa.Table:
+    """One block's NDJSON rows of ``table`` as an Arrow table."""
+    return ndjson_to_arrow(table, ("\n".join(rows) + "\n").encode() if rows else b"")
+
+
+def _ipc_bytes(rows: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, rows.schema) as writer:
+        writer.write_table(rows)
+    return sink.getvalue().to_pybytes()
+
+
+def _from_ipc_bytes(table: str, data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(data).read_all() if data else arrow_schema(table).empty_table()
+
+
+ARROW = RowCodec(encode_arrow, _ipc_bytes, _from_ipc_bytes)
+"""Rows as Arrow tables (for :func:`linehaul.parallel.convert_files`); workers send them as Arrow IPC."""
+
+
+def rows_to_arrow(rows: Iterable[Mapping[str, Any]], table: str = FILE_DOWNLOADS) -> pa.Table:
+    """Row dicts (as :func:`linehaul.to_row` or :func:`linehaul.analysis.read_rows` give) as Arrow."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}: expected one of {', '.join(TABLES)}")
+    batches: list[pa.Table] = []
+    iterator = iter(rows)
+    while batch := list(islice(iterator, _ROWS_PER_BATCH)):
+        batches.append(encode_arrow(table, [dumps_row(dict(row)) for row in batch]))
+    return pa.concat_tables(batches) if batches else arrow_schema(table).empty_table()
+
+
+def read_arrow(patterns: Sequence[str], table: str = FILE_DOWNLOADS, *, jobs: int = 1) -> pa.Table:
+    """The rows of ``table`` in log files (paths, globs, ``-``) as one Arrow table, in input order.
+
+    Raises :class:`~linehaul.logfiles.LogFileError` for a file that is missing or cannot be read to its
+    end. For logs bigger than memory, write Parquet instead (:func:`linehaul.analysis.write_parquet`).
+    """
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}: expected one of {', '.join(TABLES)}")
+
+    def tables() -> Iterator[pa.Table]:
+        for item in convert_files(expand_paths(patterns), ARROW, jobs=jobs):
+            if isinstance(item, Exception):
+                raise item
+            yield item.downloads if table == FILE_DOWNLOADS else item.simple
+
+    return pa.concat_tables([arrow_schema(table).empty_table(), *tables()])

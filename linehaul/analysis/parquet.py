@@ -1,0 +1,133 @@
+"""Writing rows to Parquet, streamed: memory stays flat however big the logs, and the bytes are stable.
+
+:class:`ParquetTableWriter` takes Arrow tables of one linehaul table as they come (one per block of log)
+and writes row groups of exactly ``row_group_rows`` rows (the last one smaller), zstd-compressed, with
+the schema of :func:`~linehaul.analysis.arrow.arrow_schema`. Row groups depend only on the rows and
+their order, not on how they arrived, so the file is the same byte for byte whatever ``--jobs`` was.
+
+:func:`write_parquet` does the whole trip: log files → ``file_downloads.parquet`` and
+``simple_requests.parquet`` in a directory, with the counts of what was read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from linehaul.analysis.arrow import ARROW, arrow_schema
+from linehaul.analysis.errors import MissingExtraError
+from linehaul.analysis.sources import ReadCounts, expand_paths
+from linehaul.logfiles import LogFileError
+from linehaul.parallel import convert_files
+from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
+
+try:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ImportError as error:  # pragma: no cover - the analysis extra is part of dev
+    raise MissingExtraError("pyarrow") from error
+
+__all__ = ["ROW_GROUP_ROWS", "ParquetOutput", "ParquetTableWriter", "write_parquet"]
+
+ROW_GROUP_ROWS = 100_000
+"""Rows per Parquet row group: large enough for good compression, small enough for flat memory."""
+
+Progress = Callable[[int, int], None]
+"""``progress(lines read so far, number of the file being read, from 1)``."""
+
+
+class ParquetTableWriter:
+    """Streams Arrow tables of ``table`` (``file_downloads`` or ``simple_requests``) into a Parquet file."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], table: str, *, row_group_rows: int = ROW_GROUP_ROWS
+    ) -> None:
+        self.path, self.schema = Path(path), arrow_schema(table)
+        self._row_group_rows = row_group_rows
+        self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self.rows_written = 0
+
+    def write(self, rows: pa.Table) -> None:
+        """Add rows (with this table's schema); full row groups are written at once."""
+        if not rows.schema.equals(self.schema):
+            raise ValueError(f"{self.path.name}: rows have schema\n{rows.schema}\nnot\n{self.schema}")
+        if rows.num_rows:
+            self._pending.append(rows)
+            self._pending_rows += rows.num_rows
+        while self._pending_rows >= self._row_group_rows:
+            self._flush(self._row_group_rows)
+
+    def _flush(self, size: int) -> None:
+        # one contiguous table per row group: the encoding then cannot depend on how rows were chunked
+        pending = pa.concat_tables(self._pending).combine_chunks()
+        self._writer.write_table(pending.slice(0, size), row_group_size=size)
+        rest = pending.slice(size)
+        self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+        self.rows_written += size
+
+    def close(self) -> None:
+        """Write the last, smaller row group and the file's footer."""
+        if self._pending_rows:
+            self._flush(self._pending_rows)
+        self._writer.close()
+
+    def __enter__(self) -> ParquetTableWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ParquetOutput:
+    """The Parquet file of each table, counts of what was read, and files that could not be read."""
+
+    file_downloads: Path
+    simple_requests: Path
+    counts: ReadCounts
+    failures: tuple[LogFileError, ...] = ()
+
+
+def write_parquet(
+    patterns: Iterable[str | os.PathLike[str]],
+    output_dir: str | os.PathLike[str],
+    *,
+    jobs: int = 1,
+    keep_going: bool = False,
+    progress: Progress | None = None,
+) -> ParquetOutput:
+    """Write the rows of log files (see :func:`~linehaul.analysis.expand_paths`) to
+    ``output_dir/file_downloads.parquet`` and ``output_dir/simple_requests.parquet``.
+
+    ``jobs`` processes convert blocks in parallel (the files are the same whatever ``jobs`` is). A file
+    that cannot be read to its end raises :class:`~linehaul.logfiles.LogFileError` after its readable
+    rows were written; with ``keep_going=True`` it is listed in :attr:`ParquetOutput.failures` instead.
+    """
+    paths = expand_paths(patterns)
+    directory = Path(output_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    counts, failures = ReadCounts(files=len(paths)), list[LogFileError]()
+    file_numbers = {path: number for number, path in enumerate(paths, 1)}
+    with (
+        ParquetTableWriter(directory / f"{FILE_DOWNLOADS}.parquet", FILE_DOWNLOADS) as downloads,
+        ParquetTableWriter(directory / f"{SIMPLE_REQUESTS}.parquet", SIMPLE_REQUESTS) as simple,
+    ):
+        for item in convert_files(paths, ARROW, jobs=jobs):
+            if isinstance(item, LogFileError):
+                if not keep_going:
+                    raise item
+                failures.append(item)
+                continue
+            downloads.write(item.downloads)
+            simple.write(item.simple)
+            counts = counts.plus_block(item)
+            if progress is not None:
+                progress(counts.lines, file_numbers[item.path])
+    return ParquetOutput(downloads.path, simple.path, counts, tuple(failures))

@@ -1,0 +1,91 @@
+"""Printing results for people (aligned tables) and for programs (JSON, CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["json_value", "render_csv", "render_table", "text_value"]
+
+_MAX_CELL = 60
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as JSON can hold it: times and dates as ISO text, decimals as numbers, records as objects."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if isinstance(value, Mapping):
+        return {str(key): json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(item) for item in value]
+    return value
+
+
+def text_value(value: Any, none: str = "NULL") -> str:
+    """``value`` as a table cell: NULL for None, true/false, records and lists as JSON."""
+    if value is None:
+        return none
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(json_value(value), ensure_ascii=False)
+    return str(value)
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def render_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    none: str = "NULL",
+    footer: Sequence[Any] | None = None,
+    right: Sequence[bool] | None = None,
+) -> str:
+    """An aligned text table: a header, a rule, the rows, and a ``footer`` row under another rule.
+
+    Columns of numbers are right-aligned (``right`` says so for each column instead); long cells are cut.
+    """
+    cells = [[text_value(value, none) for value in row] for row in [*rows, *([footer] if footer else [])]]
+    cells = [
+        [cell if len(cell) <= _MAX_CELL else cell[: _MAX_CELL - 1] + "…" for cell in row] for row in cells
+    ]
+    widths = [max([len(name), *(len(row[index]) for row in cells)]) for index, name in enumerate(columns)]
+    if right is None:
+        right = [bool(rows) and all(_numeric(row[index]) or row[index] is None for row in rows)
+                 for index in range(len(columns))]  # fmt: skip
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            value.rjust(width) if align else value.ljust(width)
+            for value, width, align in zip(values, widths, right, strict=True)
+        ).rstrip()
+
+    rule = line(["-" * width for width in widths])
+    body = [line(row) for row in cells]
+    if footer:
+        body.insert(len(body) - 1, rule)
+    return "\n".join([line(columns), rule, *body])
+
+
+def render_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """CSV with a header: NULL is an empty cell, records and lists are JSON."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if value is None else text_value(value) for value in row])
+    return out.getvalue()

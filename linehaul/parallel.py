@@ -1,0 +1,299 @@
+"""Converting many log files block by block, on one process or several, with results in input order.
+
+:func:`convert_files` reads the files in order (gzip or plain, ``-`` for stdin) in blocks of whole lines
+and converts each block with a :class:`~linehaul.convert.Converter`, then hands its rows (NDJSON lines)
+to a :class:`RowCodec` that turns them into what the caller writes (NDJSON bytes, an Arrow table, ...).
+Results come in input order, so everything written from them is the same byte for byte whatever ``jobs``.
+
+With ``jobs > 1``, ``jobs`` worker processes each read every file themselves (decompressing is cheap next
+to converting) and convert every ``jobs``-th block, keeping their own converter (and caches) for their
+life: one big file keeps every worker busy, and so do many files. Workers append the encoded rows of a
+block to spool files of their own and send the caller only where they are, with the block's counts and
+its rejected and ignored lines; the caller reads the rows back in block order. Moving rows through
+files rather than pipes and pickles is what makes the extra processes pay off. Stdin can be read only
+once, so input that includes ``-`` is converted in this process.
+
+A file that cannot be read to its end gives its blocks up to the damage, then its
+:class:`~linehaul.logfiles.LogFileError` as an item of the stream, and the next file follows.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, BinaryIO, Generic, TypeVar
+
+from linehaul.convert import Converted, Converter
+from linehaul.logfiles import LogFileError, read_blocks
+from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
+
+__all__ = ["NDJSON", "BlockResult", "RejectedLine", "RowCodec", "convert_block", "convert_files"]
+
+Rows = TypeVar("Rows")
+Encoded = TypeVar("Encoded")
+_POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class RowCodec(Generic[Rows]):
+    """How the rows of a block become what the caller writes, and how they travel from a worker.
+
+    ``to_rows(table, lines)`` turns a block's NDJSON lines for ``table`` into ``Rows``; ``to_bytes`` and
+    ``from_bytes(table, data)`` carry them through a spool file. All three must be module-level functions
+    (workers receive them by name).
+    """
+
+    to_rows: Callable[[str, list[str]], Rows]
+    to_bytes: Callable[[Rows], bytes]
+    from_bytes: Callable[[str, bytes], Rows]
+
+
+def encode_ndjson(table: str, lines: list[str]) -> bytes:
+    """The rows as the bytes of an NDJSON file (one row a line, each ending with a newline)."""
+    del table  # the same encoding for both tables
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def _same_bytes(data: bytes) -> bytes:
+    return data
+
+
+def _table_bytes(table: str, data: bytes) -> bytes:
+    del table
+    return data
+
+
+NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes)
+"""Rows as NDJSON bytes, ready to append to a ``.ndjson`` file."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedLine:
+    """A line that is not a valid event: its number in its block (from 1), its bytes, and why."""
+
+    number: int
+    raw: bytes
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockResult(Generic[Rows]):
+    """What one block of a file became: rows per table, rejected and ignored lines, counts."""
+
+    path: str
+    lines: int
+    downloads: Rows
+    download_count: int
+    simple: Rows
+    simple_count: int
+    rejected: tuple[RejectedLine, ...]
+    ignored: tuple[bytes, ...]
+
+
+def convert_block(
+    converter: Converter, path: str, block: bytes, to_rows: Callable[[str, list[str]], Rows]
+) -> BlockResult[Rows]:
+    """Convert one block of ``path`` with ``converter``; ``to_rows`` makes each table's rows."""
+    out = Converted()
+    converter.convert_block(block, out)
+    return BlockResult(
+        path=path,
+        lines=out.lines,
+        downloads=to_rows(FILE_DOWNLOADS, out.downloads),
+        download_count=len(out.downloads),
+        simple=to_rows(SIMPLE_REQUESTS, out.simple),
+        simple_count=len(out.simple),
+        rejected=tuple(
+            RejectedLine(number, raw, error.field, error.reason) for number, raw, error in out.unprocessed
+        ),
+        ignored=tuple(out.ignored),
+    )
+
+
+def _blocks(paths: Sequence[str]) -> Iterator[tuple[str, bytes] | LogFileError]:
+    """Every block of every file in order; a file that fails gives its error after its blocks."""
+    for path in paths:
+        try:
+            for block in read_blocks(path):
+                yield path, block
+        except LogFileError as failure:
+            yield failure
+
+
+def convert_files(
+    paths: Sequence[str], codec: RowCodec[Rows], *, jobs: int = 1
+) -> Iterator[BlockResult[Rows] | LogFileError]:
+    """The blocks of ``paths`` converted, in input order, on ``jobs`` processes (see the module)."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    if jobs == 1 or "-" in paths:
+        converter = Converter()
+        for item in _blocks(paths):
+            yield item if isinstance(item, LogFileError) else convert_block(converter, *item, codec.to_rows)
+        return
+    with tempfile.TemporaryDirectory(prefix="linehaul-spool-") as spool:
+        yield from _Workers(paths, codec, jobs, Path(spool)).results()
+
+
+@dataclass(frozen=True, slots=True)
+class _Spooled:
+    """A block converted by a worker: its result with the rows' (offset, length) in the spool files."""
+
+    index: int
+    worker: int
+    result: BlockResult[tuple[int, int]]
+
+
+def _work(
+    number: int, jobs: int, paths: Sequence[str], codec: RowCodec[Any], spool: Path, messages: Any
+) -> None:
+    """A worker: convert every ``jobs``-th block from the ``number``-th, append rows to the spool files."""
+    try:
+        with ExitStack() as stack:
+            files = {
+                table: stack.enter_context(open(spool / f"{number}.{table}", "ab"))
+                for table in (FILE_DOWNLOADS, SIMPLE_REQUESTS)
+            }
+            _spool_blocks(number, jobs, paths, codec, files, messages)
+    except KeyboardInterrupt:
+        pass  # the caller was interrupted too and says so
+    except BaseException:
+        messages.put(("crash", number, traceback.format_exc()))
+
+
+def _spool_blocks(
+    number: int,
+    jobs: int,
+    paths: Sequence[str],
+    codec: RowCodec[Any],
+    files: Mapping[str, BinaryIO],
+    messages: Any,
+) -> None:
+    converter = Converter()
+    index = 0
+    for item in _blocks(paths):
+        if isinstance(item, LogFileError):
+            if number == 0:  # every worker meets it at the same place: one tells
+                messages.put(("failure", index, (item.name, item.reason)))
+            continue
+        if index % jobs == number:
+            result = convert_block(converter, *item, codec.to_rows)
+            spans = {}
+            for table, rows in ((FILE_DOWNLOADS, result.downloads), (SIMPLE_REQUESTS, result.simple)):
+                data = codec.to_bytes(rows)
+                spans[table] = (files[table].tell(), len(data))
+                files[table].write(data)
+                files[table].flush()
+            messages.put(
+                (
+                    "block",
+                    index,
+                    replace(result, downloads=spans[FILE_DOWNLOADS], simple=spans[SIMPLE_REQUESTS]),
+                )
+            )
+        index += 1
+    messages.put(("done", number, index))
+
+
+class _Workers(Generic[Rows]):
+    """Runs the worker processes and gives their results back in block order."""
+
+    def __init__(self, paths: Sequence[str], codec: RowCodec[Rows], jobs: int, spool: Path) -> None:
+        self._paths, self._codec, self._jobs, self._spool = list(paths), codec, jobs, spool
+        # spawn, not fork: the caller may hold threads (Arrow's, DuckDB's) that a fork would copy mid-work
+        self._context = multiprocessing.get_context("spawn")
+        self._messages: Any = self._context.Queue()
+
+    def results(self) -> Iterator[BlockResult[Rows] | LogFileError]:
+        processes: list[BaseProcess] = []
+        readers: dict[tuple[int, str], int] = {}
+        try:
+            for number in range(self._jobs):
+                for table in (FILE_DOWNLOADS, SIMPLE_REQUESTS):
+                    path = self._spool / f"{number}.{table}"
+                    path.touch()
+                    readers[number, table] = os.open(path, os.O_RDONLY)
+                process: BaseProcess = self._context.Process(
+                    target=_work,
+                    args=(number, self._jobs, self._paths, self._codec, self._spool, self._messages),
+                    name=f"linehaul-worker-{number}",
+                    daemon=True,
+                )
+                process.start()
+                processes.append(process)
+            for item in self._in_order(processes):
+                if isinstance(item, LogFileError):
+                    yield item
+                    continue
+                spooled = item.result
+                yield BlockResult(
+                    path=spooled.path,
+                    lines=spooled.lines,
+                    downloads=self._read(readers, item.worker, FILE_DOWNLOADS, spooled.downloads),
+                    download_count=spooled.download_count,
+                    simple=self._read(readers, item.worker, SIMPLE_REQUESTS, spooled.simple),
+                    simple_count=spooled.simple_count,
+                    rejected=spooled.rejected,
+                    ignored=spooled.ignored,
+                )
+        finally:
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+                process.join()
+            for descriptor in readers.values():
+                os.close(descriptor)
+            self._messages.close()
+
+    def _read(
+        self, readers: dict[tuple[int, str], int], worker: int, table: str, span: tuple[int, int]
+    ) -> Rows:
+        offset, length = span
+        return self._codec.from_bytes(
+            table, os.pread(readers[worker, table], length, offset) if length else b""
+        )
+
+    def _in_order(self, processes: list[BaseProcess]) -> Iterator[_Spooled | LogFileError]:
+        arrived: dict[int, _Spooled] = {}
+        failures: list[tuple[int, LogFileError]] = []
+        finished: dict[int, int] = {}  # worker → number of blocks in all the files
+        index = 0
+        while True:
+            while failures and failures[0][0] <= index:
+                yield failures.pop(0)[1]
+            if index in arrived:
+                yield arrived.pop(index)
+                index += 1
+                continue
+            if len(finished) == self._jobs and index >= max(finished.values()):
+                yield from (failure for _, failure in failures)
+                return
+            kind, number, payload = self._next_message(processes)
+            if kind == "block":  # number: the block's index
+                arrived[number] = _Spooled(number, number % self._jobs, payload)
+            elif kind == "failure":  # number: the index of the block after the failed file's last one
+                failures.append((number, LogFileError(*payload)))
+            elif kind == "done":  # number: the worker's
+                finished[number] = payload
+            else:
+                raise RuntimeError(f"linehaul worker {number} failed:\n{payload}")
+
+    def _next_message(self, processes: list[BaseProcess]) -> tuple[str, int, Any]:
+        while True:
+            try:
+                message: tuple[str, int, Any] = self._messages.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                dead = [process for process in processes if process.exitcode not in (None, 0)]
+                if dead:
+                    raise RuntimeError(f"{dead[0].name} died (exit code {dead[0].exitcode})") from None
+                continue
+            return message
