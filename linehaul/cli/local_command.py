@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from linehaul.local.runner import DATASET, LOGS_BUCKET, STAGING_BUCKET
+from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
 
 if TYPE_CHECKING:

@@ -8,14 +8,37 @@
 They need the ``local`` extra (``pip install -e '.[local]'``); nothing here is imported by the pipeline.
 """
 
-from linehaul.local._processes import LocalStackError
-from linehaul.local.functions import (
-    PUBSUB_MESSAGE_PUBLISHED,
-    STORAGE_OBJECT_FINALIZED,
-    Delivery,
-    FunctionServer,
-)
-from linehaul.local.stack import DEFAULT_PROJECT, LocalStack
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from linehaul.local._processes import LocalStackError
+    from linehaul.local.functions import (
+        PUBSUB_MESSAGE_PUBLISHED,
+        STORAGE_OBJECT_FINALIZED,
+        Delivery,
+        FunctionServer,
+    )
+    from linehaul.local.stack import DEFAULT_PROJECT, LocalStack
+
+# Imported on first use, so that the command line (which names the local cloud's buckets) starts fast.
+_HOMES = {
+    "LocalStackError": "_processes",
+    "PUBSUB_MESSAGE_PUBLISHED": "functions",
+    "STORAGE_OBJECT_FINALIZED": "functions",
+    "Delivery": "functions",
+    "FunctionServer": "functions",
+    "DEFAULT_PROJECT": "stack",
+    "LocalStack": "stack",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"linehaul.local.{home}"), name)
+
 
 __all__ = [
     "DEFAULT_PROJECT",

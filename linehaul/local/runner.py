@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.logfiles import read_blocks
 from linehaul.pipeline.ports import TableRef
 from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
@@ -36,9 +37,6 @@ __all__ = [
     "run_pipeline",
 ]
 
-LOGS_BUCKET = "linehaul-logs"
-STAGING_BUCKET = "linehaul-staging"
-DATASET = "pypi"
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 _ROUNDS = 20  # publisher messages per partition before giving up on a partition that does not empty
 

@@ -11,7 +11,8 @@ In the staging (result) bucket, for a log ``.../<name>.log.gz`` whose earliest e
     unprocessed/YYYYMMDD/<name>.reasons.json      why, line by line (NDJSON: line, field, reason)
     ignored/YYYYMMDD/<name>.txt                   lines with an agent production ignores, byte for byte
     loaded/processed/YYYYMMDD/downloads-<name>.json   marker: this staged file is in BigQuery
-    ingesting/<name>/<output>                     the outputs while the log is being read (then copied)
+    ingesting/<name>/<output>                     the outputs, when the partition is known only at the end
+    _linehaul_parts/<object>/<n>                  parts of an upload, composed into <object> at its end
     quarantine/<log object name>                  a log that could not be read to its end, moved there
                                                   in its own bucket (or, with QUARANTINE_BUCKET, to
                                                   quarantine/<log bucket>/<log object name> there)
