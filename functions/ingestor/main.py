@@ -11,8 +11,8 @@ import os
 
 import functions_framework
 from cloudevents.http import CloudEvent
-from linehaul.gcp import GcsBlobStore, storage_client
 
+from linehaul.gcp import GcsBlobStore, storage_client
 from linehaul.pipeline.entry import Lazy, StorageObject, log_json
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.settings import IngestSettings

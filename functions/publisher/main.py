@@ -14,8 +14,8 @@ import os
 
 import functions_framework
 from cloudevents.http import CloudEvent
-from linehaul.gcp import BigQueryTableLoader, GcsBlobStore, bigquery_client, storage_client
 
+from linehaul.gcp import BigQueryTableLoader, GcsBlobStore, bigquery_client, storage_client
 from linehaul.pipeline.entry import Lazy, log_json, message_attributes
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest, RequestError
