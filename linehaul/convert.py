@@ -16,13 +16,14 @@ Each line goes to exactly one destination of :class:`Converted`:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from linehaul._grammar import DOWNLOAD, NULL, PACKAGE_TYPES, SIMPLE, plain
 from linehaul.errors import LineError
-from linehaul.events import Download, parse_line, simple_project, timestamp_text_of
+from linehaul.events import Download, day_text, parse_line, simple_project, timestamp_text_of
 from linehaul.rows import dumps_row, to_row
 from linehaul.useragents import Classification, Classifier, Ignored, Unknown, UserAgent
 from linehaul.useragents.classifier import BoundedCache
@@ -66,8 +67,20 @@ def _plain_nullable(field: str) -> bool:
     return plain(field) and (field == NULL or not field.startswith(NULL))
 
 
+# The usual date field, all plain characters: "Thu, 07 Jan 2021 20:54:54 GMT" (the day name and the zone
+# are not read, as in production; any other form takes the general path below).
+_USUAL_DATE = re.compile(
+    r"[A-Za-z]{3}, ([0-9]{2} [A-Z][a-z]{2} [0-9]{4}) ([01][0-9]|2[0-3])(:[0-5][0-9]:[0-5][0-9]) GMT"
+)
+
+
 def _date_text(date: str) -> Text:
     """The RFC 3339 text of a date field, or _SLOW (not plain, or not a date: parse_line says why)."""
+    usual = _USUAL_DATE.fullmatch(date)
+    if usual is not None:
+        day = day_text(usual[1])
+        if day is not None:
+            return f"{day}T{usual[2]}{usual[3]}Z"
     if not plain(date):
         return _SLOW
     try:

@@ -28,6 +28,7 @@ __all__ = [
     "Ignored",
     "Outcome",
     "SimpleRequest",
+    "day_text",
     "decode_line",
     "parse_line",
     "parse_timestamp",
@@ -106,9 +107,7 @@ def timestamp_text_of(text: str) -> str:
     checked here; anything else takes the general path.
     """
     if len(text) == 29 and text[16] == " " and text[19] == ":" and text[22] == ":":
-        day = _DAYS.get(text[5:16], _MISSING)
-        if day is _MISSING:
-            day = _day_text(text[5:16])
+        day = day_text(text[5:16])
         clock = text[17:25]
         digits = clock[:2] + clock[3:5] + clock[6:]
         if (
@@ -124,17 +123,20 @@ def timestamp_text_of(text: str) -> str:
 
 
 _MISSING: Any = object()
-_DAYS: dict[str, str | None] = {}
+_DAYS: dict[str, Any] = {}  # day text -> ISO day, or None
 _CANONICAL_DAY = re.compile(r"([0-9]{2}) ([A-Z][a-z]{2}) ([0-9]{4})")
 
 
-def _day_text(day: str) -> str | None:
-    """``2021-01-07`` for ``07 Jan 2021``, or None if it is not that form or not a real day."""
+def day_text(day: str) -> str | None:
+    """``2021-01-07`` for ``07 Jan 2021`` (remembered), or None if it is not that form or not a real day."""
+    known: str | None = _DAYS.get(day, _MISSING)
+    if known is not _MISSING:
+        return known
     if len(_DAYS) > 10_000:
         _DAYS.clear()
     found = _CANONICAL_DAY.fullmatch(day)
     month = _MONTHS.get(found[2]) if found else None
-    text = None
+    text: str | None = None
     if found and month:
         try:
             text = date(int(found[3]), month, int(found[1])).isoformat()

@@ -113,3 +113,16 @@ def test_the_quick_json_decoder_is_json_loads(text: str) -> None:
             return "error"
 
     assert repr(outcome(_loads)) == repr(outcome(json.loads))  # repr: NaN != NaN
+
+
+@given(dates)
+@settings(max_examples=3000)
+def test_the_converters_quick_dates_match_the_general_path(text: str) -> None:
+    from linehaul._grammar import plain
+    from linehaul.convert import _SLOW, _date_text
+
+    try:
+        expected: object = timestamp_text_of(text) if plain(text) else _SLOW
+    except ValueError:
+        expected = _SLOW
+    assert _date_text(text) == expected
