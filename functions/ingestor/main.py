@@ -2,7 +2,7 @@
 
 Trigger: ``google.cloud.storage.object.v1.finalized`` on the log bucket. Configuration (environment,
 read on the first event): ``RESULT_BUCKET`` (required), ``QUARANTINE_BUCKET``, ``UPLOAD_CHUNK_MB``; see
-``linehaul.pipeline.settings.IngestSettings``. Deployment: docs/deploy.md.
+``linehaul.pipeline.settings.IngestSettings``. Deployment: docs/pipeline.md, "Deploying".
 """
 
 from __future__ import annotations

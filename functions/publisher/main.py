@@ -5,7 +5,7 @@ Message attributes: ``partition=YYYYMMDD`` and ``continue_publishing=true|false`
 Configuration (environment, read on the first event): ``GCP_PROJECT``, ``RESULT_BUCKET``,
 ``BIGQUERY_DATASET``, ``BIGQUERY_DOWNLOAD_TABLE``, ``BIGQUERY_SIMPLE_TABLE``, ``MAX_BLOBS_PER_RUN``,
 ``PUBLISH_TIME_BUDGET``, ``LOCK_SECONDS``; see ``linehaul.pipeline.settings.PublishSettings``.
-Deployment: docs/deploy.md.
+Deployment: docs/pipeline.md, "Deploying".
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from linehaul.cli import (
+    backfill_command,
     local_command,
     parse_command,
     query_command,
@@ -26,6 +27,7 @@ _COMMANDS = (
     sample_command,
     schema_command,
     local_command,
+    backfill_command,
 )
 
 

@@ -69,19 +69,27 @@ class GcsBlobStore:
             reader.close()
 
     def open_writer(
-        self, bucket: str, name: str, *, content_type: str = "application/octet-stream"
+        self,
+        bucket: str,
+        name: str,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
     ) -> AbstractContextManager[BinaryIO]:
-        """Stream bytes into the object; it is replaced, whole, when the block exits without an error.
+        """Stream bytes into the object; it is replaced, whole, with ``metadata``, when the block exits
+        without an error.
 
         The bytes go up in parts of ``chunk_size`` composed at the end (see :mod:`linehaul.gcp.uploads`); an
         error inside the block deletes the parts and leaves the object as it was.
         """
-        return self._writer(bucket, name, content_type)
+        return self._writer(bucket, name, content_type, metadata)
 
     @contextmanager
-    def _writer(self, bucket: str, name: str, content_type: str) -> Iterator[BinaryIO]:
+    def _writer(
+        self, bucket: str, name: str, content_type: str, metadata: Mapping[str, str] | None
+    ) -> Iterator[BinaryIO]:
         where = _where(bucket, name)
-        upload = PartUpload(self._client.bucket(bucket), name, self._chunk_size, content_type)
+        upload = PartUpload(self._client.bucket(bucket), name, self._chunk_size, content_type, metadata)
         try:
             yield cast(BinaryIO, _PortStream(upload, where))
         except BaseException:

@@ -10,6 +10,7 @@ part is uploaded directly. Until the end, the object is left as it was; an error
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -25,14 +26,17 @@ class PartUpload(io.RawIOBase):
     """A writable stream into ``bucket``'s object ``name``; :meth:`finish` makes the object, :meth:`discard`
     gives up. Memory: one part (``chunk_size`` bytes) at a time."""
 
-    def __init__(self, bucket: Any, name: str, chunk_size: int, content_type: str) -> None:
+    def __init__(
+        self,
+        bucket: Any,
+        name: str,
+        chunk_size: int,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
-        self._bucket, self._name, self._chunk_size, self._content_type = (
-            bucket,
-            name,
-            chunk_size,
-            content_type,
-        )
+        self._bucket, self._name, self._chunk_size = bucket, name, chunk_size
+        self._content_type, self._metadata = content_type, dict(metadata) if metadata else None
         self._buffer = bytearray()
         self._parts: list[Any] = []
 
@@ -54,6 +58,7 @@ class PartUpload(io.RawIOBase):
     def finish(self) -> None:
         """Make the object: the parts composed, or the only part uploaded as it."""
         target = self._bucket.blob(self._name)
+        target.metadata = self._metadata
         if not self._parts:
             target.upload_from_string(bytes(self._buffer), content_type=self._content_type)
             return

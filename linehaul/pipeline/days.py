@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from linehaul._grammar import plain
-from linehaul.events import timestamp_text_of
+from linehaul.events import day_text, timestamp_text_of
 
 __all__ = ["event_days"]
 
@@ -39,8 +39,19 @@ def event_days(blocks: Iterable[bytes]) -> set[str] | None:
     return days
 
 
+# The usual date field (as linehaul.convert reads it): its day part, through a small cache of days.
+_USUAL_DATE = re.compile(
+    rb"[A-Za-z]{3}, ([0-9]{2} [A-Z][a-z]{2} [0-9]{4}) (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] GMT"
+)
+
+
 def _day(raw: bytes) -> str | None:
     """``20210107``, ``""`` for a date field that is no date (not an event), None when unsure."""
+    usual = _USUAL_DATE.fullmatch(raw)
+    if usual is not None:
+        day = day_text(usual[1].decode("ascii"))
+        if day is not None:
+            return day.replace("-", "")
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:

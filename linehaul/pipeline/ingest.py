@@ -11,7 +11,8 @@
    copied to their final names at the end, named after the earliest row;
 3. delete the log (only the generation that was read), or, if it could not be read to its end (corrupt or
    truncated gzip), move it to ``quarantine/`` in its bucket (or in QUARANTINE_BUCKET), the reason in its
-   metadata, after its readable lines went through 1-2.
+   metadata, after its readable lines went through 1-2. A backfill (``keep_source``) deletes nothing: it
+   copies a damaged log to quarantine and leaves every log where it was.
 
 An event is a download or simple line with a valid date, valid otherwise or not: its day names the
 partition, as production's minimum timestamp does for every log whose earliest line is a valid one.
@@ -34,6 +35,7 @@ from linehaul.convert import Converted, Converter
 from linehaul.logfiles import LogFileError, stream_blocks
 from linehaul.pipeline.background import BackgroundWriter
 from linehaul.pipeline.days import event_days
+from linehaul.pipeline.locations import object_uri
 from linehaul.pipeline.naming import (
     loaded_marker,
     log_name,
@@ -139,13 +141,15 @@ def ingest_log(
     generation: int | None = None,
     created: datetime | None = None,
     converter: Callable[[], Converter] = Converter,
+    keep_source: bool = False,
 ) -> IngestReport:
     """Ingest ``gs://bucket/name`` (that ``generation``, if given) into ``settings.result_bucket``.
 
     ``created`` (the object's creation time) names the partition of a log with no valid event; today
-    (UTC) if not given. Storage errors other than a missing log propagate: the event is then retried.
+    (UTC) if not given. With ``keep_source`` the log is neither deleted nor moved (a damaged one is copied
+    to quarantine). Storage errors other than a missing log propagate: the event is then retried.
     """
-    started, source, log = time.perf_counter(), f"gs://{bucket}/{name}", log_name(name)
+    started, source, log = time.perf_counter(), object_uri(bucket, name), log_name(name)
     quarantine_bucket = settings.quarantine_bucket or bucket
     if bucket == quarantine_bucket and name.startswith("quarantine/"):
         return IngestReport(source, "skipped")  # the event of its own quarantining: ingesting it would loop
@@ -173,9 +177,10 @@ def ingest_log(
         quarantined_as = quarantine_name(bucket, name, elsewhere=quarantine_bucket != bucket)
         reason = {"linehaul-damage": damage, "linehaul-source": source}
         store.copy(bucket, name, quarantine_bucket, quarantined_as, metadata=reason)
-        quarantined_as = f"gs://{quarantine_bucket}/{quarantined_as}"
-    with suppress(PreconditionFailedError):  # a newer upload under the same name: it has its own event
-        store.delete(bucket, name, if_generation_match=generation)
+        quarantined_as = object_uri(quarantine_bucket, quarantined_as)
+    if not keep_source:
+        with suppress(PreconditionFailedError):  # a newer upload under the same name: it has its own event
+            store.delete(bucket, name, if_generation_match=generation)
     counts = outputs.counts
     return IngestReport(
         source=source,

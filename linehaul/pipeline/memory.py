@@ -63,11 +63,16 @@ class MemoryBlobStore:
 
     @contextmanager
     def open_writer(
-        self, bucket: str, name: str, *, content_type: str = "application/octet-stream"
+        self,
+        bucket: str,
+        name: str,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
     ) -> Iterator[BinaryIO]:
         buffer = io.BytesIO()
         yield buffer
-        self.put(bucket, name, buffer.getvalue(), content_type=content_type)
+        self.put(bucket, name, buffer.getvalue(), content_type=content_type, metadata=metadata)
 
     def put(
         self,

@@ -15,7 +15,8 @@ In the staging (result) bucket, for a log ``.../<name>.log.gz`` whose earliest e
     _linehaul_parts/<object>/<n>                  parts of an upload, composed into <object> at its end
     quarantine/<log object name>                  a log that could not be read to its end, moved there
                                                   in its own bucket (or, with QUARANTINE_BUCKET, to
-                                                  quarantine/<log bucket>/<log object name> there)
+                                                  quarantine/<log bucket>/<log object name> there;
+                                                  a backfill copies it to its staging area so)
     publisher.lock                                the publisher's lease, with its current batch
 """
 
@@ -107,5 +108,8 @@ def is_loaded_marker(name: str) -> bool:
 
 
 def quarantine_name(bucket: str, name: str, elsewhere: bool) -> str:
-    """Where a damaged log ``gs://bucket/name`` is kept: in its bucket, or ``elsewhere`` (another bucket)."""
-    return f"quarantine/{bucket}/{name}" if elsewhere else f"quarantine/{name}"
+    """Where a damaged log ``gs://bucket/name`` is kept: in its bucket, or ``elsewhere`` (another bucket).
+
+    A local log's bucket is its directory: ``/data/logs`` gives ``quarantine/data/logs/<name>``.
+    """
+    return f"quarantine/{bucket.lstrip('/')}/{name}" if elsewhere else f"quarantine/{name}"

@@ -59,9 +59,15 @@ class BlobStore(Protocol):
         ...
 
     def open_writer(
-        self, bucket: str, name: str, *, content_type: str = "application/octet-stream"
+        self,
+        bucket: str,
+        name: str,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
     ) -> AbstractContextManager[BinaryIO]:
-        """Stream bytes into the object; it is replaced, whole, when the block exits without an error."""
+        """Stream bytes into the object; it is replaced, whole, with ``metadata``, when the block exits
+        without an error."""
         ...
 
     def put(

@@ -146,6 +146,15 @@ def test_writer_error_leaves_the_object_unchanged(chunked_store: GcsBlobStore, b
     assert list(chunked_store.list(bucket, PART_PREFIX)) == []
 
 
+@pytest.mark.parametrize("size", [10, 3 * SMALL_CHUNK + 5])
+def test_writer_with_metadata(chunked_store: GcsBlobStore, bucket: str, size: int) -> None:
+    with chunked_store.open_writer(bucket, "quarantine/a.log.gz", metadata={"linehaul-damage": "cut"}) as out:
+        out.write(b"x" * size)  # one simple upload, or parts composed
+
+    data, info = chunked_store.get(bucket, "quarantine/a.log.gz")
+    assert (len(data), info.metadata) == (size, {"linehaul-damage": "cut"})
+
+
 def test_writer_into_a_missing_bucket(blob_store: GcsBlobStore) -> None:
     with pytest.raises(BlobNotFoundError), blob_store.open_writer("no-such-bucket-here", "x") as out:
         out.write(b"data")
