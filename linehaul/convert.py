@@ -214,7 +214,7 @@ class Converter:
         try:
             outcome = parse_line(line, self._classify)
         except LineError as error:
-            out.unprocessed.append((number, raw, error))
+            out.unprocessed.append((number, raw, _without_frames(error)))
             return earliest
         if isinstance(outcome, Ignored):
             out.ignored.append(raw)
@@ -222,6 +222,19 @@ class Converter:
         row = to_row(outcome)
         (out.downloads if isinstance(outcome, Download) else out.simple).append(dumps_row(row))
         return min(earliest, str(row["timestamp"]))
+
+
+def _without_frames(error: LineError) -> LineError:
+    """``error`` with no traceback, nor any on the errors that caused it: a kept error would otherwise keep
+    the frames of its raising, and through them this converter with all its caches, until the next full
+    garbage collection (a new converter per log then piles up tens of megabytes per log)."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return error
 
 
 def _split_lines(block: bytes) -> list[str | bytes]:
