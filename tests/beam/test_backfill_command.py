@@ -90,3 +90,18 @@ def test_usage_errors_say_what_is_wrong(
 
     assert message in capfd.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_logs_with_the_same_base_name_stop_it_before_it_starts(
+    logs: list[Path], tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for directory in ("a", "b"):
+        (tmp_path / directory).mkdir()
+        (tmp_path / directory / "cdn-0.log.gz").write_bytes(logs[0].read_bytes())
+    staging = tmp_path / "staging"
+
+    status = main(["backfill", "--input", str(tmp_path / "*" / "cdn-0.log.gz"), "--staging", str(staging)])
+
+    assert status == 2
+    assert "base names are shared by several logs" in capfd.readouterr().err
+    assert not staging.exists()
