@@ -20,8 +20,7 @@ from linehaul.pipeline.settings import IngestSettings
 
 def _set_up() -> tuple[IngestSettings, GcsBlobStore]:
     settings = IngestSettings.from_env(os.environ)
-    client = storage_client(os.environ.get("GOOGLE_CLOUD_PROJECT") or os.environ.get("GCP_PROJECT") or "_")
-    return settings, GcsBlobStore(client, chunk_size=settings.upload_chunk_mb << 20)
+    return settings, GcsBlobStore(storage_client(), chunk_size=settings.upload_chunk_mb << 20)
 
 
 _runtime = Lazy(_set_up)

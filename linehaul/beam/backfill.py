@@ -182,10 +182,11 @@ def run_backfill(
         raise BackfillError(str(error)) from error
     options = options or pipeline_options()
     runner = options.view_as(StandardOptions).runner or LOCAL_RUNNER
-    remote = [where for where in (*patterns, staging) if "://" not in where]
-    if not is_local_runner(runner) and remote:
+    local_paths = [where for where in (*patterns, staging) if "://" not in where]
+    if local_paths and not is_local_runner(runner):
         raise BackfillError(
-            f"{runner}'s workers cannot see this machine's files ({', '.join(remote)}): use gs:// locations"
+            f"{runner}'s workers cannot see this machine's files ({', '.join(local_paths)}): "
+            "use gs:// locations"
         )
     skip_credentials_for_emulator()
     if check:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -151,8 +150,7 @@ class StageLog(beam.DoFn):
 def _cloud_store(chunk_size: int) -> BlobStore:
     from linehaul.gcp import GcsBlobStore, storage_client
 
-    project = os.environ.get("GOOGLE_CLOUD_PROJECT") or os.environ.get("GCP_PROJECT") or "_"
-    return GcsBlobStore(storage_client(project), chunk_size=chunk_size)
+    return GcsBlobStore(storage_client(), chunk_size=chunk_size)
 
 
 def _describe(report: IngestReport) -> str:

@@ -8,8 +8,9 @@
 They need the ``gcp`` extra: ``pip install 'linehaul[gcp]'``.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from linehaul._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from linehaul.gcp.bigquery import (
@@ -45,11 +46,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"linehaul.gcp.{home}"), name)
+__getattr__ = lazy_attributes(__name__, _HOMES)
 
 
 __all__ = [

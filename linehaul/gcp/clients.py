@@ -38,10 +38,13 @@ BIGQUERY_EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST"
 
 
 def storage_client(
-    project: str, *, endpoint: str | None = None, environ: Mapping[str, str] | None = None
+    project: str | None = None, *, endpoint: str | None = None, environ: Mapping[str, str] | None = None
 ) -> storage.Client:
     """A Cloud Storage client for ``project``: of the emulator at ``endpoint`` or $STORAGE_EMULATOR_HOST,
-    else of Google Cloud."""
+    else of Google Cloud. Without a project: $GOOGLE_CLOUD_PROJECT or $GCP_PROJECT, else a placeholder
+    (reading and writing objects needs none)."""
+    env = os.environ if environ is None else environ
+    project = project or env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or "_"
     url = _emulator_url(endpoint, STORAGE_EMULATOR_HOST, environ)
     if url is None:
         return storage.Client(project=project)

@@ -8,8 +8,9 @@
 They need the ``local`` extra (``pip install -e '.[local]'``); nothing here is imported by the pipeline.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from linehaul._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from linehaul.local._processes import LocalStackError
@@ -33,11 +34,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"linehaul.local.{home}"), name)
+__getattr__ = lazy_attributes(__name__, _HOMES)
 
 
 __all__ = [

@@ -147,3 +147,21 @@ def test_clients_take_emulator_hosts_with_or_without_a_scheme(local_stack: Local
     store.put(bucket, "a", b"1")
     assert local_stack.blob_store().get(bucket, "a")[0] == b"1"
     assert admin.query("SELECT 'ok' AS answer") == [{"answer": "ok"}]
+
+
+@pytest.mark.parametrize(
+    ("environ", "project"),
+    [
+        ({"GOOGLE_CLOUD_PROJECT": "from-google"}, "from-google"),
+        ({"GCP_PROJECT": "from-gcp"}, "from-gcp"),
+        ({}, "_"),
+    ],
+)
+def test_a_storage_client_without_a_project_takes_it_from_the_environment(
+    local_stack: LocalStack, bucket: str, environ: dict[str, str], project: str
+) -> None:
+    client = storage_client(environ={"STORAGE_EMULATOR_HOST": local_stack.gcs_url, **environ})
+
+    GcsBlobStore(client).put(bucket, "a", b"1")  # objects need no project
+    assert client.project == project
+    assert local_stack.blob_store().get(bucket, "a")[0] == b"1"
