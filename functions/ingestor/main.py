@@ -14,12 +14,14 @@ from cloudevents.http import CloudEvent
 
 from linehaul.gcp import GcsBlobStore, storage_client
 from linehaul.pipeline.entry import Lazy, StorageObject, log_json
+from linehaul.pipeline.heap import map_large_buffers
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.settings import IngestSettings
 
 
 def _set_up() -> tuple[IngestSettings, GcsBlobStore]:
     settings = IngestSettings.from_env(os.environ)
+    map_large_buffers()  # freed upload parts go back to the system: memory stays flat
     return settings, GcsBlobStore(storage_client(), chunk_size=settings.upload_chunk_mb << 20)
 
 

@@ -29,6 +29,7 @@ from apache_beam.io.filesystem import FileMetadata
 from apache_beam.metrics.metric import Metrics
 
 from linehaul.beam.emulator import skip_credentials_for_emulator
+from linehaul.pipeline.heap import map_large_buffers
 from linehaul.pipeline.ingest import IngestReport, ingest_log
 from linehaul.pipeline.locations import Location, LocationStore, staging_bucket
 from linehaul.pipeline.naming import log_name
@@ -103,6 +104,7 @@ class StageLog(beam.DoFn):
     def setup(self) -> None:
         """On the worker: storage clients cannot be pickled, so they are made here (Cloud Storage lazily)."""
         chunk = self._settings.upload_chunk_mb << 20
+        map_large_buffers()  # as the ingestor does: freed upload parts go back to the system
         self._store = LocationStore(lambda: _cloud_store(chunk))
         self._counters = {name: Metrics.counter(NAMESPACE, name) for name in COUNTS}
 

@@ -1,10 +1,13 @@
 """Streamed uploads to Cloud Storage in parts, composed into the object at the end.
 
-A resumable upload would do, on Cloud Storage; fake-gcs-server, though, rewrites the whole object for every
-chunk of a resumable upload, so a large output takes quadratic time there. Parts avoid that on both: each
-part of ``chunk_size`` bytes is one simple upload to ``_linehaul_parts/<object>/<number>``, and closing
-composes them (server-side, 32 at a time) into the object, then deletes them. An output that fits in one
-part is uploaded directly. Until the end, the object is left as it was; an error deletes the parts.
+A resumable upload would do, on Cloud Storage; fake-gcs-server, though, hashes the whole object again for
+every chunk of a resumable upload, so a large output takes quadratic time there. Parts avoid that on both:
+each part of ``chunk_size`` bytes is one simple upload to ``_linehaul_parts/<object>/<number>``, and closing
+composes them (server-side) into the object, then deletes them. A compose takes 32 sources at most, so
+beyond 32 parts the first runs of parts are composed first, just enough of them (see :func:`merge_runs`):
+fake-gcs-server rewrites every byte it composes, and a whole extra level would write the object twice. An
+output that fits in one part is uploaded directly. Until the end, the object is left as it was; an error
+deletes the parts.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from typing import Any
 
 from google.api_core.exceptions import GoogleAPICallError
 
-__all__ = ["PART_PREFIX", "PartUpload"]
+__all__ = ["COMPOSE_LIMIT", "PART_PREFIX", "PartUpload", "merge_runs"]
 
 PART_PREFIX = "_linehaul_parts/"
-_COMPOSE_LIMIT = 32  # sources per compose request
+COMPOSE_LIMIT = 32
+"""Sources per compose request (Cloud Storage's limit)."""
 
 
 class PartUpload(io.RawIOBase):
@@ -46,8 +50,11 @@ class PartUpload(io.RawIOBase):
     def write(self, data: Any) -> int:
         self._buffer += data
         while len(self._buffer) >= self._chunk_size:
-            self._upload_part(bytes(self._buffer[: self._chunk_size]))
+            with memoryview(self._buffer) as view:
+                part = bytes(view[: self._chunk_size])  # one copy (a slice of the bytearray would be two)
             del self._buffer[: self._chunk_size]
+            self._upload_part(part)
+            del part
         return len(data)
 
     def _upload_part(self, data: bytes) -> None:
@@ -65,12 +72,13 @@ class PartUpload(io.RawIOBase):
         if self._buffer:
             self._upload_part(bytes(self._buffer))
             self._buffer.clear()
-        sources, level = self._parts, 0
-        while len(sources) > _COMPOSE_LIMIT:  # compose groups of 32 first, then those
-            groups = [sources[i : i + _COMPOSE_LIMIT] for i in range(0, len(sources), _COMPOSE_LIMIT)]
-            sources = [self._compose(group, f"{PART_PREFIX}{self._name}/level{level}-{n:04d}") for n, group in
-                       enumerate(groups)]  # fmt: skip
-            self._parts += sources
+        sources, level = list(self._parts), 0
+        while len(sources) > COMPOSE_LIMIT:
+            runs = merge_runs(len(sources))
+            merged = [self._compose(sources[start:stop], f"{PART_PREFIX}{self._name}/level{level}-{n:04d}")
+                      for n, (start, stop) in enumerate(runs)]  # fmt: skip
+            self._parts += merged
+            sources = merged + sources[runs[-1][1] :]
             level += 1
         target.content_type = self._content_type
         target.compose(sources)
@@ -88,3 +96,19 @@ class PartUpload(io.RawIOBase):
             with suppress(GoogleAPICallError):
                 part.delete()
         self._parts.clear()
+
+
+def merge_runs(count: int, limit: int = COMPOSE_LIMIT) -> list[tuple[int, int]]:
+    """The runs ``[start, stop)`` of ``count`` sources (in order, from the first) to compose into one each
+    so that at most ``limit`` sources remain, merging as few of them as possible; when that cannot be done
+    in one pass (over ``limit`` squared sources) every source is merged, in runs of ``limit``, and another
+    pass follows. Empty when ``count <= limit``.
+    """
+    if limit < 2:
+        raise ValueError(f"limit must be at least 2, not {limit}")
+    runs, start, excess = [], 0, count - limit
+    while excess > 0 and count - start >= 2:
+        size = min(limit, excess + 1, count - start)
+        runs.append((start, start + size))
+        start, excess = start + size, excess - (size - 1)
+    return runs

@@ -102,7 +102,7 @@ def test_reader_never_mixes_two_generations(chunked_store: GcsBlobStore, bucket:
 
 def test_large_streamed_write_keeps_memory_flat(chunked_store: GcsBlobStore, bucket: str) -> None:
     piece = bytes(range(256)) * 256  # 64 KiB
-    pieces = 160  # 10 MiB in all, 40 parts: composed in two rounds (32 sources at most per compose)
+    pieces = 160  # 10 MiB in all, 40 parts: 9 merged first (32 sources at most per compose)
 
     tracemalloc.start()
     try:
