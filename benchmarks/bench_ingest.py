@@ -22,8 +22,9 @@ BUCKETS = ("bench-logs", "bench-staging")
 
 
 def _ingest(url: str, name: str) -> dict[str, float]:
-    import resource
     import time
+
+    from bench_parse import _peak_rss_mib
 
     from linehaul.gcp import GcsBlobStore, storage_client
     from linehaul.pipeline.heap import map_large_buffers
@@ -36,8 +37,7 @@ def _ingest(url: str, name: str) -> dict[str, float]:
     started = time.perf_counter()
     report = ingest_log(store, BUCKETS[0], name, settings)
     seconds = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"lines": report.lines, "seconds": seconds, "rss": rss}
+    return {"lines": report.lines, "seconds": seconds, "rss": _peak_rss_mib()}
 
 
 def _child(code: str) -> dict[str, float]:
