@@ -3,10 +3,10 @@
 An ingestor moves its outputs in parts of ``UPLOAD_CHUNK_MB`` (16 MiB by default) and reads its log in
 chunks just as large. glibc's allocator serves a block that large with its own memory mapping, unmapped
 when freed, but only the first time: freeing it raises the allocator's "mmap threshold" above that size,
-so every later part is carved from the heap, whose freed space the process keeps. Measured with
-``benchmarks/bench_ingest.py`` (1M lines through fake GCS), peak RSS went from 276 to 207 MiB once the
-threshold was fixed at 4 MiB (200k lines: 184 to 149 MiB); the blocks of lines (1 MiB) and their rows stay
-below it, so parsing allocates as before.
+so every later part is carved from the heap, whose freed space the process keeps. Measured on an ingest
+of 1M lines through fake GCS, peak RSS went from 276 to 207 MiB once the threshold was fixed at 4 MiB
+(200k lines: 184 to 149 MiB); the blocks of lines (1 MiB) and their rows stay below it, so parsing
+allocates as before.
 
 :func:`map_large_buffers` fixes the threshold (which also turns the dynamic adjustment off) where the C
 library is glibc, and does nothing elsewhere. The Cloud Functions runtime is Linux with glibc. It affects
@@ -27,7 +27,7 @@ _M_MMAP_THRESHOLD = -3  # glibc's <malloc.h>
 
 def map_large_buffers(threshold: int = MMAP_THRESHOLD) -> bool:
     """Serve every allocation of ``threshold`` bytes or more with a mapping of its own. True if applied
-    (glibc), False where the C library has no ``mallopt`` (macOS, musl: nothing changes)."""
+    (glibc), False where the C library has no ``mallopt`` or refuses it (nothing changes then)."""
     if threshold <= 0:
         raise ValueError(f"threshold must be positive, not {threshold}")
     try:
