@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -25,18 +25,27 @@ __all__ = [
     "positive_int",
     "report_missing_extra",
     "time_window",
+    "whole_number",
 ]
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def whole_number(lowest: int, meaning: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``lowest`` (``meaning``: what that lowest one means)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"must be at least {lowest}{meaning}, not {value}")
+        return value
+
+    return parse
+
+
+positive_int = whole_number(1)
+"""An argparse type: a whole number of at least 1."""
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,16 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from linehaul.cli.inputs import positive_int
 from linehaul.sample import write_sample
 
 __all__ = ["register"]
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def register(commands: Any) -> None:
@@ -27,7 +21,7 @@ def register(commands: Any) -> None:
         "malformed lines. The same --lines and --seed always give the same file.",
     )
     parser.add_argument("file", type=Path, metavar="FILE", help="where to write, e.g. sample.log.gz")
-    parser.add_argument("--lines", type=_positive, default=10_000, help="number of lines (default 10000)")
+    parser.add_argument("--lines", type=positive_int, default=10_000, help="number of lines (default 10000)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.set_defaults(run=_run)
 

@@ -10,7 +10,13 @@ from typing import Any
 
 from linehaul.analysis.errors import UnknownFieldError
 from linehaul.analysis.stats import STATS_FIELDS, check_field
-from linehaul.cli.inputs import add_input_arguments, add_window_arguments, open_logs, time_window
+from linehaul.cli.inputs import (
+    add_input_arguments,
+    add_window_arguments,
+    open_logs,
+    time_window,
+    whole_number,
+)
 from linehaul.cli.tables import render_table
 from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
 
@@ -29,16 +35,6 @@ damaged (its lines before the damage still count), 2 on a usage error.
 """
 
 
-def _top(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (all) or more, not {value}")
-    return value
-
-
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "stats",
@@ -49,7 +45,11 @@ def register(commands: Any) -> None:
     add_input_arguments(parser)
     parser.add_argument("--by", required=True, metavar="FIELD", help="what to count by (see above)")
     parser.add_argument(
-        "--top", type=_top, default=20, metavar="N", help="show the N first values (default 20; 0: all)"
+        "--top",
+        type=whole_number(0, " (0: all)"),
+        default=20,
+        metavar="N",
+        help="show the N first values (default 20; 0: all)",
     )
     add_window_arguments(parser)
     parser.add_argument("--simple", action="store_true", help="count simple-index requests, not downloads")
