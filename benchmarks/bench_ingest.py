@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 BUCKETS = ("bench-logs", "bench-staging")
 
@@ -28,9 +29,13 @@ def _ingest(url: str, name: str) -> dict[str, float]:
     from bench_parse import _peak_rss_mib
 
     from linehaul.gcp import GcsBlobStore, storage_client
-    from linehaul.pipeline.heap import map_large_buffers
     from linehaul.pipeline.ingest import ingest_log
     from linehaul.pipeline.settings import IngestSettings
+
+    try:
+        from linehaul.runtime.heap import map_large_buffers
+    except ImportError:  # a checkout before the runtime package, measured side by side
+        from linehaul.pipeline.heap import map_large_buffers  # type: ignore[no-redef,import-not-found]
 
     map_large_buffers()  # as the deployed function does on its first event
     settings = IngestSettings(result_bucket=BUCKETS[1])  # the defaults of the deployed function
@@ -38,7 +43,8 @@ def _ingest(url: str, name: str) -> dict[str, float]:
     started = time.perf_counter()
     report = ingest_log(store, BUCKETS[0], name, settings)
     seconds = time.perf_counter() - started
-    return {"lines": report.lines, "seconds": seconds, "rss": _peak_rss_mib()}
+    counts: Any = getattr(report, "counts", report)  # older checkouts: the counts on the report itself
+    return {"lines": counts.lines, "seconds": seconds, "rss": _peak_rss_mib()}
 
 
 def _child(code: str) -> dict[str, float]:

@@ -25,12 +25,14 @@ line; any line it is not sure of goes through :class:`_Scanner`, a direct transc
 
 from __future__ import annotations
 
+from linehaul._fields import NULL, plain_fields, plain_nullable
 from linehaul.errors import LineError
+from linehaul.tables import Table
 
-__all__ = ["DOWNLOAD", "NULL", "PACKAGE_TYPES", "SIMPLE", "Fields", "plain", "split_line"]
+__all__ = ["DOWNLOAD", "NULL", "PACKAGE_TYPES", "SIMPLE", "Fields", "split_line"]
 
-DOWNLOAD = "download"
-SIMPLE = "simple"
+DOWNLOAD = Table.FILE_DOWNLOADS.kind
+SIMPLE = Table.SIMPLE_REQUESTS.kind
 PACKAGE_TYPES = (
     "sdist",
     "bdist_wheel",
@@ -41,7 +43,6 @@ PACKAGE_TYPES = (
     "bdist_rpm",
     "bdist_wininst",
 )
-NULL = "(null)"
 
 Fields = tuple[
     str, str, "str | None", str, "str | None", "str | None", "str | None", "str | None", "str | None", str
@@ -56,42 +57,17 @@ _FIELD_CHARS = frozenset(map(chr, range(32, 127))) - {"|", "@"}
 _KNOWN_TYPES = frozenset(PACKAGE_TYPES)
 
 
-def plain(field: str) -> bool:
-    """True for a field the grammar reads as it stands, wherever it is in a download or simple line.
-
-    That is non-empty printable ASCII without ``@``, not starting or ending with a space. A ``download``
-    or ``simple`` line whose fields but the agent are all plain, whose TLS, project and version fields are
-    each ``(null)`` or do not start with it, and whose agent has no tab or newline, splits into its fields
-    as they stand: :func:`split_line` and the converter's fast paths take exactly such lines.
-    """
-    return (
-        bool(field)
-        and field.isascii()
-        and field.isprintable()
-        and "@" not in field
-        and " "
-        not in (
-            field[0],
-            field[-1],
-        )
-    )
-
-
 def split_line(text: str) -> Fields:
     """The fields of one log line (no trailing newline needed); :class:`LineError` if it is malformed."""
     parts = text.split("|", 9)
     if len(parts) == 10:
         kind, agent = parts[0], parts[9]
         head = text[: len(text) - len(agent)]  # everything up to the agent, with its last '|'
-        # The fast path takes lines whose fields are plain: printable ASCII, no '@', no space next to a
-        # '|', no tab or newline anywhere. For them the grammar gives each field as it stands.
+        # The fast path takes lines whose fields are plain (linehaul._fields) and whose agent has no tab
+        # or newline. For them the grammar gives each field as it stands.
         if (
             (kind == DOWNLOAD or (kind == SIMPLE and head.endswith("||||")))
-            and head.isascii()
-            and head.isprintable()
-            and "@" not in head
-            and "| " not in head
-            and " |" not in head
+            and plain_fields(head)
             and "\t" not in agent
             and "\n" not in agent
         ):
@@ -111,12 +87,9 @@ def _plain_fields(parts: list[str], simple: bool) -> Fields | None:
     country = parts[2] or None
     nullable: list[str | None] = []
     for field in parts[4:6] if simple else parts[4:8]:
-        if field == NULL:
-            nullable.append(None)
-        elif not field or field.startswith(NULL):  # empty is an error, "(null)x" too: the scanner says why
+        if not plain_nullable(field):  # empty is an error, "(null)x" too: the scanner says why
             return None
-        else:
-            nullable.append(field)
+        nullable.append(None if field == NULL else field)
     if not parts[1] or not parts[3]:
         return None
     if simple:

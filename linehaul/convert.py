@@ -3,156 +3,202 @@
 :class:`Converter` gives, line for line, exactly ``dumps_row(to_row(parse_line(line)))`` (tests hold it to
 that on every corpus line and on generated ones) without building events. A line's parts repeat heavily
 within a log (the same date for many lines, a few hundred agents, a few thousand files), so each distinct
-part is checked and turned into JSON once and cached (bounded), and a row is one string template. A line
-the fast path is not sure of (see :func:`linehaul._grammar.plain`) goes through :func:`parse_line`.
+part is checked (with the rules of :mod:`linehaul._fields`) and turned into JSON once and cached (bounded),
+and a row is one template generated from its table's columns (:mod:`linehaul._templates`). A line the fast
+path is not sure of goes through :func:`parse_line`.
 
 Each line goes to exactly one destination of :class:`Converted`:
 
 * ``downloads`` / ``simple``: NDJSON rows for ``file_downloads`` / ``simple_requests``;
-* ``unprocessed``: lines that are not valid events, kept byte for byte, each with its :class:`LineError`;
+* ``unprocessed``: lines that are not valid events, kept byte for byte, each a :class:`RejectedLine`;
 * ``ignored``: valid lines whose agent production deliberately drops, kept byte for byte.
 """
 
 from __future__ import annotations
 
+import enum
 import json
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from linehaul._grammar import DOWNLOAD, NULL, PACKAGE_TYPES, SIMPLE, plain
+from linehaul._fields import NULL, json_text, plain, plain_nullable, timestamp_text, usual_timestamp
+from linehaul._grammar import DOWNLOAD, PACKAGE_TYPES, SIMPLE
+from linehaul._templates import RowTemplate, row_template
 from linehaul.errors import LineError
-from linehaul.events import Download, day_text, parse_line, simple_project, timestamp_text_of
-from linehaul.rows import dumps_row, to_row
+from linehaul.events import Download, File, parse_line, simple_project, timestamp_text_of
+from linehaul.rows import FORMATS, RowFormat, dumps_row, to_row
+from linehaul.tables import Table
 from linehaul.useragents import Classification, Classifier, Ignored, Unknown, UserAgent
 from linehaul.useragents.classifier import BoundedCache
 
-__all__ = ["Converted", "Converter"]
+__all__ = ["Converted", "Converter", "RejectedLine", "reason_records"]
 
-_SLOW: Any = object()  # a part the fast path leaves to parse_line
-Text = Any
-"""JSON text for part of a row, or _SLOW: the fast path's caches hold these."""
-_quote: Callable[[str], str] = json.encoder.encode_basestring  # what json.dumps uses, with ensure_ascii=False
 _KNOWN_TYPES = frozenset(PACKAGE_TYPES)
+_NO_EARLIEST = '"~'  # sorts after every quoted timestamp
+
+
+class _Slow(enum.Enum):
+    """A part the fast path leaves to :func:`parse_line` (which decides, and says why if it rejects)."""
+
+    SLOW = enum.auto()
+
+
+_SLOW = _Slow.SLOW
+Runs = tuple[str, ...]
+"""The JSON text of each run of request columns (see :mod:`linehaul._templates`)."""
+Details = str | Ignored
+"""The JSON text of a row's details, or the Ignored classification of the agent (no row)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedLine:
+    """A line that is not a valid event: its ``number`` (from 1, in what one :class:`Converted` received),
+    its bytes as read, and the :class:`LineError` that says why (its traceback dropped)."""
+
+    number: int
+    raw: bytes
+    error: LineError
+
+    @property
+    def field(self) -> str:
+        return self.error.field
+
+    @property
+    def reason(self) -> str:
+        return self.error.reason
+
+    def reason_record(self, lines_before: int = 0, file: str | None = None) -> dict[str, Any]:
+        """Why, as a record: ``{"file"?, "line", "field", "reason"}``; ``line`` counts from the start of
+        the file (``lines_before`` were read before this block), ``file`` is given where one output holds
+        the lines of several files."""
+        record: dict[str, Any] = {} if file is None else {"file": file}
+        record.update(line=lines_before + self.number, field=self.field, reason=self.reason)
+        return record
+
+
+def reason_records(rejected: Sequence[RejectedLine], lines_before: int = 0, file: str | None = None) -> bytes:
+    """The reasons NDJSON of rejected lines (one :meth:`RejectedLine.reason_record` a line), as bytes."""
+    records = (json.dumps(line.reason_record(lines_before, file)) for line in rejected)
+    return "".join(record + "\n" for record in records).encode()
 
 
 @dataclass(slots=True)
 class Converted:
     """What a block of lines became, in input order within each destination.
 
-    ``downloads`` and ``simple`` are NDJSON lines (no newline); ``unprocessed`` holds each rejected line's
-    number (counted from 1 over everything this ``Converted`` received), its raw bytes and the reason;
+    ``downloads`` and ``simple`` are NDJSON lines (no newline); ``unprocessed`` holds each rejected line;
     ``earliest`` is the smallest row timestamp (RFC 3339 text, which sorts as time does).
     """
 
     lines: int = 0
     downloads: list[str] = field(default_factory=list)
     simple: list[str] = field(default_factory=list)
-    unprocessed: list[tuple[int, bytes, LineError]] = field(default_factory=list)
+    unprocessed: list[RejectedLine] = field(default_factory=list)
     ignored: list[bytes] = field(default_factory=list)
     earliest: str | None = None
 
+    def rows(self, table: Table) -> list[str]:
+        """The NDJSON rows of ``table``."""
+        return self.downloads if table is Table.FILE_DOWNLOADS else self.simple
 
-def _json(value: str | None) -> str:
-    """``json.dumps(value, ensure_ascii=False)`` for a string or None, without its overhead."""
-    return "null" if value is None else _quote(value)
+
+def _date_text(date: str) -> str | _Slow:
+    """The JSON text (quoted RFC 3339) of a date field, or _SLOW (not plain, or not a date)."""
+    usual = usual_timestamp(date)
+    if usual is not None:
+        return f'"{usual}"'
+    if not plain(date):
+        return _SLOW
+    try:
+        return f'"{timestamp_text_of(date)}"'
+    except ValueError:
+        return _SLOW
+
+
+def _country_text(country: str) -> str | _Slow:
+    return "null" if not country else json_text(country) if plain(country) else _SLOW
 
 
 def _nullable(field: str) -> str | None:
     return None if field == NULL else field
 
 
-def _plain_nullable(field: str) -> bool:
-    return plain(field) and (field == NULL or not field.startswith(NULL))
-
-
-# The usual date field, all plain characters: "Thu, 07 Jan 2021 20:54:54 GMT" (the day name and the zone
-# are not read, as in production; any other form takes the general path below).
-_USUAL_DATE = re.compile(
-    r"[A-Za-z]{3}, ([0-9]{2} [A-Z][a-z]{2} [0-9]{4}) ([01][0-9]|2[0-3])(:[0-5][0-9]:[0-5][0-9]) GMT"
-)
-
-
-def _date_text(date: str) -> Text:
-    """The RFC 3339 text of a date field, or _SLOW (not plain, or not a date: parse_line says why)."""
-    usual = _USUAL_DATE.fullmatch(date)
-    if usual is not None:
-        day = day_text(usual[1])
-        if day is not None:
-            return f"{day}T{usual[2]}{usual[3]}Z"
-    if not plain(date):
-        return _SLOW
-    try:
-        return timestamp_text_of(date)
-    except ValueError:
-        return _SLOW
-
-
-def _country_text(country: str) -> Text:
-    return "null" if not country else _json(country) if plain(country) else _SLOW
-
-
-def _download_texts(middle: str) -> Text:
-    """The row's JSON around the details, for the middle of a download line.
-
-    ``middle`` is ``url|tls protocol|tls cipher|project|version|package type|``; the first text runs from
-    after the country to ``"details":``, the second from the TLS fields to the end of the row.
-    """
+def _download_values(middle: str) -> dict[str, Any] | _Slow:
+    """The request columns' values of a download line's middle, ``url|tls protocol|tls cipher|project|
+    version|package type|``; _SLOW when the grammar must decide."""
     url, protocol, cipher, project, version, package_type, _ = middle.split("|")
-    if not (plain(url) and _plain_nullable(protocol) and _plain_nullable(cipher)):
+    if not (plain(url) and plain_nullable(protocol) and plain_nullable(cipher)):
         return _SLOW
     if package_type not in _KNOWN_TYPES or NULL in (project, version):
         return _SLOW
-    if not (_plain_nullable(project) and _plain_nullable(version)):
+    if not (plain_nullable(project) and plain_nullable(version)):
         return _SLOW
-    project_text, filename = _json(project), url[url.rfind("/") + 1 :]
-    return (
-        f',"url":{_json(url)},"project":{project_text},"file":{{"filename":{_json(filename)},'
-        f'"project":{project_text},"version":{_json(version)},"type":"{package_type}"}},"details":',
-        _tls_text(protocol, cipher),
-    )
+    file = File(url[url.rfind("/") + 1 :], project, version, package_type)
+    return {"url": url, "project": project, "file": file, **_tls(protocol, cipher)}
 
 
-def _simple_texts(middle: str) -> Text:
-    """:func:`_download_texts` for a simple line: ``middle`` is ``url|tls protocol|tls cipher||||``."""
+def _simple_values(middle: str) -> dict[str, Any] | _Slow:
+    """:func:`_download_values` for a simple line: ``middle`` is ``url|tls protocol|tls cipher||||``."""
     url, protocol, cipher, *rest = middle.split("|")
-    if rest != ["", "", "", ""] or not (plain(url) and _plain_nullable(protocol) and _plain_nullable(cipher)):
+    if rest != ["", "", "", ""] or not (plain(url) and plain_nullable(protocol) and plain_nullable(cipher)):
         return _SLOW
     try:
         project = simple_project(url)
     except ValueError:
         return _SLOW
-    return f',"url":{_json(url)},"project":{_json(project)},"details":', _tls_text(protocol, cipher)
+    return {"url": url, "project": project, **_tls(protocol, cipher)}
 
 
-def _tls_text(protocol: str, cipher: str) -> str:
-    return f',"tls_protocol":{_json(_nullable(protocol))},"tls_cipher":{_json(_nullable(cipher))}}}'
+def _tls(protocol: str, cipher: str) -> dict[str, str | None]:
+    return {"tls_protocol": _nullable(protocol), "tls_cipher": _nullable(cipher)}
 
 
 class Converter:
-    """Converts blocks of log lines; keeps its caches between blocks. Not thread-safe: one per worker."""
+    """Converts blocks of log lines; keeps its caches between blocks. Not thread-safe: one per worker.
+
+    ``formats`` shapes the rows of each table (default: ``schemas/``); both tables must share one
+    ``details`` column, as they do, since an agent's details are encoded once for both.
+    """
 
     def __init__(
-        self, classify: Callable[[str], Classification] | None = None, cache_size: int = 65_536
+        self,
+        classify: Callable[[str], Classification] | None = None,
+        cache_size: int = 65_536,
+        formats: Mapping[Table, RowFormat] | None = None,
     ) -> None:
+        formats = FORMATS if formats is None else formats
+        self._formats = formats
         self._classify = classify if classify is not None else Classifier()
-        self._agents: BoundedCache[str, Any] = BoundedCache(cache_size)
-        self._dates: BoundedCache[str, str] = BoundedCache(4096)
-        self._countries: BoundedCache[str, str] = BoundedCache(1024)
-        self._downloads: BoundedCache[str, Any] = BoundedCache(cache_size)
-        self._simple: BoundedCache[str, Any] = BoundedCache(cache_size)
+        downloads, simple = formats[Table.FILE_DOWNLOADS], formats[Table.SIMPLE_REQUESTS]
+        if downloads.column("details") != simple.column("details"):
+            raise ValueError("file_downloads and simple_requests must share one details column")
+        self._details_json = downloads.json_encoders().get("details", lambda _: "null")
+        self._templates: tuple[RowTemplate, RowTemplate] = (row_template(downloads), row_template(simple))
+        self._agents: BoundedCache[str, Details | _Slow] = BoundedCache(cache_size)
+        self._dates: BoundedCache[str, str | _Slow] = BoundedCache(4096)
+        self._countries: BoundedCache[str, str | _Slow] = BoundedCache(1024)
+        self._downloads: BoundedCache[str, Runs | _Slow] = BoundedCache(cache_size)
+        self._simple: BoundedCache[str, Runs | _Slow] = BoundedCache(cache_size)
 
-    def _details(self, agent: str) -> Any:
-        """The JSON text of the agent's details, its Ignored / Unusable classification, or _SLOW."""
+    def _details(self, agent: str) -> Details | _Slow:
+        """The JSON text of the agent's details, its Ignored classification, or _SLOW."""
         if "\t" in agent or "\n" in agent:
             return _SLOW
         found = self._classify(agent)
-        if isinstance(found, UserAgent):
-            return found.to_json()
+        if isinstance(found, UserAgent | Unknown):
+            return self._details_json(found if isinstance(found, UserAgent) else None)
         if isinstance(found, Ignored):
             return found
-        return "null" if isinstance(found, Unknown) else _SLOW  # Unusable: parse_line gives the error
+        return _SLOW  # Unusable: parse_line gives the error
+
+    def _download_runs(self, middle: str) -> Runs | _Slow:
+        values = _download_values(middle)
+        return _SLOW if values is _SLOW else self._templates[0].request_texts(values)
+
+    def _simple_runs(self, middle: str) -> Runs | _Slow:
+        values = _simple_values(middle)
+        return _SLOW if values is _SLOW else self._templates[1].request_texts(values)
 
     def convert_block(self, block: bytes, out: Converted) -> None:
         """Convert every line of ``block`` (lines end with ``\\n``; the last one may not) into ``out``."""
@@ -160,17 +206,14 @@ class Converter:
 
     def convert_lines(self, lines: list[str | bytes], out: Converted) -> None:
         """Convert lines (text, or bytes to decode; no newlines) into ``out``."""
-        agents, dates, countries, download_middles, simple_middles = (
-            self._agents,
-            self._dates,
-            self._countries,
-            self._downloads,
-            self._simple,
-        )
+        agents, dates, countries = self._agents, self._dates, self._countries
+        download_middles, simple_middles = self._downloads, self._simple
         agent_cache, date_cache, country_cache = agents.entries, dates.entries, countries.entries
         download_cache, simple_cache = download_middles.entries, simple_middles.entries
-        details_of = self._details
-        downloads, simple, ignored, earliest = out.downloads, out.simple, out.ignored, out.earliest or "9999"
+        details_of, download_runs, simple_runs = self._details, self._download_runs, self._simple_runs
+        download_row, simple_row = self._templates[0].row, self._templates[1].row
+        downloads, simple, ignored = out.downloads, out.simple, out.ignored
+        earliest = f'"{out.earliest}"' if out.earliest else _NO_EARLIEST
         first = out.lines + 1
         out.lines += len(lines)
         for number, line in enumerate(lines, first):
@@ -180,48 +223,45 @@ class Converter:
                     kind, date, country, agent = parts[0], parts[1], parts[2], parts[9]
                     # url|tls protocol|tls cipher|project|version|package type| is one cache key
                     middle = line[len(kind) + len(date) + len(country) + 3 : len(line) - len(agent)]
+                    runs: Runs | _Slow
                     if kind == DOWNLOAD:
-                        texts = download_cache.get(middle) or download_middles.add(middle, _download_texts)
-                        rows = downloads
+                        runs = download_cache.get(middle) or download_middles.add(middle, download_runs)
+                        rows, row_of = downloads, download_row
                     elif kind == SIMPLE:
-                        texts = simple_cache.get(middle) or simple_middles.add(middle, _simple_texts)
-                        rows = simple
+                        runs = simple_cache.get(middle) or simple_middles.add(middle, simple_runs)
+                        rows, row_of = simple, simple_row
                     else:
-                        texts = _SLOW
+                        runs = _SLOW
                     timestamp = date_cache.get(date) or dates.add(date, _date_text)
                     country_text = country_cache.get(country) or countries.add(country, _country_text)
-                    if texts is _SLOW or timestamp is _SLOW or country_text is _SLOW:
-                        details = _SLOW  # an unusual line: parse_line decides, and says why if it rejects
-                    else:
+                    if runs is not _SLOW and timestamp is not _SLOW and country_text is not _SLOW:
                         details = agent_cache.get(agent) or agents.add(agent, details_of)
-                    if details is not _SLOW:
                         if type(details) is str:
-                            rows.append(
-                                f'{{"timestamp":"{timestamp}","country_code":{country_text}'
-                                f"{texts[0]}{details}{texts[1]}"
-                            )
+                            rows.append(row_of(timestamp, country_text, runs, details))
                             if timestamp < earliest:
                                 earliest = timestamp
-                        else:
+                            continue
+                        if details is not _SLOW:
                             ignored.append(line.encode())
-                        continue
+                            continue
             earliest = self._convert_one(number, line, out, earliest)
-        out.earliest = None if earliest == "9999" else earliest
+        out.earliest = None if earliest == _NO_EARLIEST else earliest[1:-1]
 
     def _convert_one(self, number: int, line: str | bytes, out: Converted, earliest: str) -> str:
-        """The general path: :func:`parse_line` and :func:`to_row`. Returns the new earliest timestamp."""
+        """The general path: :func:`parse_line` and the row format. Returns the new earliest timestamp."""
         raw = line if isinstance(line, bytes) else line.encode()
         try:
             outcome = parse_line(line, self._classify)
         except LineError as error:
-            out.unprocessed.append((number, raw, _without_frames(error)))
+            out.unprocessed.append(RejectedLine(number, raw, _without_frames(error)))
             return earliest
         if isinstance(outcome, Ignored):
             out.ignored.append(raw)
             return earliest
-        row = to_row(outcome)
-        (out.downloads if isinstance(outcome, Download) else out.simple).append(dumps_row(row))
-        return min(earliest, str(row["timestamp"]))
+        table = Table.FILE_DOWNLOADS if isinstance(outcome, Download) else Table.SIMPLE_REQUESTS
+        row = to_row(outcome) if self._formats is FORMATS else self._formats[table].to_row(outcome)
+        out.rows(table).append(dumps_row(row))
+        return min(earliest, f'"{timestamp_text(outcome.timestamp)}"')
 
 
 def _without_frames(error: LineError) -> LineError:

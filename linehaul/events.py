@@ -11,12 +11,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, datetime
 
+from linehaul._fields import timestamp_text, usual_timestamp
 from linehaul._grammar import SIMPLE, Fields, split_line
 from linehaul.errors import LineError
 from linehaul.useragents import Classification, Ignored, Unusable, UserAgent, classify
@@ -28,7 +27,6 @@ __all__ = [
     "Ignored",
     "Outcome",
     "SimpleRequest",
-    "day_text",
     "decode_line",
     "parse_line",
     "parse_timestamp",
@@ -81,9 +79,6 @@ Outcome = Download | SimpleRequest | Ignored
 """What a valid line gives: an event, or :class:`Ignored` for an agent production deliberately drops."""
 
 _DATE_FORMAT = "%d %b %Y %H:%M:%S"
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
-_CANONICAL_DATE = re.compile(r"([0-9]{2}) ([A-Z][a-z]{2}) ([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -91,64 +86,18 @@ def parse_timestamp(text: str) -> datetime:
 
     As in production, the day name (first five characters) and the zone (last four) are not read, and
     the rest is read by ``strptime("%d %b %Y %H:%M:%S")``, whose leniency (one-digit fields, any case,
-    extra spaces) is kept; the usual two-digit form is read directly, with the same answers.
+    extra spaces) is kept; the usual form is read by :func:`linehaul._fields.usual_timestamp`, with the
+    same answers.
     """
-    canonical = _CANONICAL_DATE.fullmatch(text, 5, len(text) - 4)
-    if canonical is not None and (month := _MONTHS.get(canonical[2])) is not None:
-        day, _, year, hour, minute, second = canonical.groups()
-        return datetime(int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=UTC)
+    usual = usual_timestamp(text)
+    if usual is not None:
+        return datetime.fromisoformat(usual)
     return datetime.strptime(text[5:-4], _DATE_FORMAT).replace(tzinfo=UTC)
 
 
 def timestamp_text_of(text: str) -> str:
-    """``timestamp_text(parse_timestamp(text))``; quick for the usual ``Thu, 07 Jan 2021 20:54:54 GMT``.
-
-    The day part (``07 Jan 2021``) of the usual form is checked once and remembered; the clock part is
-    checked here; anything else takes the general path.
-    """
-    if len(text) == 29 and text[16] == " " and text[19] == ":" and text[22] == ":":
-        day = day_text(text[5:16])
-        clock = text[17:25]
-        digits = clock[:2] + clock[3:5] + clock[6:]
-        if (
-            day is not None
-            and digits.isascii()
-            and digits.isdigit()
-            and clock[:2] <= "23"
-            and clock[3:5] <= "59"
-            and clock[6:] <= "59"
-        ):
-            return f"{day}T{clock}Z"
-    return timestamp_text(parse_timestamp(text))
-
-
-_MISSING: Any = object()
-_DAYS: dict[str, Any] = {}  # day text -> ISO day, or None
-_CANONICAL_DAY = re.compile(r"([0-9]{2}) ([A-Z][a-z]{2}) ([0-9]{4})")
-
-
-def day_text(day: str) -> str | None:
-    """``2021-01-07`` for ``07 Jan 2021`` (remembered), or None if it is not that form or not a real day."""
-    known: str | None = _DAYS.get(day, _MISSING)
-    if known is not _MISSING:
-        return known
-    if len(_DAYS) > 10_000:
-        _DAYS.clear()
-    found = _CANONICAL_DAY.fullmatch(day)
-    month = _MONTHS.get(found[2]) if found else None
-    text: str | None = None
-    if found and month:
-        try:
-            text = date(int(found[3]), month, int(found[1])).isoformat()
-        except ValueError:
-            text = None
-    _DAYS[day] = text
-    return text
-
-
-def timestamp_text(moment: datetime) -> str:
-    """``2021-01-07T20:54:54Z`` for a UTC datetime (RFC 3339; four-digit years, whole seconds)."""
-    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    """``timestamp_text(parse_timestamp(text))``, without a datetime for the usual form."""
+    return usual_timestamp(text) or timestamp_text(parse_timestamp(text))
 
 
 def decode_line(line: bytes | str) -> str:

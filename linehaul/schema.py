@@ -15,9 +15,12 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from linehaul.tables import Table
+
 __all__ = ["TABLES", "Field", "SchemaPlan", "load_schema", "plan_schema_change", "row_problems"]
 
-TABLES = ("file_downloads", "simple_requests")
+TABLES: tuple[Table, ...] = tuple(Table)
+"""Both tables, in order (each is also its name as a string)."""
 Field = Mapping[str, Any]
 """One column of a BigQuery JSON schema: name, type, mode (NULLABLE when absent), fields for a RECORD."""
 
@@ -29,12 +32,14 @@ _SCALARS: dict[str, tuple[type, ...]] = {
 }
 
 
+def load_schema(table: Table | str) -> tuple[Field, ...]:
+    """The schema of ``table`` (one of :data:`TABLES`, or its name), as its JSON list of fields."""
+    return _load(Table.of(table))
+
+
 @cache
-def load_schema(table: str) -> tuple[Field, ...]:
-    """The schema of ``table`` (one of :data:`TABLES`), as its JSON list of fields."""
-    if table not in TABLES:
-        raise ValueError(f"unknown table {table!r}: expected one of {', '.join(TABLES)}")
-    text = files("linehaul").joinpath("schemas", f"{table}.json").read_text()
+def _load(table: Table) -> tuple[Field, ...]:
+    text = files("linehaul").joinpath("schemas", f"{table.value}.json").read_text()
     return tuple(json.loads(text))
 
 

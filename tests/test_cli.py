@@ -10,7 +10,7 @@ import pytest
 
 from linehaul import Download, Ignored, LineError, dumps_row, parse_line, to_row
 from linehaul.cli import main
-from linehaul.sample import sample_lines, write_sample
+from linehaul.logs.sample import sample_lines, write_sample
 
 
 def _expected(lines: list[str]) -> dict[str, list[str]]:

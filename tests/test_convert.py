@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from linehaul import Converted, Converter
-from linehaul.sample import sample_lines
+from linehaul.logs.sample import sample_lines
 
 
 @pytest.fixture
@@ -34,4 +34,4 @@ def test_a_converter_is_freed_as_soon_as_it_is_dropped(no_cycle_collector: None)
 
     assert len(converted.unprocessed) >= 2  # kept errors, as the ingestor and parse keep them
     assert dropped() is None, "a kept error holds the converter (and its caches) through its traceback"
-    assert all(error.__traceback__ is None for _, _, error in converted.unprocessed)
+    assert all(line.error.__traceback__ is None for line in converted.unprocessed)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from linehaul.logfiles import LogFileError, line_blocks, read_blocks, stream_blocks
+from linehaul.logs.files import LogFileError, line_blocks, read_blocks, stream_blocks
 
 LINES = [f"line {n} ".encode() * (n % 7 + 1) for n in range(20_000)]
 DATA = b"".join(line + b"\n" for line in LINES)

@@ -17,10 +17,11 @@ from itertools import islice
 from typing import Any
 
 from linehaul.analysis.errors import MissingExtraError
-from linehaul.analysis.sources import expand_paths
-from linehaul.parallel import RowCodec, convert_files
-from linehaul.rows import FILE_DOWNLOADS, dumps_row
-from linehaul.schema import TABLES, Field, load_schema
+from linehaul.logs.parallel import RowCodec, convert_files
+from linehaul.logs.paths import expand_paths
+from linehaul.rows import dumps_row
+from linehaul.schema import Field, load_schema
+from linehaul.tables import Table
 
 try:
     import pyarrow as pa
@@ -56,13 +57,17 @@ def _arrow_field(column: Field) -> pa.Field[Any]:
     return pa.field(column["name"], _arrow_type(column), nullable=column.get("mode") != "REQUIRED")
 
 
+def arrow_schema(table: Table | str) -> pa.Schema:
+    """The Arrow schema of ``table`` (a :class:`~linehaul.tables.Table` or its name), from ``schemas/``."""
+    return _arrow_schema(Table.of(table))
+
+
 @cache
-def arrow_schema(table: str) -> pa.Schema:
-    """The Arrow schema of ``table`` (one of :data:`linehaul.schema.TABLES`), from ``schemas/``."""
+def _arrow_schema(table: Table) -> pa.Schema:
     return pa.schema([_arrow_field(column) for column in load_schema(table)])
 
 
-def ndjson_to_arrow(table: str, ndjson: bytes) -> pa.Table:
+def ndjson_to_arrow(table: Table | str, ndjson: bytes) -> pa.Table:
     """NDJSON rows of ``table`` (as :func:`linehaul.dumps_row` writes them) as an Arrow table."""
     schema = arrow_schema(table)
     if not ndjson.strip():
@@ -77,7 +82,7 @@ def ndjson_to_arrow(table: str, ndjson: bytes) -> pa.Table:
     return pa.Table.from_arrays(read.columns, schema=schema)
 
 
-def encode_arrow(table: str, rows: list[str]) -> pa.Table:
+def encode_arrow(table: Table, rows: list[str]) -> pa.Table:
     """One block's NDJSON rows of ``table`` as an Arrow table."""
     return ndjson_to_arrow(table, ("\n".join(rows) + "\n").encode() if rows else b"")
 
@@ -89,38 +94,38 @@ def _ipc_bytes(rows: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _from_ipc_bytes(table: str, data: bytes) -> pa.Table:
+def _from_ipc_bytes(table: Table, data: bytes) -> pa.Table:
     return pa.ipc.open_stream(data).read_all() if data else arrow_schema(table).empty_table()
 
 
 ARROW = RowCodec(encode_arrow, _ipc_bytes, _from_ipc_bytes)
-"""Rows as Arrow tables (for :func:`linehaul.parallel.convert_files`); workers send them as Arrow IPC."""
+"""Rows as Arrow tables (for :func:`linehaul.logs.parallel.convert_files`); workers send them as Arrow IPC."""
 
 
-def rows_to_arrow(rows: Iterable[Mapping[str, Any]], table: str = FILE_DOWNLOADS) -> pa.Table:
+def rows_to_arrow(rows: Iterable[Mapping[str, Any]], table: Table | str = Table.FILE_DOWNLOADS) -> pa.Table:
     """Row dicts (as :func:`linehaul.to_row` or :func:`linehaul.analysis.read_rows` give) as Arrow."""
-    if table not in TABLES:
-        raise ValueError(f"unknown table {table!r}: expected one of {', '.join(TABLES)}")
+    chosen = Table.of(table)
     batches: list[pa.Table] = []
     iterator = iter(rows)
     while batch := list(islice(iterator, _ROWS_PER_BATCH)):
-        batches.append(encode_arrow(table, [dumps_row(dict(row)) for row in batch]))
-    return pa.concat_tables(batches) if batches else arrow_schema(table).empty_table()
+        batches.append(encode_arrow(chosen, [dumps_row(dict(row)) for row in batch]))
+    return pa.concat_tables(batches) if batches else arrow_schema(chosen).empty_table()
 
 
-def read_arrow(patterns: Sequence[str], table: str = FILE_DOWNLOADS, *, jobs: int = 1) -> pa.Table:
+def read_arrow(
+    patterns: Sequence[str], table: Table | str = Table.FILE_DOWNLOADS, *, jobs: int = 1
+) -> pa.Table:
     """The rows of ``table`` in log files (paths, globs, ``-``) as one Arrow table, in input order.
 
-    Raises :class:`~linehaul.logfiles.LogFileError` for a file that is missing or cannot be read to its
+    Raises :class:`~linehaul.logs.files.LogFileError` for a file that is missing or cannot be read to its
     end. For logs bigger than memory, write Parquet instead (:func:`linehaul.analysis.write_parquet`).
     """
-    if table not in TABLES:
-        raise ValueError(f"unknown table {table!r}: expected one of {', '.join(TABLES)}")
+    wanted = Table.of(table)
 
     def tables() -> Iterator[pa.Table]:
         for item in convert_files(expand_paths(patterns), ARROW, jobs=jobs):
             if isinstance(item, Exception):
                 raise item
-            yield item.downloads if table == FILE_DOWNLOADS else item.simple
+            yield item.rows(wanted)
 
-    return pa.concat_tables([arrow_schema(table).empty_table(), *tables()])
+    return pa.concat_tables([arrow_schema(wanted).empty_table(), *tables()])

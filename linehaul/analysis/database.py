@@ -20,11 +20,10 @@ from types import TracebackType
 from typing import Any
 
 from linehaul.analysis.errors import MissingExtraError, QueryError
-from linehaul.analysis.parquet import Progress, write_parquet
-from linehaul.analysis.sources import ReadCounts
-from linehaul.logfiles import LogFileError
-from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
-from linehaul.schema import TABLES
+from linehaul.analysis.parquet import Progress, parquet_path, write_parquet
+from linehaul.logs.counts import ReadCounts
+from linehaul.logs.files import LogFileError
+from linehaul.tables import Table
 
 try:
     import duckdb
@@ -60,13 +59,13 @@ class Database:
 
     def __init__(
         self,
-        parquet: Mapping[str, Sequence[str | os.PathLike[str]]],
+        parquet: Mapping[Table, Sequence[str | os.PathLike[str]]],
         *,
         counts: ReadCounts | None = None,
         failures: Sequence[LogFileError] = (),
         workdir: tempfile.TemporaryDirectory[str] | None = None,
     ) -> None:
-        missing = [table for table in TABLES if table not in parquet]
+        missing = [table.value for table in Table if table not in parquet]
         if missing:
             raise ValueError(f"no Parquet files given for {', '.join(missing)}")
         self.counts = counts if counts is not None else ReadCounts()
@@ -74,9 +73,9 @@ class Database:
         self._workdir = workdir
         self.connection = duckdb.connect(":memory:")
         self.connection.execute("SET TimeZone = 'UTC'")
-        for table in TABLES:
+        for table in Table:
             files = ", ".join(_sql_text(os.fspath(path)) for path in parquet[table])
-            self.connection.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{files}])")
+            self.connection.execute(f"CREATE VIEW {table.value} AS SELECT * FROM read_parquet([{files}])")
 
     @classmethod
     def from_logs(
@@ -89,7 +88,7 @@ class Database:
     ) -> Database:
         """Read log files (paths, globs, ``-``) into temporary Parquet files and open the views on them.
 
-        Raises :class:`~linehaul.logfiles.LogFileError` for a file that is missing or cannot be read to
+        Raises :class:`~linehaul.logs.files.LogFileError` for a file that is missing or cannot be read to
         its end; with ``keep_going=True`` such files are listed in :attr:`failures` instead.
         """
         workdir = tempfile.TemporaryDirectory(prefix="linehaul-db-")
@@ -100,17 +99,20 @@ class Database:
         except BaseException:
             workdir.cleanup()
             raise
-        files = {FILE_DOWNLOADS: [output.file_downloads], SIMPLE_REQUESTS: [output.simple_requests]}
+        files = {
+            Table.FILE_DOWNLOADS: [output.file_downloads],
+            Table.SIMPLE_REQUESTS: [output.simple_requests],
+        }
         return cls(files, counts=output.counts, failures=output.failures, workdir=workdir)
 
     @classmethod
     def from_parquet(cls, directories: Iterable[str | os.PathLike[str]]) -> Database:
         """Open the views over ``file_downloads.parquet`` and ``simple_requests.parquet`` in each directory
         (as ``linehaul parse --format parquet`` writes them)."""
-        files: dict[str, list[Path]] = {table: [] for table in TABLES}
+        files: dict[Table, list[Path]] = {table: [] for table in Table}
         for directory in map(Path, directories):
-            for table in TABLES:
-                path = directory / f"{table}.parquet"
+            for table in Table:
+                path = parquet_path(directory, table)
                 if not path.is_file():
                     raise LogFileError(
                         str(path), "no such file (write it with linehaul parse --format parquet)"

@@ -19,10 +19,11 @@ from types import TracebackType
 
 from linehaul.analysis.arrow import ARROW, arrow_schema
 from linehaul.analysis.errors import MissingExtraError
-from linehaul.analysis.sources import ReadCounts, expand_paths
-from linehaul.logfiles import LogFileError
-from linehaul.parallel import convert_files
-from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
+from linehaul.logs.counts import ReadCounts
+from linehaul.logs.files import LogFileError
+from linehaul.logs.parallel import convert_files
+from linehaul.logs.paths import expand_paths
+from linehaul.tables import Table
 
 try:
     import pyarrow as pa
@@ -30,7 +31,7 @@ try:
 except ImportError as error:  # pragma: no cover - the analysis extra is part of dev
     raise MissingExtraError("pyarrow") from error
 
-__all__ = ["ROW_GROUP_ROWS", "ParquetOutput", "ParquetTableWriter", "write_parquet"]
+__all__ = ["ROW_GROUP_ROWS", "ParquetOutput", "ParquetTableWriter", "parquet_path", "write_parquet"]
 
 ROW_GROUP_ROWS = 100_000
 """Rows per Parquet row group: large enough for good compression, small enough for flat memory."""
@@ -39,11 +40,16 @@ Progress = Callable[[int, int], None]
 """``progress(lines read so far, number of the file being read, from 1)``."""
 
 
+def parquet_path(directory: str | os.PathLike[str], table: Table) -> Path:
+    """``DIR/file_downloads.parquet``: where ``linehaul parse --format parquet`` writes a table."""
+    return Path(directory, f"{table.value}.parquet")
+
+
 class ParquetTableWriter:
     """Streams Arrow tables of ``table`` (``file_downloads`` or ``simple_requests``) into a Parquet file."""
 
     def __init__(
-        self, path: str | os.PathLike[str], table: str, *, row_group_rows: int = ROW_GROUP_ROWS
+        self, path: str | os.PathLike[str], table: Table | str, *, row_group_rows: int = ROW_GROUP_ROWS
     ) -> None:
         self.path, self.schema = Path(path), arrow_schema(table)
         self._row_group_rows = row_group_rows
@@ -107,7 +113,7 @@ def write_parquet(
     ``output_dir/file_downloads.parquet`` and ``output_dir/simple_requests.parquet``.
 
     ``jobs`` processes convert blocks in parallel (the files are the same whatever ``jobs`` is). A file
-    that cannot be read to its end raises :class:`~linehaul.logfiles.LogFileError` after its readable
+    that cannot be read to its end raises :class:`~linehaul.logs.files.LogFileError` after its readable
     rows were written; with ``keep_going=True`` it is listed in :attr:`ParquetOutput.failures` instead.
     """
     paths = expand_paths(patterns)
@@ -116,8 +122,8 @@ def write_parquet(
     counts, failures = ReadCounts(files=len(paths)), list[LogFileError]()
     file_numbers = {path: number for number, path in enumerate(paths, 1)}
     with (
-        ParquetTableWriter(directory / f"{FILE_DOWNLOADS}.parquet", FILE_DOWNLOADS) as downloads,
-        ParquetTableWriter(directory / f"{SIMPLE_REQUESTS}.parquet", SIMPLE_REQUESTS) as simple,
+        ParquetTableWriter(parquet_path(directory, Table.FILE_DOWNLOADS), Table.FILE_DOWNLOADS) as downloads,
+        ParquetTableWriter(parquet_path(directory, Table.SIMPLE_REQUESTS), Table.SIMPLE_REQUESTS) as simple,
     ):
         for item in convert_files(paths, ARROW, jobs=jobs):
             if isinstance(item, LogFileError):
@@ -127,7 +133,7 @@ def write_parquet(
                 continue
             downloads.write(item.downloads)
             simple.write(item.simple)
-            counts = counts.plus_block(item)
+            counts += item.counts
             if progress is not None:
                 progress(counts.lines, file_numbers[item.path])
     return ParquetOutput(downloads.path, simple.path, counts, tuple(failures))

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from linehaul.analysis.errors import UnknownFieldError
-from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
+from linehaul.tables import Table
 
 if TYPE_CHECKING:  # this module works without duckdb; only count_by needs a database
     from linehaul.analysis.database import Database
@@ -79,7 +79,7 @@ class Stats:
     the first ones), ``None`` counted as a value."""
 
     field: str
-    table: str
+    table: Table
     total: int
     values: int
     counts: tuple[Count, ...]
@@ -93,11 +93,11 @@ class Stats:
         ]  # fmt: skip
 
 
-def check_field(field: str, table: str = FILE_DOWNLOADS) -> None:
+def check_field(field: str, table: Table | str = Table.FILE_DOWNLOADS) -> None:
     """Raise :class:`UnknownFieldError` (listing the valid fields) unless ``table`` can be counted by it."""
     if field not in STATS_FIELDS:
         raise UnknownFieldError(field, list(STATS_FIELDS))
-    if table == SIMPLE_REQUESTS and field in _DOWNLOADS_ONLY:
+    if Table.of(table) is Table.SIMPLE_REQUESTS and field in _DOWNLOADS_ONLY:
         valid = [name for name in STATS_FIELDS if name not in _DOWNLOADS_ONLY]
         raise UnknownFieldError(field, valid, why="simple requests have no file, so no")
 
@@ -106,27 +106,26 @@ def count_by(
     database: Database,
     field: str,
     *,
-    table: str = FILE_DOWNLOADS,
+    table: Table | str = Table.FILE_DOWNLOADS,
     top: int | None = None,
     window: TimeWindow | None = None,
 ) -> Stats:
     """Rows of ``table`` per value of ``field`` (one of :data:`STATS_FIELDS`), the ``top`` first."""
-    if table not in (FILE_DOWNLOADS, SIMPLE_REQUESTS):
-        raise ValueError(f"unknown table {table!r}")
-    check_field(field, table)
+    chosen = Table.of(table)
+    check_field(field, chosen)
     condition, parameters = (window or TimeWindow()).condition()
     order = "value" if field == "day" else "n DESC, value"
     limit = "" if top is None else f"LIMIT {int(top)}"
     result = database.query(
         f"""SELECT value, count(*) AS n, sum(count(*)) OVER () AS total, count(*) OVER () AS groups
-            FROM (SELECT {STATS_FIELDS[field]} AS value FROM {table} WHERE {condition})
+            FROM (SELECT {STATS_FIELDS[field]} AS value FROM {chosen.value} WHERE {condition})
             GROUP BY value ORDER BY {order} NULLS LAST {limit}""",
         parameters,
     )
     total = int(result.rows[0][2]) if result.rows else 0
     return Stats(
         field=field,
-        table=table,
+        table=chosen,
         total=total,
         values=int(result.rows[0][3]) if result.rows else 0,
         counts=tuple(Count(value, int(n), n / total) for value, n, _, _ in result.rows),

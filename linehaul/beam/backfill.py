@@ -24,8 +24,9 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, 
 
 from linehaul.beam.emulator import skip_credentials_for_emulator
 from linehaul.beam.transforms import COUNTS, NAMESPACE, StageLogs
-from linehaul.pipeline.locations import LocationError, staging_bucket
+from linehaul.logs.counts import ReadCounts
 from linehaul.pipeline.naming import log_name
+from linehaul.stores.locations import LocationError, staging_bucket
 
 __all__ = [
     "LOCAL_RUNNER",
@@ -57,12 +58,7 @@ class BackfillError(Exception):
 class BackfillSummary:
     """The counts of one backfill (from its Beam metrics); the logs quarantined, and those not staged."""
 
-    files: int = 0
-    lines: int = 0
-    file_downloads: int = 0
-    simple_requests: int = 0
-    unprocessed: int = 0
-    ignored: int = 0
+    counts: ReadCounts = field(default_factory=ReadCounts)
     quarantined: int = 0
     missing: int = 0
     already_loaded: int = 0
@@ -78,9 +74,8 @@ class BackfillSummary:
 
     def line(self) -> str:
         return (
-            f"files={self.files} lines={self.lines} file_downloads={self.file_downloads} "
-            f"simple_requests={self.simple_requests} unprocessed={self.unprocessed} ignored={self.ignored} "
-            f"quarantined={self.quarantined} seconds={self.seconds:.2f}"
+            f"files={self.counts.files} {self.counts.line()} quarantined={self.quarantined} "
+            f"seconds={self.seconds:.2f}"
         )
 
 
@@ -210,7 +205,9 @@ def summary_of(metrics: dict[str, list[Any]], seconds: float) -> BackfillSummary
     names: dict[str, tuple[str, ...]] = {}
     for result in metrics.get("string_sets", []):
         names[result.key.metric.name] = tuple(sorted(_value(result) or ()))
+    line_counts = {name: counts.pop(name) for name in COUNTS[:6]}  # files, lines, rows, kept lines
     return BackfillSummary(
+        ReadCounts(**line_counts),
         **counts,
         seconds=seconds,
         quarantined_logs=names.get("quarantined_logs", ()),

@@ -29,12 +29,12 @@ from apache_beam.io.filesystem import FileMetadata
 from apache_beam.metrics.metric import Metrics
 
 from linehaul.beam.emulator import skip_credentials_for_emulator
-from linehaul.pipeline.heap import map_large_buffers
 from linehaul.pipeline.ingest import IngestReport, ingest_log
-from linehaul.pipeline.locations import Location, LocationStore, staging_bucket
 from linehaul.pipeline.naming import log_name
 from linehaul.pipeline.ports import BlobStore
 from linehaul.pipeline.settings import IngestSettings
+from linehaul.runtime.heap import map_large_buffers
+from linehaul.stores.locations import Location, LocationStore, staging_bucket
 
 __all__ = ["COUNTS", "NAMESPACE", "FoundLog", "StageLog", "StageLogs"]
 
@@ -52,6 +52,7 @@ COUNTS = (
     "conflicts",
 )
 """The counters of a backfill; ``quarantined`` and ``conflicts`` also name their logs in string sets."""
+_LINE_COUNTS = COUNTS[1:6]  # the counts of ReadCounts but files (counted apart: missing ones too)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -132,8 +133,8 @@ class StageLog(beam.DoFn):
         if report.outcome == "missing":
             counters["missing"].inc()
             return
-        for count in ("lines", "file_downloads", "simple_requests", "unprocessed", "ignored"):
-            counters[count].inc(getattr(report, count))
+        for count in _LINE_COUNTS:
+            counters[count].inc(getattr(report.counts, count))
         counters["already_loaded"].inc(len(report.already_loaded))
         if report.outcome == "quarantined":
             counters["quarantined"].inc()
@@ -158,10 +159,11 @@ def _cloud_store(chunk_size: int) -> BlobStore:
 def _describe(report: IngestReport) -> str:
     if report.outcome == "missing":
         return f"missing {report.source}: gone since it was matched"
+    counts = report.counts
     described = (
-        f"staged {report.source} -> {report.partition}: {report.lines} lines, "
-        f"{report.file_downloads} file_downloads, {report.simple_requests} simple_requests, "
-        f"{report.unprocessed} unprocessed, {report.ignored} ignored ({report.seconds:.1f} s)"
+        f"staged {report.source} -> {report.partition}: {counts.lines} lines, "
+        f"{counts.file_downloads} file_downloads, {counts.simple_requests} simple_requests, "
+        f"{counts.unprocessed} unprocessed, {counts.ignored} ignored ({report.seconds:.1f} s)"
     )
     if report.already_loaded:
         described += f"; already loaded, not staged again: {', '.join(report.already_loaded)}"

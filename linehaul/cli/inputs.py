@@ -8,10 +8,9 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from linehaul.analysis.errors import MissingExtraError
-from linehaul.analysis.sources import expand_paths
 from linehaul.cli.progress import Progress
-from linehaul.logfiles import LogFileError
+from linehaul.logs.files import LogFileError
+from linehaul.logs.paths import expand_paths
 
 if TYPE_CHECKING:  # they need the analysis extra: imported when a command runs
     from linehaul.analysis.database import Database
@@ -85,7 +84,7 @@ def input_paths(command: str, patterns: Sequence[str]) -> list[str] | None:
     return None if problems else paths
 
 
-def report_missing_extra(command: str, error: MissingExtraError) -> int:
+def report_missing_extra(command: str, error: ImportError) -> int:
     """Say which extra to install; the exit status for it."""
     print(f"linehaul {command}: {error}", file=sys.stderr)
     return 1
@@ -97,6 +96,8 @@ def open_logs(command: str, args: argparse.Namespace) -> Database | int:
     paths = input_paths(command, args.files)
     if paths is None:
         return 2
+    from linehaul.analysis.errors import MissingExtraError
+
     progress = Progress.on_terminal(files=len(paths), quiet=args.quiet)
     try:
         from linehaul.analysis.database import open_database

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, TypeVar
 
-from linehaul.analysis.errors import MissingExtraError
-from linehaul.analysis.sources import ReadCounts
 from linehaul.cli.inputs import add_input_arguments, input_paths, report_missing_extra
 from linehaul.cli.progress import Progress
-from linehaul.logfiles import LogFileError
-from linehaul.parallel import NDJSON, BlockResult, RowCodec, convert_files
+from linehaul.convert import reason_records
+from linehaul.logs.counts import ReadCounts
+from linehaul.logs.files import LogFileError
+from linehaul.logs.parallel import NDJSON, RowCodec, convert_files
+from linehaul.tables import Output, Table
+
+if TYPE_CHECKING:  # the analysis extra: only --format parquet needs it
+    from linehaul.analysis.parquet import ParquetTableWriter
 
 __all__ = ["FORMATS", "OUTPUT_FILES", "ParseSummary", "parse_files", "register"]
 
@@ -27,12 +30,13 @@ Rows = TypeVar("Rows")
 SinkRows = TypeVar("SinkRows", contravariant=True)
 
 OUTPUT_FILES = {
-    "downloads": "file_downloads.ndjson",
-    "simple": "simple_requests.ndjson",
-    "unprocessed": "unprocessed.log",
-    "ignored": "ignored.log",
-    "reasons": "unprocessed.reasons.ndjson",
+    Output.DOWNLOADS: "file_downloads.ndjson",
+    Output.SIMPLE: "simple_requests.ndjson",
+    Output.UNPROCESSED: "unprocessed.log",
+    Output.IGNORED: "ignored.log",
+    Output.REASONS: "unprocessed.reasons.ndjson",
 }
+"""The file of each output in ``--output-dir`` (rows go to ``.parquet`` files with ``--format parquet``)."""
 
 _DESCRIPTION = """\
 Parse CDN log files (gzip or plain, recognised by content; globs; - for stdin) and write, in input order:
@@ -57,21 +61,13 @@ read before the damage are still written), 2 on a usage error.
 class ParseSummary:
     """Counts of one ``linehaul parse`` run, and the files that could not be read to their end."""
 
-    lines: int
-    file_downloads: int
-    simple_requests: int
-    unprocessed: int
-    ignored: int
+    counts: ReadCounts
     seconds: float
     failures: tuple[LogFileError, ...] = ()
 
     def line(self) -> str:
-        rate = self.lines / self.seconds if self.seconds > 0 else 0.0
-        return (
-            f"lines={self.lines} file_downloads={self.file_downloads} simple_requests={self.simple_requests} "
-            f"unprocessed={self.unprocessed} ignored={self.ignored} seconds={self.seconds:.2f} "
-            f"lines_per_second={rate:.0f}"
-        )
+        rate = self.counts.lines / self.seconds if self.seconds > 0 else 0.0
+        return f"{self.counts.line()} seconds={self.seconds:.2f} lines_per_second={rate:.0f}"
 
 
 def register(commands: Any) -> None:
@@ -102,7 +98,9 @@ def _run(args: argparse.Namespace) -> int:
         summary = parse_files(
             paths, args.output_dir, output_format=args.format, jobs=args.jobs, progress=progress.update
         )
-    except MissingExtraError as error:
+    except ImportError as error:  # pyarrow missing: the analysis extra's MissingExtraError
+        if args.format != "parquet":
+            raise
         return report_missing_extra("parse", error)
     except OSError as error:
         print(
@@ -121,14 +119,6 @@ class _RowSink(Protocol[SinkRows]):
     def write(self, rows: SinkRows, /) -> Any: ...
 
 
-def _write_reasons(out: BinaryIO, path: str, offset: int, result: BlockResult[Any]) -> None:
-    records = (
-        json.dumps({"file": path, "line": offset + line.number, "field": line.field, "reason": line.reason})
-        for line in result.rejected
-    )
-    out.write(("\n".join(records) + "\n").encode())
-
-
 def parse_files(
     paths: Sequence[str],
     output_dir: Path,
@@ -145,25 +135,20 @@ def parse_files(
     """
     if output_format == "parquet":
         from linehaul.analysis.arrow import ARROW
-        from linehaul.analysis.parquet import ParquetTableWriter
+        from linehaul.analysis.parquet import ParquetTableWriter, parquet_path
 
         def parquet_sinks(stack: ExitStack) -> tuple[ParquetTableWriter, ParquetTableWriter]:
-            return (
-                stack.enter_context(
-                    ParquetTableWriter(output_dir / "file_downloads.parquet", "file_downloads")
-                ),
-                stack.enter_context(
-                    ParquetTableWriter(output_dir / "simple_requests.parquet", "simple_requests")
-                ),
+            downloads, simple = (
+                stack.enter_context(ParquetTableWriter(parquet_path(output_dir, table), table))
+                for table in Table
             )
+            return downloads, simple
 
         return _parse(paths, output_dir, ARROW, parquet_sinks, jobs, progress)
 
     def ndjson_sinks(stack: ExitStack) -> tuple[BinaryIO, BinaryIO]:
-        return (
-            stack.enter_context(open(output_dir / OUTPUT_FILES["downloads"], "wb", buffering=1 << 20)),
-            stack.enter_context(open(output_dir / OUTPUT_FILES["simple"], "wb", buffering=1 << 20)),
-        )
+        downloads, simple = (_open(stack, output_dir, output) for output in Output.of_rows())
+        return downloads, simple
 
     return _parse(paths, output_dir, NDJSON, ndjson_sinks, jobs, progress)
 
@@ -184,10 +169,10 @@ def _parse(
     file_numbers = {path: number for number, path in enumerate(paths, 1)}
     with ExitStack() as stack:
         downloads, simple = open_sinks(stack)
-        logs = {
-            key: stack.enter_context(open(output_dir / OUTPUT_FILES[key], "wb", buffering=1 << 20))
-            for key in ("unprocessed", "reasons", "ignored")
-        }
+        unprocessed, reasons, ignored = (
+            _open(stack, output_dir, output)
+            for output in (Output.UNPROCESSED, Output.REASONS, Output.IGNORED)
+        )
         for result in convert_files(paths, codec, jobs=jobs):
             if isinstance(result, LogFileError):
                 failures.append(result)
@@ -195,20 +180,16 @@ def _parse(
             downloads.write(result.downloads)
             simple.write(result.simple)
             if result.rejected:
-                logs["unprocessed"].write(b"".join(line.raw + b"\n" for line in result.rejected))
-                _write_reasons(logs["reasons"], result.path, offsets[result.path], result)
+                unprocessed.write(b"".join(line.raw + b"\n" for line in result.rejected))
+                reasons.write(reason_records(result.rejected, offsets[result.path], file=result.path))
             if result.ignored:
-                logs["ignored"].write(b"".join(raw + b"\n" for raw in result.ignored))
-            offsets[result.path] += result.lines
-            counts = counts.plus_block(result)
+                ignored.write(b"".join(raw + b"\n" for raw in result.ignored))
+            offsets[result.path] += result.counts.lines
+            counts += result.counts
             if progress is not None:
                 progress(counts.lines, file_numbers[result.path])
-    return ParseSummary(
-        lines=counts.lines,
-        file_downloads=counts.file_downloads,
-        simple_requests=counts.simple_requests,
-        unprocessed=counts.unprocessed,
-        ignored=counts.ignored,
-        seconds=time.perf_counter() - started,
-        failures=tuple(failures),
-    )
+    return ParseSummary(counts, time.perf_counter() - started, tuple(failures))
+
+
+def _open(stack: ExitStack, output_dir: Path, output: Output) -> BinaryIO:
+    return stack.enter_context(open(output_dir / OUTPUT_FILES[output], "wb", buffering=1 << 20))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from linehaul.cli.inputs import positive_int
-from linehaul.sample import write_sample
+from linehaul.logs.sample import write_sample
 
 __all__ = ["register"]
 

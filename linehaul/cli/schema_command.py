@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from linehaul.schema import TABLES
+from linehaul.tables import Table
 
 __all__ = ["register"]
 
@@ -32,8 +32,11 @@ def register(commands: Any) -> None:
     )
     apply.add_argument("--project", required=True, help="the Google Cloud project")
     apply.add_argument("--dataset", required=True, help="the dataset (created if missing)")
-    apply.add_argument("--downloads-table", default=TABLES[0], help="default: file_downloads")
-    apply.add_argument("--simple-table", default=TABLES[1], help="default: simple_requests")
+    for option, table in (
+        ("--downloads-table", Table.FILE_DOWNLOADS),
+        ("--simple-table", Table.SIMPLE_REQUESTS),
+    ):
+        apply.add_argument(option, default=table.value, help=f"default: {table.value}")
     apply.set_defaults(run=_run)
 
 
@@ -45,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
         print("linehaul schema: needs the gcp extra: pip install 'linehaul[gcp]'", file=sys.stderr)
         return 1
     admin = BigQueryAdmin(bigquery_client(args.project))
-    tables = {TABLES[0]: args.downloads_table, TABLES[1]: args.simple_table}
+    tables = {Table.FILE_DOWNLOADS: args.downloads_table, Table.SIMPLE_REQUESTS: args.simple_table}
     try:
         outcomes = apply_schemas(admin, args.project, args.dataset, tables)
     except BigQueryAdminError as error:

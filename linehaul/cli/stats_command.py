@@ -18,7 +18,7 @@ from linehaul.cli.inputs import (
     whole_number,
 )
 from linehaul.cli.tables import render_table
-from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
+from linehaul.tables import Table
 
 __all__ = ["register"]
 
@@ -58,7 +58,7 @@ def register(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    table = SIMPLE_REQUESTS if args.simple else FILE_DOWNLOADS
+    table = Table.SIMPLE_REQUESTS if args.simple else Table.FILE_DOWNLOADS
     try:
         check_field(args.by, table)
     except UnknownFieldError as error:
@@ -80,10 +80,10 @@ def _run(args: argparse.Namespace) -> int:
         noun = "requests" if args.simple else "downloads"
         rows = [[count.value, count.count, f"{100 * count.share:.1f}%"] for count in stats.counts]
         footer = ["total", stats.total, "100.0%"]
-        table = render_table(
+        text = render_table(
             [args.by, noun, "share"], rows, none="(none)", footer=footer, right=[False, True, True]
         )
-        print(table)
+        print(text)
         if stats.values > len(stats.counts):
             print(f"({stats.values - len(stats.counts)} more values: --top 0 shows all)")
     return 1 if database.failures else 0

@@ -19,6 +19,7 @@ import google.cloud.storage as storage
 from google.api_core.exceptions import GoogleAPICallError, NotFound, PreconditionFailed
 
 from linehaul.gcp.uploads import PartUpload
+from linehaul.pipeline.naming import object_uri
 from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, PreconditionFailedError, StorageError
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "GcsBlobStore"]
@@ -164,7 +165,7 @@ class GcsBlobStore:
 
     def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
         """Objects whose name starts with ``prefix``, in name order, at most ``limit`` of them."""
-        with _storage_errors(f"gs://{bucket}/{prefix}*"):
+        with _storage_errors(object_uri(bucket, prefix) + "*"):
             for blob in self._client.list_blobs(bucket, prefix=prefix, max_results=limit):
                 yield _info(blob)
 
@@ -258,7 +259,7 @@ def _info(blob: Any) -> BlobInfo:
 
 
 def _where(bucket: str, name: str, generation: int | None = None) -> str:
-    return f"gs://{bucket}/{name}" + (f"#{generation}" if generation is not None else "")
+    return object_uri(bucket, name) + (f"#{generation}" if generation is not None else "")
 
 
 @contextmanager

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema, plan_schema_change
+from linehaul.tables import Table
 
 if TYPE_CHECKING:
     from linehaul.gcp.bigquery import BigQueryAdmin
@@ -28,18 +30,19 @@ class TableOutcome:
 
 
 def apply_schemas(
-    admin: BigQueryAdmin, project: str, dataset: str, tables: dict[str, str]
+    admin: BigQueryAdmin, project: str, dataset: str, tables: Mapping[Table, str]
 ) -> list[TableOutcome]:
-    """Create or evolve each table (``schema name -> table name``) of ``project.dataset``; all checked first.
+    """Create or evolve each table (linehaul's table → its name there) of ``project.dataset``; all checked
+    first.
 
     Every table is checked before any is changed, so a refused change leaves all tables as they were.
     """
     admin.ensure_dataset(project, dataset)
     plans = []
-    for schema_name, table_name in tables.items():
+    for kind, table_name in tables.items():
         table = TableRef(project, dataset, table_name)
         existing = admin.table_schema(table)
-        desired = load_schema(schema_name)
+        desired = load_schema(kind)
         plans.append(
             (table, desired, existing, None if existing is None else plan_schema_change(existing, desired))
         )

@@ -19,9 +19,10 @@ from typing import Any
 
 from google.api_core.exceptions import GoogleAPICallError
 
-__all__ = ["COMPOSE_LIMIT", "PART_PREFIX", "PartUpload", "merge_runs"]
+from linehaul.pipeline.naming import merged_part_name, part_name
 
-PART_PREFIX = "_linehaul_parts/"
+__all__ = ["COMPOSE_LIMIT", "PartUpload", "merge_runs"]
+
 COMPOSE_LIMIT = 32
 """Sources per compose request (Cloud Storage's limit)."""
 
@@ -58,7 +59,7 @@ class PartUpload(io.RawIOBase):
         return len(data)
 
     def _upload_part(self, data: bytes) -> None:
-        part = self._bucket.blob(f"{PART_PREFIX}{self._name}/{len(self._parts):06d}")
+        part = self._bucket.blob(part_name(self._name, len(self._parts)))
         part.upload_from_string(data, content_type=self._content_type)
         self._parts.append(part)
 
@@ -75,7 +76,7 @@ class PartUpload(io.RawIOBase):
         sources, level = list(self._parts), 0
         while len(sources) > COMPOSE_LIMIT:
             runs = merge_runs(len(sources))
-            merged = [self._compose(sources[start:stop], f"{PART_PREFIX}{self._name}/level{level}-{n:04d}")
+            merged = [self._compose(sources[start:stop], merged_part_name(self._name, level, n))
                       for n, (start, stop) in enumerate(runs)]  # fmt: skip
             self._parts += merged
             sources = merged + sources[runs[-1][1] :]

@@ -9,18 +9,28 @@ counts what landed where.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
-from linehaul.logfiles import read_blocks
+from linehaul.logs.counts import ReadCounts
+from linehaul.logs.files import read_blocks
+from linehaul.logs.sample import write_sample
+from linehaul.pipeline.naming import (
+    log_object_name,
+    object_uri,
+    partition_in,
+    processed_prefix,
+    quarantine_prefix,
+    staged_output,
+    staged_prefix,
+)
 from linehaul.pipeline.ports import TableRef
-from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
-from linehaul.sample import write_sample
+from linehaul.tables import Output, Table
 
 if TYPE_CHECKING:
     from linehaul.local.stack import LocalStack
@@ -37,7 +47,6 @@ __all__ = [
     "run_pipeline",
 ]
 
-FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 _ROUNDS = 20  # publisher messages per partition before giving up on a partition that does not empty
 
 
@@ -47,21 +56,23 @@ class RunError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RunCounts:
-    """Lines read from the logs and where they ended: rows counted in BigQuery, kept lines in staging."""
+    """Lines read from the logs and where they ended (``counts``: rows counted in BigQuery, kept lines in
+    staging), and what was quarantined."""
 
-    lines: int
-    file_downloads: int
-    simple_requests: int
-    unprocessed: int
-    ignored: int
+    counts: ReadCounts
     quarantined_logs: tuple[str, ...] = ()
     quarantined_files: tuple[str, ...] = ()
 
     def line(self) -> str:
-        return (
-            f"lines={self.lines} file_downloads={self.file_downloads} simple_requests={self.simple_requests} "
-            f"unprocessed={self.unprocessed} ignored={self.ignored}"
-        )
+        return self.counts.line()
+
+
+def function_source(module: str) -> Path:
+    """The source file of a function of :mod:`linehaul.runtime`, which functions-framework serves."""
+    spec = find_spec(module)
+    if spec is None or spec.origin is None:
+        raise RunError(f"{module} is not installed")
+    return Path(spec.origin)
 
 
 def provision(stack: LocalStack) -> list[str]:
@@ -74,7 +85,7 @@ def provision(stack: LocalStack) -> list[str]:
             done.append(f"created bucket {bucket}")
     from linehaul.gcp.tables import apply_schemas
 
-    tables = {FILE_DOWNLOADS: FILE_DOWNLOADS, SIMPLE_REQUESTS: SIMPLE_REQUESTS}
+    tables = {table: table.value for table in Table}
     for outcome in apply_schemas(stack.bigquery_admin(), stack.project, DATASET, tables):
         if outcome.action == "refused":
             raise RunError(outcome.line())
@@ -115,8 +126,7 @@ def _publisher_env(stack: LocalStack) -> dict[str, str]:
         "GCP_PROJECT": stack.project,
         "RESULT_BUCKET": STAGING_BUCKET,
         "BIGQUERY_DATASET": f"{stack.project}.{DATASET}",
-        "BIGQUERY_DOWNLOAD_TABLE": FILE_DOWNLOADS,
-        "BIGQUERY_SIMPLE_TABLE": SIMPLE_REQUESTS,
+        **{table.setting: table.value for table in Table},
     }
 
 
@@ -124,25 +134,24 @@ def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], N
     """Push ``logs`` through both functions on ``stack`` until every staged partition is loaded."""
     from linehaul.local.functions import FunctionServer
 
-    for function in ("ingestor", "publisher"):
-        if not (FUNCTIONS / function / "main.py").is_file():
-            raise RunError(f"{FUNCTIONS / function / 'main.py'} is missing: run from a checkout of linehaul")
     store = stack.blob_store()
     lines = 0
     ingestor = FunctionServer(
-        FUNCTIONS / "ingestor" / "main.py", "process_fastly_log", env=_ingestor_env(stack)
+        function_source("linehaul.runtime.ingestor"), "process_fastly_log", env=_ingestor_env(stack)
     )
     with ingestor:
         for log in logs:
             lines += _count_lines(log)
-            name = f"{time.strftime('%Y/%m/%d')}/{log.name}"
+            name = log_object_name(datetime.now(UTC).date(), log.name)
             generation = store.put(LOGS_BUCKET, name, log.read_bytes(), content_type="application/gzip")
             delivery = ingestor.storage_finalized(LOGS_BUCKET, name, generation)
             if not delivery.ok:
                 raise RunError(f"the ingestor failed on {name} ({delivery.status}):\n{ingestor.output()}")
-            say(f"ingested gs://{LOGS_BUCKET}/{name}")
+            say(f"ingested {object_uri(LOGS_BUCKET, name)}")
     publisher = FunctionServer(
-        FUNCTIONS / "publisher" / "main.py", "load_processed_files_into_bigquery", env=_publisher_env(stack)
+        function_source("linehaul.runtime.publisher"),
+        "load_processed_files_into_bigquery",
+        env=_publisher_env(stack),
     )
     with publisher:
         for partition in _staged_partitions(stack):
@@ -153,40 +162,49 @@ def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], N
                     raise RunError(
                         f"the publisher failed on {partition} ({delivery.status}):\n{publisher.output()}"
                     )
-                if not any(True for _ in store.list(STAGING_BUCKET, f"processed/{partition}/", limit=1)):
+                prefixes = [processed_prefix(partition, output) for output in Output.of_rows()]
+                if not any(True for prefix in prefixes for _ in store.list(STAGING_BUCKET, prefix, limit=1)):
                     break
             say(f"published partition {partition}")
-    return _counts(stack, lines)
+    return _counts(stack, len(logs), lines)
 
 
 def _staged_partitions(stack: LocalStack) -> list[str]:
-    names = (info.name for info in stack.blob_store().list(STAGING_BUCKET, "processed/"))
-    return sorted({name.split("/")[1] for name in names})
+    store = stack.blob_store()
+    names = (
+        info.name for output in Output.of_rows() for info in store.list(STAGING_BUCKET, staged_prefix(output))
+    )
+    return sorted({partition for name in names if (partition := partition_in(name)) is not None})
 
 
-def _kept_lines(stack: LocalStack, prefix: str) -> int:
+def _kept_lines(stack: LocalStack, output: Output) -> int:
     store = stack.blob_store()
     kept = 0
-    for info in store.list(STAGING_BUCKET, prefix):
-        if info.name.endswith(".txt"):
+    for info in store.list(STAGING_BUCKET, staged_prefix(output)):
+        if staged_output(info.name) is output:
             kept += store.get(STAGING_BUCKET, info.name)[0].count(b"\n")
     return kept
 
 
-def _counts(stack: LocalStack, lines: int) -> RunCounts:
+def _counts(stack: LocalStack, files: int, lines: int) -> RunCounts:
     admin = stack.bigquery_admin()
     store = stack.blob_store()
-    return RunCounts(
+    rows = {table: admin.count_rows(TableRef(stack.project, DATASET, table.value)) for table in Table}
+    counts = ReadCounts(
+        files=files,
         lines=lines,
-        file_downloads=admin.count_rows(TableRef(stack.project, DATASET, FILE_DOWNLOADS)),
-        simple_requests=admin.count_rows(TableRef(stack.project, DATASET, SIMPLE_REQUESTS)),
-        unprocessed=_kept_lines(stack, "unprocessed/"),
-        ignored=_kept_lines(stack, "ignored/"),
+        file_downloads=rows[Table.FILE_DOWNLOADS],
+        simple_requests=rows[Table.SIMPLE_REQUESTS],
+        unprocessed=_kept_lines(stack, Output.UNPROCESSED),
+        ignored=_kept_lines(stack, Output.IGNORED),
+    )
+    return RunCounts(
+        counts,
         quarantined_logs=tuple(
-            info.name for info in store.list(STAGING_BUCKET, f"quarantine/{LOGS_BUCKET}/")
+            info.name for info in store.list(STAGING_BUCKET, quarantine_prefix(LOGS_BUCKET))
         ),
         quarantined_files=tuple(
-            f"gs://{STAGING_BUCKET}/{info.name}" for info in store.list(STAGING_BUCKET, "quarantine/")
+            object_uri(STAGING_BUCKET, info.name) for info in store.list(STAGING_BUCKET, quarantine_prefix())
         ),
     )
 
@@ -194,7 +212,7 @@ def _counts(stack: LocalStack, lines: int) -> RunCounts:
 def report(stack: LocalStack, top: int = 5) -> list[str]:
     """A short report from BigQuery: top projects, installers and Python versions of the downloads."""
     admin = stack.bigquery_admin()
-    table = f"`{stack.project}.{DATASET}.{FILE_DOWNLOADS}`"
+    table = f"`{TableRef(stack.project, DATASET, Table.FILE_DOWNLOADS.value)}`"
     sections = (
         ("top projects", "project"),
         ("installers", "details.installer.name"),

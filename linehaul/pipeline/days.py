@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from linehaul._grammar import plain
-from linehaul.events import day_text, timestamp_text_of
+from linehaul._fields import plain, usual_timestamp
+from linehaul.events import timestamp_text_of
+from linehaul.pipeline.naming import partition_of_timestamp
 
 __all__ = ["event_days"]
 
@@ -39,30 +40,22 @@ def event_days(blocks: Iterable[bytes]) -> set[str] | None:
     return days
 
 
-# The usual date field (as linehaul.convert reads it): its day part, through a small cache of days.
-_USUAL_DATE = re.compile(
-    rb"[A-Za-z]{3}, ([0-9]{2} [A-Z][a-z]{2} [0-9]{4}) (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] GMT"
-)
-
-
 def _day(raw: bytes) -> str | None:
     """``20210107``, ``""`` for a date field that is no date (not an event), None when unsure."""
-    usual = _USUAL_DATE.fullmatch(raw)
-    if usual is not None:
-        day = day_text(usual[1].decode("ascii"))
-        if day is not None:
-            return day.replace("-", "")
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
         return ""  # the grammar rejects a line with a non-ASCII date field
+    usual = usual_timestamp(text)
+    if usual is not None:
+        return partition_of_timestamp(usual)
     if not plain(text):
         # Empty, '@' or a control character: the grammar rejects the line. Spaces at either end, tabs
         # (expanded) or carriage returns (skipped next to '|') may still give a date: unsure.
         odd = text.translate(_KEEP_ODD)
         return None if text and "@" not in text and odd.strip(" \t\r") == "" else ""
     try:
-        return timestamp_text_of(text)[:10].replace("-", "")
+        return partition_of_timestamp(timestamp_text_of(text))
     except ValueError:
         return ""
 

@@ -23,7 +23,6 @@ An event for a log that no longer exists (already ingested) does nothing.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, suppress
@@ -31,26 +30,27 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
-from linehaul.convert import Converted, Converter
-from linehaul.logfiles import LogFileError, stream_blocks
+from linehaul.convert import Converted, Converter, reason_records
+from linehaul.logs.counts import ReadCounts
+from linehaul.logs.files import LogFileError, stream_blocks
 from linehaul.pipeline.background import BackgroundWriter
 from linehaul.pipeline.days import event_days
-from linehaul.pipeline.locations import object_uri
 from linehaul.pipeline.naming import (
+    is_quarantined,
     loaded_marker,
     log_name,
+    object_uri,
     partition_of,
+    partition_of_timestamp,
     quarantine_name,
     spool_name,
     staged_names,
 )
 from linehaul.pipeline.ports import BlobNotFoundError, BlobStore, PreconditionFailedError
 from linehaul.pipeline.settings import IngestSettings
+from linehaul.tables import Output
 
 __all__ = ["IngestReport", "ingest_log"]
-
-_OUTPUTS = ("downloads", "simple", "unprocessed", "reasons", "ignored")
-_LOADED_KINDS = ("downloads", "simple")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +59,7 @@ class IngestReport:
 
     source: str
     outcome: Literal["ingested", "quarantined", "missing", "skipped"]
-    lines: int = 0
-    file_downloads: int = 0
-    simple_requests: int = 0
-    unprocessed: int = 0
-    ignored: int = 0
+    counts: ReadCounts = field(default_factory=ReadCounts)
     partition: str | None = None
     staged: tuple[str, ...] = ()
     already_loaded: tuple[str, ...] = ()
@@ -72,19 +68,22 @@ class IngestReport:
     seconds: float = 0.0
 
     def log_record(self) -> dict[str, Any]:
-        """One structured log line for Cloud Logging."""
+        """One structured log line for Cloud Logging (the counts as top-level keys)."""
         if self.outcome == "missing":
             message = f"{self.source} is gone (already ingested?): nothing to do"
         elif self.outcome == "skipped":
             message = f"{self.source} is a quarantined log: not ingested again"
         else:
+            counts = self.counts
             message = (
-                f"{self.outcome} {self.source}: {self.lines} lines, {self.file_downloads} file_downloads, "
-                f"{self.simple_requests} simple_requests, {self.unprocessed} unprocessed, "
-                f"{self.ignored} ignored"
+                f"{self.outcome} {self.source}: {counts.lines} lines, "
+                f"{counts.file_downloads} file_downloads, {counts.simple_requests} simple_requests, "
+                f"{counts.unprocessed} unprocessed, {counts.ignored} ignored"
             )
         severity = "WARNING" if self.outcome == "quarantined" else "INFO"
-        return {"severity": severity, "message": message, **asdict(self)}
+        record = {name: value for name, value in asdict(self).items() if name != "counts"}
+        counts_record = {name: value for name, value in asdict(self.counts).items() if name != "files"}
+        return {"severity": severity, "message": message, **record, **counts_record}
 
 
 @dataclass(slots=True)
@@ -97,15 +96,14 @@ class _Outputs:
 
     store: BlobStore
     bucket: str
-    names: dict[str, str]
+    names: dict[Output, str]
     stack: ExitStack
     background: BackgroundWriter
-    skip: frozenset[str] = frozenset()
-    writers: dict[str, BinaryIO] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_OUTPUTS, 0))
+    skip: frozenset[Output] = frozenset()
+    writers: dict[Output, BinaryIO] = field(default_factory=dict)
+    counts: ReadCounts = field(default_factory=ReadCounts)
 
-    def write(self, output: str, data: bytes, count: int) -> None:
-        self.counts[output] += count
+    def write(self, output: Output, data: bytes) -> None:
         if output in self.skip:
             return
         writer = self.writers.get(output)
@@ -114,22 +112,26 @@ class _Outputs:
             writer = self.writers[output] = self.stack.enter_context(opened)
         self.background.write(writer, data)
 
-    def add(self, converted: Converted, first_line: int) -> None:
+    def add(self, converted: Converted, lines_before: int) -> None:
+        self.counts += ReadCounts.of(converted)
         if converted.downloads:
-            rows = ("\n".join(converted.downloads) + "\n").encode()
-            self.write("downloads", rows, len(converted.downloads))
+            self.write(Output.DOWNLOADS, ("\n".join(converted.downloads) + "\n").encode())
         if converted.simple:
-            self.write("simple", ("\n".join(converted.simple) + "\n").encode(), len(converted.simple))
+            self.write(Output.SIMPLE, ("\n".join(converted.simple) + "\n").encode())
         if converted.unprocessed:
-            lines = b"".join(raw + b"\n" for _, raw, _ in converted.unprocessed)
-            self.write("unprocessed", lines, len(converted.unprocessed))
-            reasons = (
-                json.dumps({"line": first_line + number - 1, "field": error.field, "reason": error.reason})
-                for number, _, error in converted.unprocessed
-            )
-            self.write("reasons", ("\n".join(reasons) + "\n").encode(), len(converted.unprocessed))
+            self.write(Output.UNPROCESSED, b"".join(line.raw + b"\n" for line in converted.unprocessed))
+            self.write(Output.REASONS, reason_records(converted.unprocessed, lines_before))
         if converted.ignored:
-            self.write("ignored", b"".join(raw + b"\n" for raw in converted.ignored), len(converted.ignored))
+            self.write(Output.IGNORED, b"".join(raw + b"\n" for raw in converted.ignored))
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """The real pass over a log: where it stopped (``damage``), its earliest row, what was written."""
+
+    damage: str | None
+    earliest: str | None
+    outputs: _Outputs
 
 
 def ingest_log(
@@ -151,49 +153,48 @@ def ingest_log(
     """
     started, source, log = time.perf_counter(), object_uri(bucket, name), log_name(name)
     quarantine_bucket = settings.quarantine_bucket or bucket
-    if bucket == quarantine_bucket and name.startswith("quarantine/"):
+    if bucket == quarantine_bucket and is_quarantined(name):
         return IngestReport(source, "skipped")  # the event of its own quarantining: ingesting it would loop
     staging = settings.result_bucket
     fallback = partition_of((created or datetime.now(UTC)).date())
     try:
         with store.open_reader(bucket, name, generation) as stream:
             days = event_days(_until_damage(stream_blocks(stream, source)))
+        loaded: set[Output] = set()
         if days is not None:  # the usual case: the partition, so the final names, are known before writing
-            partition = min(days, default=fallback)
-            names = staged_names(partition, log).by_output()
-            loaded = {kind for kind in _LOADED_KINDS if store.stat(staging, loaded_marker(names[kind]))}
+            names = staged_names(min(days, default=fallback), log).by_output()
+            loaded = {out for out in Output.of_rows() if store.stat(staging, loaded_marker(names[out]))}
         else:  # an unusual date somewhere: write under temporary names, decide the partition at the end
-            names, loaded = {output: spool_name(log, output) for output in _OUTPUTS}, set()
-        read = _convert(store, bucket, name, generation, source, staging, names, loaded, converter)
-        lines, damage, earliest, outputs = read
+            names = {output: spool_name(log, output) for output in Output}
+        reading = _convert(
+            store, bucket, name, generation, source, _Target(staging, names, loaded), converter
+        )
     except BlobNotFoundError:
         return IngestReport(source, "missing", seconds=time.perf_counter() - started)
-    if days is None:
-        partition = earliest[:10].replace("-", "") if earliest else fallback
+    if days is not None:
+        partition = min(days, default=fallback)
+    else:
+        partition = partition_of_timestamp(reading.earliest) if reading.earliest else fallback
+    outputs = reading.outputs
     staged, already_loaded = _place(store, staging, outputs, staged_names(partition, log).by_output())
 
     quarantined_as = None
-    if damage is not None:
+    if reading.damage is not None:
         quarantined_as = quarantine_name(bucket, name, elsewhere=quarantine_bucket != bucket)
-        reason = {"linehaul-damage": damage, "linehaul-source": source}
+        reason = {"linehaul-damage": reading.damage, "linehaul-source": source}
         store.copy(bucket, name, quarantine_bucket, quarantined_as, metadata=reason)
         quarantined_as = object_uri(quarantine_bucket, quarantined_as)
     if not keep_source:
         with suppress(PreconditionFailedError):  # a newer upload under the same name: it has its own event
             store.delete(bucket, name, if_generation_match=generation)
-    counts = outputs.counts
     return IngestReport(
         source=source,
-        outcome="ingested" if damage is None else "quarantined",
-        lines=lines,
-        file_downloads=counts["downloads"],
-        simple_requests=counts["simple"],
-        unprocessed=counts["unprocessed"],
-        ignored=counts["ignored"],
+        outcome="ingested" if reading.damage is None else "quarantined",
+        counts=outputs.counts.plus(files=1),
         partition=partition,
         staged=tuple(staged),
         already_loaded=tuple(already_loaded),
-        damage=damage,
+        damage=reading.damage,
         quarantined_as=quarantined_as,
         seconds=time.perf_counter() - started,
     )
@@ -205,51 +206,59 @@ def _until_damage(blocks: Iterator[bytes]) -> Iterator[bytes]:
         yield from blocks
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where the real pass writes: the staging bucket, each output's name there, outputs already loaded."""
+
+    bucket: str
+    names: dict[Output, str]
+    loaded: set[Output]
+
+
 def _convert(
     store: BlobStore,
     bucket: str,
     name: str,
     generation: int | None,
     source: str,
-    staging: str,
-    names: dict[str, str],
-    loaded: set[str],
+    target: _Target,
     converter: Callable[[], Converter],
-) -> tuple[int, str | None, str | None, _Outputs]:
-    """The real pass: (lines read, damage, earliest row timestamp, the outputs written)."""
-    lines, damage, earliest = 0, None, None
+) -> _Reading:
+    """The real pass: read and convert the log, writing its outputs as it goes."""
+    damage, earliest = None, None
     with ExitStack() as stack:
         stream = stack.enter_context(store.open_reader(bucket, name, generation))
         background = BackgroundWriter()
-        outputs = _Outputs(store, staging, names, stack, background, frozenset(loaded))
+        outputs = _Outputs(store, target.bucket, target.names, stack, background, frozenset(target.loaded))
         convert = converter()
         try:
             for block in stream_blocks(stream, source):
                 converted = Converted(earliest=earliest)
+                lines_before = outputs.counts.lines
                 convert.convert_block(block, converted)
-                outputs.add(converted, lines + 1)
-                lines, earliest = lines + converted.lines, converted.earliest
+                outputs.add(converted, lines_before)
+                earliest = converted.earliest
         except LogFileError as error:
             damage = error.reason
         finally:
             background.close()  # everything written before the writers close (and uploads finish)
-    return lines, damage, earliest, outputs
+    return _Reading(damage, earliest, outputs)
 
 
 def _place(
-    store: BlobStore, bucket: str, outputs: _Outputs, final: dict[str, str]
+    store: BlobStore, bucket: str, outputs: _Outputs, final: dict[Output, str]
 ) -> tuple[list[str], list[str]]:
     """Move written outputs to their ``final`` names if they are not there; returns (staged, already loaded).
 
     A staged file of rows whose marker says it was loaded is not staged again.
     """
-    staged = [final[output] for output in _OUTPUTS if output in outputs.writers]
-    already_loaded = [final[output] for output in _OUTPUTS if output in outputs.skip]
+    staged = [final[output] for output in Output if output in outputs.writers]
+    already_loaded = [final[output] for output in Output if output in outputs.skip]
     for output in outputs.writers:
         written = outputs.names[output]
         if written == final[output]:
             continue
-        if output in _LOADED_KINDS and store.stat(bucket, loaded_marker(final[output])) is not None:
+        if output.table is not None and store.stat(bucket, loaded_marker(final[output])) is not None:
             staged.remove(final[output])
             already_loaded.append(final[output])
         else:

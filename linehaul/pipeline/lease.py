@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from linehaul.pipeline.naming import LOCK
+from linehaul.pipeline.naming import LOCK, object_uri
 from linehaul.pipeline.ports import BlobNotFoundError, BlobStore, PreconditionFailedError
 
 __all__ = ["Lease", "LeaseLostError"]
@@ -74,7 +74,7 @@ class Lease:
         try:
             self.generation = self.store.put(self.bucket, LOCK, body, if_generation_match=self.generation)
         except PreconditionFailedError:
-            raise LeaseLostError(f"gs://{self.bucket}/{LOCK} was taken over") from None
+            raise LeaseLostError(f"{object_uri(self.bucket, LOCK)} was taken over") from None
 
     def release(self) -> None:
         """Give the lease up (if it is still ours)."""

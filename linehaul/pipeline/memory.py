@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from linehaul.pipeline.naming import object_uri, split_uri
 from linehaul.pipeline.ports import (
     BlobInfo,
     BlobNotFoundError,
@@ -48,7 +49,7 @@ class MemoryBlobStore:
     def _object(self, bucket: str, name: str) -> _Object:
         found = self.objects.get((bucket, name))
         if found is None:
-            raise BlobNotFoundError(f"gs://{bucket}/{name}")
+            raise BlobNotFoundError(object_uri(bucket, name))
         return found
 
     def _info(self, name: str, found: _Object) -> BlobInfo:
@@ -58,7 +59,7 @@ class MemoryBlobStore:
     def open_reader(self, bucket: str, name: str, generation: int | None = None) -> Iterator[BinaryIO]:
         found = self._object(bucket, name)
         if generation is not None and found.generation != generation:
-            raise BlobNotFoundError(f"gs://{bucket}/{name}#{generation}")
+            raise BlobNotFoundError(f"{object_uri(bucket, name)}#{generation}")
         yield io.BytesIO(found.data)
 
     @contextmanager
@@ -86,7 +87,9 @@ class MemoryBlobStore:
     ) -> int:
         current = self.objects.get((bucket, name))
         if if_generation_match is not None and (current.generation if current else 0) != if_generation_match:
-            raise PreconditionFailedError(f"gs://{bucket}/{name}: generation is not {if_generation_match}")
+            raise PreconditionFailedError(
+                f"{object_uri(bucket, name)}: generation is not {if_generation_match}"
+            )
         generation = next(self._generations)
         self.objects[(bucket, name)] = _Object(bytes(data), generation, dict(metadata or {}))
         return generation
@@ -116,7 +119,9 @@ class MemoryBlobStore:
         if current is None:
             return False
         if if_generation_match is not None and current.generation != if_generation_match:
-            raise PreconditionFailedError(f"gs://{bucket}/{name}: generation is not {if_generation_match}")
+            raise PreconditionFailedError(
+                f"{object_uri(bucket, name)}: generation is not {if_generation_match}"
+            )
         del self.objects[(bucket, name)]
         return True
 
@@ -152,9 +157,11 @@ class MemoryTableLoader:
         self.jobs[job_id] = LoadJob(job_id, "DONE", output_rows=len(rows))
 
     def _rows(self, uri: str, schema: Schema) -> list[dict[str, Any]]:
-        bucket, _, name = uri.removeprefix("gs://").partition("/")
+        location = split_uri(uri)
         try:
-            data, _ = self.store.get(bucket, name)
+            if location is None:
+                raise BlobNotFoundError(uri)
+            data, _ = self.store.get(*location)
         except BlobNotFoundError:
             raise ValueError(f"Not found: URI {uri}") from None
         rows = []

@@ -1,7 +1,8 @@
-"""Object names of the pipeline: every name is derived from the source log, never from a clock or a random id.
+"""Every object name of the pipeline, built and parsed here and nowhere else.
 
-Deterministic names are half of the exactly-once mechanism: processing a log twice writes the same objects,
-and a load job's id follows from the names it loads (see :mod:`linehaul.pipeline.publish`).
+Names are derived from the source log, never from a clock or a random id. Deterministic names are half of
+the exactly-once mechanism: processing a log twice writes the same objects, and a load job's id follows
+from the names it loads (see :mod:`linehaul.pipeline.publish`).
 
 In the staging (result) bucket, for a log ``.../<name>.log.gz`` whose earliest event is on YYYYMMDD::
 
@@ -17,34 +18,68 @@ In the staging (result) bucket, for a log ``.../<name>.log.gz`` whose earliest e
                                                   in its own bucket (or, with QUARANTINE_BUCKET, to
                                                   quarantine/<log bucket>/<log object name> there;
                                                   a backfill copies it to its staging area so)
+    quarantine/processed/YYYYMMDD/...             a staged file that made a load fail, with the error
     publisher.lock                                the publisher's lease, with its current batch
+
+A bucket is a Cloud Storage bucket's name or a local directory's absolute path (backfills, see
+:mod:`linehaul.stores.locations`); :func:`object_uri` writes an object the way users write it.
 """
 
 from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+
+from linehaul.tables import Output
 
 __all__ = [
-    "DOWNLOADS",
     "LOCK",
-    "SIMPLE",
     "StagedNames",
     "is_loaded_marker",
+    "is_local",
+    "is_partition",
+    "is_quarantined",
     "loaded_marker",
     "log_name",
+    "log_object_name",
+    "marked_name",
+    "merged_part_name",
+    "object_uri",
+    "part_name",
+    "partition_in",
     "partition_of",
+    "partition_of_timestamp",
+    "parts_prefix",
     "processed_prefix",
     "quarantine_name",
+    "quarantine_prefix",
+    "quarantined_staged_name",
+    "split_uri",
     "spool_name",
     "staged_names",
+    "staged_output",
+    "staged_prefix",
 ]
 
-DOWNLOADS = "downloads"
-SIMPLE = "simple"
 LOCK = "publisher.lock"
+_GS = "gs://"
 _LOADED = "loaded/"
+_QUARANTINE = "quarantine/"
+_PARTS = "_linehaul_parts/"
+_INGESTING = "ingesting/"
+_PROCESSED = "processed/"
+_FOLDERS = {
+    Output.DOWNLOADS: _PROCESSED,
+    Output.SIMPLE: _PROCESSED,
+    Output.UNPROCESSED: "unprocessed/",
+    Output.REASONS: "unprocessed/",
+    Output.IGNORED: "ignored/",
+}
+_SUFFIXES = {Output.UNPROCESSED: ".txt", Output.REASONS: ".reasons.json", Output.IGNORED: ".txt"}
+
+
+# -- logs ------------------------------------------------------------------------------------------------
 
 
 def log_name(object_name: str) -> str:
@@ -52,9 +87,36 @@ def log_name(object_name: str) -> str:
     return posixpath.basename(object_name).removesuffix(".gz").removesuffix(".log")
 
 
+def log_object_name(day: date, file_name: str) -> str:
+    """``2021/01/07/abc.log.gz``: where the CDN puts a log of that day in the log bucket."""
+    return f"{day:%Y/%m/%d}/{file_name}"
+
+
+# -- partitions ------------------------------------------------------------------------------------------
+
+
 def partition_of(day: date) -> str:
     """``20210107``: the partition of a UTC day."""
     return f"{day:%Y%m%d}"
+
+
+def partition_of_timestamp(timestamp: str) -> str:
+    """``20210107`` for a row's RFC 3339 timestamp ``2021-01-07T20:54:54Z``."""
+    return timestamp[:10].replace("-", "")
+
+
+def is_partition(text: str) -> bool:
+    """True for a real day written ``YYYYMMDD``."""
+    if len(text) != 8 or not text.isdigit():
+        return False
+    try:
+        datetime.strptime(text, "%Y%m%d")
+    except ValueError:
+        return False
+    return True
+
+
+# -- staged outputs --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,35 +129,59 @@ class StagedNames:
     reasons: str
     ignored: str
 
-    def by_output(self) -> dict[str, str]:
-        return {
-            "downloads": self.downloads,
-            "simple": self.simple,
-            "unprocessed": self.unprocessed,
-            "reasons": self.reasons,
-            "ignored": self.ignored,
-        }
+    def __getitem__(self, output: Output) -> str:
+        return str(getattr(self, output.value))
+
+    def by_output(self) -> dict[Output, str]:
+        return {output: self[output] for output in Output}
 
 
 def staged_names(partition: str, log: str) -> StagedNames:
     """The staging names for log ``log`` (see :func:`log_name`) whose earliest event is in ``partition``."""
-    return StagedNames(
-        downloads=f"processed/{partition}/{DOWNLOADS}-{log}.json",
-        simple=f"processed/{partition}/{SIMPLE}-{log}.json",
-        unprocessed=f"unprocessed/{partition}/{log}.txt",
-        reasons=f"unprocessed/{partition}/{log}.reasons.json",
-        ignored=f"ignored/{partition}/{log}.txt",
-    )
+    return StagedNames(**{output.value: _staged_name(partition, log, output) for output in Output})
 
 
-def processed_prefix(partition: str, kind: str) -> str:
-    """``processed/20210107/downloads-``: the staged files of one table in one partition."""
-    return f"processed/{partition}/{kind}-"
+def _staged_name(partition: str, log: str, output: Output) -> str:
+    if output.table is not None:
+        return f"{processed_prefix(partition, output)}{log}.json"
+    return f"{_FOLDERS[output]}{partition}/{log}{_SUFFIXES[output]}"
 
 
-def spool_name(log: str, output: str) -> str:
+def processed_prefix(partition: str, output: Output) -> str:
+    """``processed/20210107/downloads-``: the staged files of one table's output in one partition."""
+    if output.table is None:
+        raise ValueError(f"{output.value} holds no rows: it has no processed/ files")
+    return f"{_PROCESSED}{partition}/{output.value}-"
+
+
+def staged_prefix(output: Output, partition: str | None = None) -> str:
+    """``unprocessed/`` (or ``unprocessed/20210107/``): the folder of an output's staged files."""
+    return _FOLDERS[output] + ("" if partition is None else f"{partition}/")
+
+
+def staged_output(name: str) -> Output | None:
+    """The output a staged object holds (``processed/P/simple-x.json`` → SIMPLE), None for other names."""
+    folder, _, rest = name.partition("/")
+    base = rest.partition("/")[2]
+    if f"{folder}/" == _PROCESSED:
+        return next((output for output in Output.of_rows() if base.startswith(f"{output.value}-")), None)
+    for output, suffix in _SUFFIXES.items():
+        if _FOLDERS[output] == f"{folder}/" and base.endswith(suffix) and "/" not in base:
+            return output
+    return None
+
+
+def partition_in(name: str) -> str | None:
+    """The partition of a staged object (``processed/20210107/...`` → ``20210107``), None for others."""
+    if staged_output(name) is None:
+        return None
+    partition = name.split("/")[1]
+    return partition if is_partition(partition) else None
+
+
+def spool_name(log: str, output: Output) -> str:
     """Where an output is written while its log is read (its partition is known only at the end)."""
-    return f"ingesting/{log}/{output}"
+    return f"{_INGESTING}{log}/{output.value}"
 
 
 def loaded_marker(staged: str) -> str:
@@ -107,9 +193,71 @@ def is_loaded_marker(name: str) -> bool:
     return name.startswith(_LOADED)
 
 
+def marked_name(marker: str) -> str:
+    """The staged file a :func:`loaded_marker` stands for."""
+    return marker.removeprefix(_LOADED)
+
+
+# -- quarantine ------------------------------------------------------------------------------------------
+
+
 def quarantine_name(bucket: str, name: str, elsewhere: bool) -> str:
     """Where a damaged log ``gs://bucket/name`` is kept: in its bucket, or ``elsewhere`` (another bucket).
 
     A local log's bucket is its directory: ``/data/logs`` gives ``quarantine/data/logs/<name>``.
     """
-    return f"quarantine/{bucket.lstrip('/')}/{name}" if elsewhere else f"quarantine/{name}"
+    return f"{quarantine_prefix(bucket)}{name}" if elsewhere else f"{_QUARANTINE}{name}"
+
+
+def quarantine_prefix(bucket: str | None = None) -> str:
+    """``quarantine/``, or ``quarantine/<bucket>/`` for the logs of another bucket kept in this one."""
+    return _QUARANTINE if bucket is None else f"{_QUARANTINE}{bucket.lstrip('/')}/"
+
+
+def quarantined_staged_name(staged: str) -> str:
+    """Where the publisher moves a staged file that made a load fail."""
+    return _QUARANTINE + staged
+
+
+def is_quarantined(name: str) -> bool:
+    """True for an object under ``quarantine/`` (its own events are not ingested)."""
+    return name.startswith(_QUARANTINE)
+
+
+# -- upload parts ----------------------------------------------------------------------------------------
+
+
+def part_name(object_name: str, number: int) -> str:
+    """The ``number``-th part of a streamed upload of ``object_name``."""
+    return f"{_PARTS}{object_name}/{number:06d}"
+
+
+def parts_prefix(object_name: str = "") -> str:
+    """Where the parts of a streamed upload of ``object_name`` (of every upload, by default) are."""
+    return f"{_PARTS}{object_name}/" if object_name else _PARTS
+
+
+def merged_part_name(object_name: str, level: int, number: int) -> str:
+    """A compose of parts of ``object_name`` (more than a compose takes at once)."""
+    return f"{_PARTS}{object_name}/level{level}-{number:04d}"
+
+
+# -- URIs ------------------------------------------------------------------------------------------------
+
+
+def is_local(bucket: str) -> bool:
+    """True for a bucket that is a local directory (an absolute path): bucket names never hold ``/``."""
+    return bucket.startswith("/")
+
+
+def object_uri(bucket: str, name: str = "") -> str:
+    """How users write an object: ``gs://bucket/name``, or a local file's path (a bucket that is a path)."""
+    return posixpath.join(bucket, name) if is_local(bucket) else f"{_GS}{bucket}/{name}"
+
+
+def split_uri(uri: str) -> tuple[str, str] | None:
+    """``(bucket, name)`` of ``gs://bucket/name`` (name may be empty), None for anything else."""
+    if not uri.startswith(_GS):
+        return None
+    bucket, _, name = uri.removeprefix(_GS).partition("/")
+    return (bucket, name) if bucket else None

@@ -29,7 +29,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from linehaul.pipeline.lease import Lease
-from linehaul.pipeline.naming import DOWNLOADS, SIMPLE, loaded_marker, processed_prefix
+from linehaul.pipeline.naming import (
+    loaded_marker,
+    marked_name,
+    object_uri,
+    processed_prefix,
+    quarantined_staged_name,
+)
 from linehaul.pipeline.ports import (
     BlobNotFoundError,
     BlobStore,
@@ -40,11 +46,10 @@ from linehaul.pipeline.ports import (
 )
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.settings import PublishSettings
-from linehaul.schema import load_schema
+from linehaul.tables import Output, Table
 
 __all__ = ["PublishReport", "publish"]
 
-_SCHEMAS = {DOWNLOADS: "file_downloads", SIMPLE: "simple_requests"}
 _ATTEMPTS = 2  # a batch that fails twice is split to find the file at fault
 _JOB_TIMEOUT = 300.0
 _WORKERS = 16
@@ -98,13 +103,14 @@ class _Publisher:
 
     # -- one batch -------------------------------------------------------------------------------------
 
-    def publish_batch(self, kind: str, names: list[str]) -> None:
-        """Load ``names`` into every destination of ``kind``, then mark and delete them."""
+    def publish_batch(self, table: Table, names: list[str]) -> None:
+        """Load ``names`` (staged files of ``table``) into each of its destinations, then mark and delete
+        them. The lease records the batch as ``{"kind": <output word>, "names": [...]}``."""
         names = sorted(names)
-        self.lease.record({"kind": kind, "names": names}, self.now())
+        self.lease.record({"kind": table.output.value, "names": names}, self.now())
         loaded = names
-        for table in self.settings.tables(kind):
-            loaded = self.load(kind, table, loaded)
+        for destination in self.settings.destinations(table):
+            loaded = self.load(table, destination, loaded)
         self.each(lambda name: self.store.put(self.bucket, loaded_marker(name), b""), loaded)
         self.loaded_now.update(loaded)
         self.each(lambda name: self.store.delete(self.bucket, name), loaded)
@@ -112,12 +118,12 @@ class _Publisher:
         self.report.batches += 1
         self.report.files += len(loaded)
 
-    def load(self, kind: str, table: TableRef, names: list[str]) -> list[str]:
+    def load(self, table: Table, destination: TableRef, names: list[str]) -> list[str]:
         """Load ``names`` into ``table`` once; returns the names loaded (bad files are quarantined)."""
         if not names:
             return []
         for attempt in range(_ATTEMPTS):
-            job = self.run_job(kind, table, names, attempt)
+            job = self.run_job(table, destination, names, attempt)
             if job.succeeded:
                 self.report.rows += job.output_rows or 0
                 return names
@@ -125,15 +131,15 @@ class _Publisher:
             self.quarantine(names[0], job.error or "the load failed")
             return []
         half = len(names) // 2
-        return self.load(kind, table, names[:half]) + self.load(kind, table, names[half:])
+        return self.load(table, destination, names[:half]) + self.load(table, destination, names[half:])
 
-    def run_job(self, kind: str, table: TableRef, names: list[str], attempt: int) -> LoadJob:
-        job_id = batch_job_id(table, names, attempt)
+    def run_job(self, table: Table, destination: TableRef, names: list[str], attempt: int) -> LoadJob:
+        job_id = batch_job_id(destination, names, attempt)
         job = self.loader.job(job_id)
         if job is None:
-            uris = [f"gs://{self.bucket}/{name}" for name in names]
+            uris = [object_uri(self.bucket, name) for name in names]
             try:
-                self.loader.start_load(job_id, uris, table, load_schema(_SCHEMAS[kind]))
+                self.loader.start_load(job_id, uris, destination, table.schema)
                 self.report.jobs_submitted += 1
             except JobExistsError:
                 self.report.jobs_reused += 1
@@ -146,7 +152,7 @@ class _Publisher:
         return job
 
     def quarantine(self, name: str, error: str) -> None:
-        target = f"quarantine/{name}"
+        target = quarantined_staged_name(name)
         try:
             self.store.copy(
                 self.bucket, name, self.bucket, target, metadata={"linehaul-load-error": error[:1000]}
@@ -163,18 +169,17 @@ class _Publisher:
 
     # -- choosing what to load -------------------------------------------------------------------------
 
-    def pending(self, partition: str, kind: str) -> list[str]:
+    def pending(self, partition: str, table: Table) -> list[str]:
         """Up to MAX_BLOBS_PER_RUN staged files of one table and partition that are not loaded yet.
 
         Files already loaded (they have a marker) are deleted on the way, never loaded again. The markers
         of a partition are listed once per run; what this run loads is added as it goes.
         """
-        prefix = processed_prefix(partition, kind)
+        prefix = processed_prefix(partition, table.output)
         loaded = self.markers.get(prefix)
         if loaded is None:
             loaded = self.markers[prefix] = {
-                info.name.removeprefix(loaded_marker(""))
-                for info in self.store.list(self.bucket, loaded_marker(prefix))
+                marked_name(info.name) for info in self.store.list(self.bucket, loaded_marker(prefix))
             }
         names: list[str] = []
         done: list[str] = []
@@ -186,11 +191,13 @@ class _Publisher:
         self.report.already_loaded += len(done)
         return names
 
-    def default_partition(self, kind: str) -> str:
-        """Yesterday's partition if it has staged files of ``kind``, else today's (production's order)."""
+    def default_partition(self, table: Table) -> str:
+        """Yesterday's partition if it has staged files of ``table``, else today's (production's order)."""
         today = self.now().date()
         yesterday = f"{today - timedelta(days=1):%Y%m%d}"
-        has_files = next(iter(self.store.list(self.bucket, processed_prefix(yesterday, kind), limit=1)), None)
+        has_files = next(
+            iter(self.store.list(self.bucket, processed_prefix(yesterday, table.output), limit=1)), None
+        )
         return yesterday if has_files else f"{today:%Y%m%d}"
 
 
@@ -212,12 +219,15 @@ def publish(
         return PublishReport(lease="busy", seconds=clock() - started)
     run = _Publisher(store, loader, settings, lease, now)
     if lease.inherited:
-        run.publish_batch(lease.inherited["kind"], list(lease.inherited["names"]))
-    for kind in (DOWNLOADS, SIMPLE):
-        partition = request.partition or run.default_partition(kind)
-        run.report.partitions.append(f"{kind}:{partition}")
-        while names := run.pending(partition, kind):
-            run.publish_batch(kind, names)
+        inherited = Output(lease.inherited["kind"]).table
+        if inherited is None:
+            raise ValueError(f"the lease records a batch of {lease.inherited['kind']!r}, not of a table")
+        run.publish_batch(inherited, list(lease.inherited["names"]))
+    for table in Table:
+        partition = request.partition or run.default_partition(table)
+        run.report.partitions.append(f"{table.output.value}:{partition}")
+        while names := run.pending(partition, table):
+            run.publish_batch(table, names)
             if not request.continue_publishing or clock() - started > settings.time_budget:
                 break
     # Released only after a clean run: a run that fails keeps the lease, with the batch it was loading,

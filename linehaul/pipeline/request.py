@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+
+from linehaul.pipeline.naming import is_partition
 
 __all__ = ["PublishRequest", "RequestError"]
 
@@ -31,13 +32,8 @@ class PublishRequest:
         """Read the attributes strictly: ``"False"`` is false, ``"yes"`` is an error."""
         attributes = attributes or {}
         problems, partition = [], attributes.get("partition")
-        if partition is not None:
-            try:
-                if len(partition) != 8 or not partition.isdigit():
-                    raise ValueError
-                datetime.strptime(partition, "%Y%m%d")
-            except ValueError:
-                problems.append(f"partition={partition!r} is not a date as YYYYMMDD")
+        if partition is not None and not is_partition(partition):
+            problems.append(f"partition={partition!r} is not a date as YYYYMMDD")
         flag = attributes.get("continue_publishing", "false")
         if flag.strip().lower() not in _BOOLEANS:
             problems.append(f"continue_publishing={flag!r} is not true or false")

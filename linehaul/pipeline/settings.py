@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from linehaul.pipeline.ports import TableRef
+from linehaul.tables import Table
 
 __all__ = ["ConfigError", "IngestSettings", "PublishSettings"]
 
@@ -131,15 +132,18 @@ class PublishSettings:
             if not _DATASET.fullmatch(dataset) or (owner and not _PROJECT.fullmatch(owner)):
                 read.problems.append(f"BIGQUERY_DATASET entry {item!r} is not project.dataset or dataset")
             datasets.append((owner or project, dataset))
-        download = read.text("BIGQUERY_DOWNLOAD_TABLE", _TABLE, "a table name")
-        simple = read.text("BIGQUERY_SIMPLE_TABLE", _TABLE, "a table name")
+        download = read.text(Table.FILE_DOWNLOADS.setting, _TABLE, "a table name")
+        simple = read.text(Table.SIMPLE_REQUESTS.setting, _TABLE, "a table name")
         max_blobs = int(read.number("MAX_BLOBS_PER_RUN", 1000, 1, 10_000, whole=True))
         budget = read.number("PUBLISH_TIME_BUDGET", 420.0, 1, 3600)
         lock = read.number("LOCK_SECONDS", 600.0, 10, 86_400)
         read.done()
         return cls(project, bucket, tuple(datasets), download, simple, max_blobs, budget, lock)
 
-    def tables(self, kind: str) -> list[TableRef]:
-        """Every destination of one kind of staged file (``downloads`` or ``simple``)."""
-        table = self.download_table if kind == "downloads" else self.simple_table
-        return [TableRef(project, dataset, table) for project, dataset in self.datasets]
+    def table_name(self, table: Table) -> str:
+        """The name ``table`` has in BigQuery (its setting's value)."""
+        return self.download_table if table is Table.FILE_DOWNLOADS else self.simple_table
+
+    def destinations(self, table: Table) -> list[TableRef]:
+        """Every BigQuery table that ``table``'s staged files are loaded into (one per dataset)."""
+        return [TableRef(project, dataset, self.table_name(table)) for project, dataset in self.datasets]

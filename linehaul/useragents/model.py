@@ -1,17 +1,19 @@
 """What a user agent tells us: the ``details`` record of a row, and the named outcomes of classifying.
 
 Every field is optional; ``None`` always means "the agent did not say". The shapes and names follow the
-``details`` column of the public ``bigquery-public-data.pypi`` tables (see ``schemas/``).
+``details`` column of the public ``bigquery-public-data.pypi`` tables: :meth:`UserAgent.to_dict` and
+:meth:`UserAgent.to_json` are generated from that column's fields in ``schemas/`` (by attribute name).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_quote: Callable[[str], str] = json.encoder.encode_basestring  # json.dumps' own, for ensure_ascii=False
+from linehaul._columns import Column, record_json_encoder, record_python_encoder
+from linehaul.schema import load_schema
+
 __all__ = [
     "UNKNOWN",
     "Classification",
@@ -87,79 +89,23 @@ class UserAgent:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``details`` record as BigQuery row data: every column present, ``None`` for no value."""
-        installer, implementation, distro, system = (
-            self.installer,
-            self.implementation,
-            self.distro,
-            self.system,
-        )
-        libc = distro.libc if distro is not None else None
-        return {
-            "installer": None
-            if installer is None
-            else {"name": installer.name, "version": installer.version, "subcommand": installer.subcommand},
-            "python": self.python,
-            "implementation": None
-            if implementation is None
-            else {"name": implementation.name, "version": implementation.version},
-            "distro": None
-            if distro is None
-            else {
-                "name": distro.name,
-                "version": distro.version,
-                "id": distro.id,
-                "libc": None if libc is None else {"lib": libc.lib, "version": libc.version},
-            },
-            "system": None if system is None else {"name": system.name, "release": system.release},
-            "cpu": self.cpu,
-            "openssl_version": self.openssl_version,
-            "setuptools_version": self.setuptools_version,
-            "rustc_version": self.rustc_version,
-            "ci": self.ci,
-        }
+        return _details_dict(self)
 
     def to_json(self) -> str:
         """``json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))``, built directly."""
-        installer, implementation, distro, system = (
-            self.installer,
-            self.implementation,
-            self.distro,
-            self.system,
-        )
-        libc = distro.libc if distro is not None else None
-        ci = "null" if self.ci is None else "true" if self.ci else "false"
-        return (
-            '{"installer":'
-            + (
-                "null"
-                if installer is None
-                else f'{{"name":{_j(installer.name)},"version":{_j(installer.version)},'
-                f'"subcommand":{_j(installer.subcommand)}}}'
-            )
-            + f',"python":{_j(self.python)},"implementation":'
-            + (
-                "null"
-                if implementation is None
-                else f'{{"name":{_j(implementation.name)},"version":{_j(implementation.version)}}}'
-            )
-            + ',"distro":'
-            + (
-                "null"
-                if distro is None
-                else f'{{"name":{_j(distro.name)},"version":{_j(distro.version)},"id":{_j(distro.id)},"libc":'
-                + ("null" if libc is None else f'{{"lib":{_j(libc.lib)},"version":{_j(libc.version)}}}')
-                + "}"
-            )
-            + ',"system":'
-            + ("null" if system is None else f'{{"name":{_j(system.name)},"release":{_j(system.release)}}}')
-            + f',"cpu":{_j(self.cpu)},"openssl_version":{_j(self.openssl_version)},'
-            f'"setuptools_version":{_j(self.setuptools_version)},"rustc_version":{_j(self.rustc_version)},'
-            f'"ci":{ci}}}'
-        )
+        return _details_json(self)
 
 
-def _j(value: str | None) -> str:
-    return "null" if value is None else _quote(value)
+def _details_columns() -> Sequence[Column]:
+    """The children of the ``details`` column, which both tables share (schemas/*.json)."""
+    for column in load_schema("file_downloads"):
+        if column["name"] == "details":
+            return tuple(column["fields"])
+    raise LookupError("schemas/file_downloads.json has no details column")
+
+
+_details_dict = record_python_encoder(_details_columns())
+_details_json = record_json_encoder(_details_columns())
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import pytest
 
 from linehaul import Download, Ignored, LineError, parse_line, to_row
 from linehaul.analysis import Database, open_database
-from linehaul.sample import sample_lines, write_sample
+from linehaul.logs.sample import sample_lines, write_sample
 
 FIRST_DAY = datetime(2026, 11, 1, tzinfo=UTC)
 SECOND_DAY = datetime(2026, 11, 2, tzinfo=UTC)

@@ -15,7 +15,7 @@ import pytest
 
 from linehaul.analysis import STATS_FIELDS
 from linehaul.cli import main
-from linehaul.sample import sample_lines, write_sample
+from linehaul.logs.sample import sample_lines, write_sample
 from tests.analysis.conftest import SECOND_DAY, Expected, Logs, installer_of
 
 Capture = pytest.CaptureFixture[str]

@@ -10,7 +10,7 @@ import pytest
 
 from linehaul.analysis import STATS_FIELDS, Database, QueryError, TimeWindow, UnknownFieldError, count_by
 from linehaul.cli import main
-from linehaul.logfiles import LogFileError
+from linehaul.logs.files import LogFileError
 from tests.analysis.conftest import FIRST_DAY, SECOND_DAY, Expected, Logs, installer_of
 
 

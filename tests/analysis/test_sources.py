@@ -11,8 +11,8 @@ import pytest
 
 from linehaul import to_row
 from linehaul.analysis import ReadCounts, expand_paths, read_events, read_rows
-from linehaul.logfiles import LogFileError
-from linehaul.sample import sample_lines
+from linehaul.logs.files import LogFileError
+from linehaul.logs.sample import sample_lines
 from tests.analysis.conftest import Expected, Logs, expected_of
 
 

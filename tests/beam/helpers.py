@@ -10,8 +10,9 @@ from pathlib import Path
 from linehaul.beam import BackfillSummary, pipeline_options, run_backfill
 from linehaul.cli import main
 from linehaul.cli.parse_command import OUTPUT_FILES
+from linehaul.logs.sample import sample_lines, write_sample
 from linehaul.pipeline.naming import staged_names
-from linehaul.sample import sample_lines, write_sample
+from linehaul.tables import Output
 
 IN_PROCESS = ["--direct_running_mode", "in_memory"]  # one process: fast, for the tests of what is staged
 ODD_DATE = (
@@ -23,19 +24,19 @@ def backfill(patterns: list[str], staging: Path, **options: bool) -> BackfillSum
     return run_backfill(patterns, str(staging), options=pipeline_options(IN_PROCESS, workers=1), **options)
 
 
-def parsed(log: Path, directory: Path) -> dict[str, bytes]:
+def parsed(log: Path, directory: Path) -> dict[Output, bytes]:
     """What ``linehaul parse`` writes for one log, by output; reasons without their "file" key."""
     assert main(["parse", "--quiet", "-o", str(directory), str(log)]) in (0, 1)
     outputs = {output: (directory / file).read_bytes() for output, file in OUTPUT_FILES.items()}
-    reasons = [json.loads(line) for line in outputs["reasons"].splitlines()]
-    outputs["reasons"] = b"".join(
+    reasons = [json.loads(line) for line in outputs[Output.REASONS].splitlines()]
+    outputs[Output.REASONS] = b"".join(
         json.dumps({key: value for key, value in reason.items() if key != "file"}).encode() + b"\n"
         for reason in reasons
     )
     return outputs
 
 
-def staged(staging: Path, log: Path) -> dict[str, bytes]:
+def staged(staging: Path, log: Path) -> dict[Output, bytes]:
     """What a backfill staged for one log, by output (an output with no lines is not written)."""
     name = log.name.removesuffix(".gz").removesuffix(".log")
     found = sorted(staging.glob(f"processed/*/*-{name}.json")) + sorted(staging.glob(f"*/*/{name}.txt"))

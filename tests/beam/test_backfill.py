@@ -18,6 +18,7 @@ from linehaul.cli import main
 from linehaul.cli.parse_command import OUTPUT_FILES
 from linehaul.pipeline.ingest import IngestReport
 from linehaul.pipeline.naming import loaded_marker
+from linehaul.tables import Output
 from tests.beam.helpers import IN_PROCESS, backfill, parsed, staged
 
 
@@ -38,15 +39,17 @@ def test_a_backfill_stages_exactly_what_parse_writes(logs: list[Path], tmp_path:
         assert staged(tmp_path / "staging", log) == parsed(log, tmp_path / log.name), log.name
     assert main(["parse", "--quiet", "-o", str(tmp_path / "all"), *map(str, logs)]) == 0
     assert summary.complete
-    assert summary.files == 4
+    assert summary.counts.files == 4
     totals = {
         output: (tmp_path / "all" / file).read_bytes().count(b"\n") for output, file in OUTPUT_FILES.items()
     }
-    assert (summary.file_downloads, summary.simple_requests) == (totals["downloads"], totals["simple"])
-    assert (summary.unprocessed, summary.ignored) == (totals["unprocessed"], totals["ignored"])
-    assert summary.lines == sum(
-        totals[output] for output in ("downloads", "simple", "unprocessed", "ignored")
+    counts = summary.counts
+    assert (counts.file_downloads, counts.simple_requests) == (
+        totals[Output.DOWNLOADS],
+        totals[Output.SIMPLE],
     )
+    assert (counts.unprocessed, counts.ignored) == (totals[Output.UNPROCESSED], totals[Output.IGNORED])
+    assert summary.counts.lines == sum(totals[output] for output in Output if output is not Output.REASONS)
     left = [path.relative_to(tmp_path / "staging") for path in (tmp_path / "staging").rglob("*")]
     assert {path.parts[0] for path in left} == {"processed", "unprocessed", "ignored"}  # no ingesting/ spool
     assert not [path for path in left if path.name.startswith(".")], "no temporary files or locks are left"
@@ -62,7 +65,9 @@ def test_stage_logs_with_apache_beam_testing(logs: list[Path], tmp_path: Path) -
     expected = []
     for log in logs[:2]:
         rows = parsed(log, tmp_path / log.name)
-        expected.append((str(log), "ingested", rows["downloads"].count(b"\n"), rows["simple"].count(b"\n")))
+        expected.append(
+            (str(log), "ingested", rows[Output.DOWNLOADS].count(b"\n"), rows[Output.SIMPLE].count(b"\n"))
+        )
 
     with test_pipeline.TestPipeline(runner="FnApiRunner", options=PipelineOptions(IN_PROCESS)) as pipeline:
         reports = pipeline | StageLogs([str(logs[0]), str(logs[1])], str(tmp_path / "staging"))
@@ -70,7 +75,7 @@ def test_stage_logs_with_apache_beam_testing(logs: list[Path], tmp_path: Path) -
 
 
 def _outline(report: IngestReport) -> tuple[str, str, int, int]:
-    return report.source, report.outcome, report.file_downloads, report.simple_requests
+    return report.source, report.outcome, report.counts.file_downloads, report.counts.simple_requests
 
 
 def test_a_damaged_log_is_copied_to_quarantine_its_readable_lines_staged(
@@ -86,7 +91,7 @@ def test_a_damaged_log_is_copied_to_quarantine_its_readable_lines_staged(
     assert kept.read_bytes() == damaged.read_bytes()
     metadata = json.loads((kept.parent / f".{kept.name}.metadata.json").read_text())
     assert metadata["linehaul-damage"] == "the gzip data is cut short (truncated file)"
-    assert (summary.files, summary.quarantined, summary.complete) == (2, 1, False)
+    assert (summary.counts.files, summary.quarantined, summary.complete) == (2, 1, False)
     assert summary.quarantined_logs == (f"{damaged}: the gzip data is cut short (truncated file)",)
     assert staged(tmp_path / "staging", damaged) == parsed(damaged, tmp_path / "parsed")
 
@@ -99,7 +104,7 @@ def test_a_second_backfill_writes_the_same_files(logs: list[Path], tmp_path: Pat
     again = backfill(patterns, tmp_path)
 
     assert _files(tmp_path) == first
-    assert again.files == 4
+    assert again.counts.files == 4
 
 
 def test_files_the_publisher_loaded_are_not_staged_again(logs: list[Path], tmp_path: Path) -> None:
@@ -114,7 +119,7 @@ def test_files_the_publisher_loaded_are_not_staged_again(logs: list[Path], tmp_p
 
     assert list(tmp_path.glob("processed/*/*.json")) == []
     assert again.already_loaded == len(loaded) == 2
-    assert again.file_downloads > 0  # counted, not staged
+    assert again.counts.file_downloads > 0  # counted, not staged
 
 
 def test_logs_with_the_same_base_name_are_refused(logs: list[Path], tmp_path: Path) -> None:
@@ -128,7 +133,7 @@ def test_logs_with_the_same_base_name_are_refused(logs: list[Path], tmp_path: Pa
     summary = backfill(patterns, tmp_path / "staging", check=False)  # the pipeline alone stages neither
 
     assert not (tmp_path / "staging").exists()
-    assert (summary.files, summary.conflicts, summary.complete) == (2, 2, False)
+    assert (summary.counts.files, summary.conflicts, summary.complete) == (2, 2, False)
     assert summary.conflicting_logs[0].startswith(f"not staged: {tmp_path}/a/cdn-0.log.gz, {tmp_path}/b/")
 
 
@@ -144,7 +149,7 @@ def test_relative_patterns_are_read_from_the_current_directory(
 ) -> None:
     monkeypatch.chdir(logs[0].parent)
     assert find_logs(["cdn-old.log.gz"]) == [str(logs[0])]
-    assert backfill(["cdn-old.log.gz"], tmp_path).files == 1
+    assert backfill(["cdn-old.log.gz"], tmp_path).counts.files == 1
 
 
 def _option(options: PipelineOptions, name: str) -> object:

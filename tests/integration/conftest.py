@@ -17,8 +17,8 @@ import pytest
 from linehaul import Download, LineError, parse_line, to_row
 from linehaul.gcp import BigQueryAdmin, BigQueryTableLoader, GcsBlobStore
 from linehaul.local import LocalStack
+from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ports import TableRef
-from linehaul.sample import sample_lines
 from linehaul.schema import load_schema
 
 PROJECT = "linehaul-test"

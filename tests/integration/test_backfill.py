@@ -15,11 +15,11 @@ from linehaul.beam import pipeline_options, run_backfill
 from linehaul.cli import main
 from linehaul.gcp import BigQueryAdmin, BigQueryTableLoader, GcsBlobStore
 from linehaul.local import LocalStack
+from linehaul.logs.sample import write_sample
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.settings import PublishSettings
-from linehaul.sample import write_sample
 from linehaul.schema import load_schema
 from tests.integration.conftest import PROJECT
 from tests.integration.test_local_run import _normal
@@ -62,7 +62,7 @@ def test_backfill_from_cloud_storage_then_publish_loads_every_row_once(
     def backfill_and_publish() -> None:
         summary = run_backfill([f"gs://{logs_bucket}/2018/*.log.gz"], f"gs://{staging}", options=options)
         assert summary.complete, summary
-        assert summary.files == 2
+        assert summary.counts.files == 2
         partitions = {info.name.split("/")[1] for info in blob_store.list(staging, "processed/")}
         for partition in sorted(partitions):
             publish(blob_store, table_loader, settings, PublishRequest(partition, continue_publishing=True))

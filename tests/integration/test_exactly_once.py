@@ -18,12 +18,12 @@ import pytest
 
 from linehaul.gcp import BigQueryAdmin, BigQueryTableLoader, GcsBlobStore
 from linehaul.local import LocalStack
+from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.publish import PublishReport, publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.settings import IngestSettings, PublishSettings
-from linehaul.sample import sample_lines
 from linehaul.schema import load_schema
 from tests.integration.conftest import PROJECT
 from tests.pipeline.helpers import CrashError, Crashing, simple_rows, stage
@@ -158,7 +158,7 @@ def test_an_ingestor_redelivery_after_its_outputs_were_published(
         f"\nredelivery after publishing: {first.rows} rows loaded, the redelivery staged "
         f"{list(redelivered.staged)} and skipped {list(redelivered.already_loaded)}; counted {cloud.rows()}"
     )
-    assert expected == redelivered.file_downloads > 0
+    assert expected == redelivered.counts.file_downloads > 0
     assert cloud.rows() == expected
     assert second.files == 0
     assert cloud.store.stat(logs, "cdn-5.log.gz") is None

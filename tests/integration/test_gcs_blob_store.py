@@ -8,10 +8,10 @@ import tracemalloc
 import pytest
 
 from linehaul.gcp import GcsBlobStore
-from linehaul.gcp.uploads import PART_PREFIX
 from linehaul.local import LocalStack
+from linehaul.logs.sample import sample_lines
+from linehaul.pipeline.naming import parts_prefix
 from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, PreconditionFailedError
-from linehaul.sample import sample_lines
 
 pytestmark = pytest.mark.integration
 
@@ -117,7 +117,7 @@ def test_large_streamed_write_keeps_memory_flat(chunked_store: GcsBlobStore, buc
     assert info.size == len(piece) * pieces
     assert data == piece * pieces
     assert peak < 8 * SMALL_CHUNK, f"peak {peak} bytes: the writer buffers the object"
-    assert list(chunked_store.list(bucket, PART_PREFIX)) == []  # the parts are gone
+    assert list(chunked_store.list(bucket, parts_prefix())) == []  # the parts are gone
 
 
 def test_writer_through_gzip(blob_store: GcsBlobStore, bucket: str) -> None:
@@ -143,7 +143,7 @@ def test_writer_error_leaves_the_object_unchanged(chunked_store: GcsBlobStore, b
 
     assert chunked_store.get(bucket, "kept")[0] == b"before"
     assert chunked_store.stat(bucket, "never") is None
-    assert list(chunked_store.list(bucket, PART_PREFIX)) == []
+    assert list(chunked_store.list(bucket, parts_prefix())) == []
 
 
 @pytest.mark.parametrize("size", [10, 3 * SMALL_CHUNK + 5])

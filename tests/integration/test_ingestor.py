@@ -14,9 +14,9 @@ from functions_framework import create_app
 from linehaul import Download, Ignored, LineError, dumps_row, parse_line, to_row
 from linehaul.gcp import GcsBlobStore
 from linehaul.local import LocalStack
+from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.settings import IngestSettings
-from linehaul.sample import sample_lines
 from tests.pipeline.helpers import CrashError, Crashing
 
 pytestmark = pytest.mark.integration

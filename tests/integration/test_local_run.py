@@ -12,7 +12,7 @@ import pytest
 from linehaul.cli import main
 from linehaul.local import LocalStack
 from linehaul.local.runner import DATASET, provision, run_pipeline
-from linehaul.sample import write_sample
+from linehaul.logs.sample import write_sample
 
 pytestmark = pytest.mark.integration
 
@@ -47,12 +47,19 @@ def test_the_local_pipeline_loads_what_parse_writes(
             loaded = admin.query(f"SELECT * FROM `linehaul-run.{DATASET}.{table}`")
             parsed = (tmp_path / "parsed" / f"{table}.ndjson").read_text().splitlines()
             assert sorted(map(_normal, loaded)) == sorted(_normal(json.loads(line)) for line in parsed), table
-    assert counts.lines == 3000 == int(summary["lines"])
-    assert (counts.file_downloads, counts.simple_requests) == (
+    assert counts.counts.lines == 3000 == int(summary["lines"])
+    assert (counts.counts.file_downloads, counts.counts.simple_requests) == (
         int(summary["file_downloads"]),
         int(summary["simple_requests"]),
     )
-    assert (counts.unprocessed, counts.ignored) == (int(summary["unprocessed"]), int(summary["ignored"]))
+    assert (counts.counts.unprocessed, counts.counts.ignored) == (
+        int(summary["unprocessed"]),
+        int(summary["ignored"]),
+    )
     assert (
-        counts.file_downloads + counts.simple_requests + counts.unprocessed + counts.ignored == counts.lines
+        counts.counts.file_downloads
+        + counts.counts.simple_requests
+        + counts.counts.unprocessed
+        + counts.counts.ignored
+        == counts.counts.lines
     )

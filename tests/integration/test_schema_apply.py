@@ -14,6 +14,7 @@ from linehaul.gcp.tables import apply_schemas
 from linehaul.local import LocalStack
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema
+from linehaul.tables import Table
 from tests.integration.conftest import PROJECT
 
 pytestmark = pytest.mark.integration
@@ -49,7 +50,7 @@ def test_a_compatible_change_is_applied(bigquery_admin: BigQueryAdmin, dataset: 
     table = TableRef(PROJECT, dataset, "file_downloads")
     bigquery_admin.create_table(table, _older(load_schema("file_downloads")))
     bigquery_admin.create_table(TableRef(PROJECT, dataset, "simple_requests"), load_schema("simple_requests"))
-    tables = {"file_downloads": "file_downloads", "simple_requests": "simple_requests"}
+    tables = {table: table.value for table in Table}
     outcomes = apply_schemas(bigquery_admin, PROJECT, dataset, tables)
     assert [(o.action, o.details) for o in outcomes] == [
         ("updated", ("added details.rustc_version",)),

@@ -8,9 +8,9 @@ from functools import cache
 from typing import Any
 
 from linehaul import Converted, Converter
+from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ports import BlobStore
 from linehaul.pipeline.settings import PublishSettings
-from linehaul.sample import sample_lines
 
 SETTINGS = PublishSettings(
     project="proj",

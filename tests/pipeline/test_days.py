@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linehaul import Converted, Converter
+from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.days import _day, event_days
-from linehaul.sample import sample_lines
 from tests.property.strategies import lines
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from linehaul.pipeline.directory import DirectoryStore
 from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, PreconditionFailedError, StorageError
+from linehaul.stores.directory import DirectoryStore
 
 
 @pytest.fixture

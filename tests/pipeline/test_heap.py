@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from linehaul.pipeline.heap import map_large_buffers
+from linehaul.runtime.heap import map_large_buffers
 
 _RETAINED_AFTER_FREE = """
 import sys
-from linehaul.pipeline.heap import map_large_buffers
+from linehaul.runtime.heap import map_large_buffers
 
 def rss_mib():
     for line in open("/proc/self/status"):

@@ -8,11 +8,11 @@ import json
 import pytest
 
 from linehaul import Download, Ignored, LineError, dumps_row, parse_line, to_row
+from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import loaded_marker
 from linehaul.pipeline.settings import IngestSettings
-from linehaul.sample import sample_lines
 
 SETTINGS = IngestSettings(result_bucket="staging")
 LINES = list(sample_lines(5000, seed=11))
@@ -60,8 +60,14 @@ def test_a_log_is_staged_under_its_earliest_day_and_deleted(store: MemoryBlobSto
     ].splitlines(keepends=True)
     assert store.names("logs") == []
     assert store.names("staging", "ingesting/") == []
-    assert report.lines == len(LINES)
-    assert report.file_downloads + report.simple_requests + report.unprocessed + report.ignored == len(LINES)
+    assert report.counts.lines == len(LINES)
+    assert (
+        report.counts.file_downloads
+        + report.counts.simple_requests
+        + report.counts.unprocessed
+        + report.counts.ignored
+        == len(LINES)
+    )
 
 
 def test_the_partition_is_the_day_of_the_earliest_event(store: MemoryBlobStore) -> None:
@@ -118,7 +124,7 @@ def test_a_truncated_log_is_quarantined_and_its_readable_lines_kept(store: Memor
     assert info.metadata["linehaul-damage"] == report.damage
     assert "cut.log.gz" not in store.names("logs")
     assert ingest_log(store, "logs", "quarantine/cut.log.gz", SETTINGS).outcome == "skipped"
-    assert 0 < report.lines < len(LINES)
+    assert 0 < report.counts.lines < len(LINES)
     staged = store.get("staging", "processed/20261101/downloads-cut.json")[0].splitlines()
     expected = _expected(LINES)["downloads"].splitlines()
     assert staged[:-1] == expected[: len(staged) - 1]  # the last line read may be cut short

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
-from linehaul.pipeline.locations import Location, LocationError, LocationStore, object_uri, staging_bucket
 from linehaul.pipeline.memory import MemoryBlobStore
+from linehaul.pipeline.naming import object_uri
 from linehaul.pipeline.settings import IngestSettings
-from linehaul.sample import sample_lines
+from linehaul.stores.locations import Location, LocationError, LocationStore, staging_bucket
 
 
 @pytest.mark.parametrize(
@@ -122,7 +123,7 @@ def test_a_local_log_stages_into_the_cloud_and_stays(
     staged = {name for bucket, name in cloud.objects if bucket == "staging"}
     assert f"processed/{report.partition}/downloads-cdn-7.json" in staged
     rows = cloud.get("staging", f"processed/{report.partition}/downloads-cdn-7.json")[0].count(b"\n")
-    assert rows == report.file_downloads > 0
+    assert rows == report.counts.file_downloads > 0
 
 
 def test_a_damaged_local_log_is_copied_to_quarantine_and_stays(
@@ -141,5 +142,5 @@ def test_a_damaged_local_log_is_copied_to_quarantine_and_stays(
     data, info = store.get(staging, kept_as)
     assert data == cut == (tmp_path / "cut.log.gz").read_bytes()
     assert info.metadata["linehaul-damage"] == report.damage == "the gzip data is cut short (truncated file)"
-    assert 0 < report.lines < len(LINES)
+    assert 0 < report.counts.lines < len(LINES)
     assert not cloud.objects

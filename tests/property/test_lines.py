@@ -79,6 +79,6 @@ def test_the_converter_gives_what_parse_line_gives(batch: list[str | bytes]) -> 
             (downloads if isinstance(outcome, Download) else simple).append(dumps_row(to_row(outcome)))
     assert converted.downloads == downloads
     assert converted.simple == simple
-    assert [(n, raw, str(error)) for n, raw, error in converted.unprocessed] == unprocessed
+    assert [(line.number, line.raw, str(line.error)) for line in converted.unprocessed] == unprocessed
     assert converted.ignored == ignored
     assert converted.lines == len(raw_lines)

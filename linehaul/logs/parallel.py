@@ -14,7 +14,7 @@ files rather than pipes and pickles is what makes the extra processes pay off. S
 once, so input that includes ``-`` is converted in this process.
 
 A file that cannot be read to its end gives its blocks up to the damage, then its
-:class:`~linehaul.logfiles.LogFileError` as an item of the stream, and the next file follows.
+:class:`~linehaul.logs.files.LogFileError` as an item of the stream, and the next file follows.
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
 
-from linehaul.convert import Converted, Converter
-from linehaul.logfiles import LogFileError, read_blocks
-from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
+from linehaul.convert import Converted, Converter, RejectedLine
+from linehaul.logs.counts import ReadCounts
+from linehaul.logs.files import STDIN, LogFileError, read_blocks
+from linehaul.tables import Table
 
-__all__ = ["NDJSON", "BlockResult", "RejectedLine", "RowCodec", "convert_block", "convert_files"]
+__all__ = ["NDJSON", "BlockResult", "RowCodec", "convert_block", "convert_files", "encode_ndjson"]
 
 Rows = TypeVar("Rows")
-Encoded = TypeVar("Encoded")
 _POLL_SECONDS = 0.5
 
 
@@ -51,12 +51,12 @@ class RowCodec(Generic[Rows]):
     (workers receive them by name).
     """
 
-    to_rows: Callable[[str, list[str]], Rows]
+    to_rows: Callable[[Table, list[str]], Rows]
     to_bytes: Callable[[Rows], bytes]
-    from_bytes: Callable[[str, bytes], Rows]
+    from_bytes: Callable[[Table, bytes], Rows]
 
 
-def encode_ndjson(table: str, lines: list[str]) -> bytes:
+def encode_ndjson(table: Table, lines: list[str]) -> bytes:
     """The rows as the bytes of an NDJSON file (one row a line, each ending with a newline)."""
     del table  # the same encoding for both tables
     return ("\n".join(lines) + "\n").encode() if lines else b""
@@ -66,7 +66,7 @@ def _same_bytes(data: bytes) -> bytes:
     return data
 
 
-def _table_bytes(table: str, data: bytes) -> bytes:
+def _table_bytes(table: Table, data: bytes) -> bytes:
     del table
     return data
 
@@ -76,45 +76,34 @@ NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes)
 
 
 @dataclass(frozen=True, slots=True)
-class RejectedLine:
-    """A line that is not a valid event: its number in its block (from 1), its bytes, and why."""
-
-    number: int
-    raw: bytes
-    field: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class BlockResult(Generic[Rows]):
-    """What one block of a file became: rows per table, rejected and ignored lines, counts."""
+    """What one block of a file became: rows per table, rejected lines (numbered within the block) and
+    ignored lines, and the counts of all of them."""
 
     path: str
-    lines: int
+    counts: ReadCounts
     downloads: Rows
-    download_count: int
     simple: Rows
-    simple_count: int
     rejected: tuple[RejectedLine, ...]
     ignored: tuple[bytes, ...]
 
+    def rows(self, table: Table) -> Rows:
+        """The rows of ``table``."""
+        return self.downloads if table is Table.FILE_DOWNLOADS else self.simple
+
 
 def convert_block(
-    converter: Converter, path: str, block: bytes, to_rows: Callable[[str, list[str]], Rows]
+    converter: Converter, path: str, block: bytes, to_rows: Callable[[Table, list[str]], Rows]
 ) -> BlockResult[Rows]:
     """Convert one block of ``path`` with ``converter``; ``to_rows`` makes each table's rows."""
     out = Converted()
     converter.convert_block(block, out)
     return BlockResult(
         path=path,
-        lines=out.lines,
-        downloads=to_rows(FILE_DOWNLOADS, out.downloads),
-        download_count=len(out.downloads),
-        simple=to_rows(SIMPLE_REQUESTS, out.simple),
-        simple_count=len(out.simple),
-        rejected=tuple(
-            RejectedLine(number, raw, error.field, error.reason) for number, raw, error in out.unprocessed
-        ),
+        counts=ReadCounts.of(out),
+        downloads=to_rows(Table.FILE_DOWNLOADS, out.downloads),
+        simple=to_rows(Table.SIMPLE_REQUESTS, out.simple),
+        rejected=tuple(out.unprocessed),
         ignored=tuple(out.ignored),
     )
 
@@ -135,7 +124,7 @@ def convert_files(
     """The blocks of ``paths`` converted, in input order, on ``jobs`` processes (see the module)."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
-    if jobs == 1 or "-" in paths:
+    if jobs == 1 or STDIN in paths:
         converter = Converter()
         for item in _blocks(paths):
             yield item if isinstance(item, LogFileError) else convert_block(converter, *item, codec.to_rows)
@@ -144,13 +133,42 @@ def convert_files(
         yield from _Workers(paths, codec, jobs, Path(spool)).results()
 
 
+Span = tuple[int, int]
+"""Where a block's rows of one table are in a worker's spool file: (offset, length)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Spooled:
-    """A block converted by a worker: its result with the rows' (offset, length) in the spool files."""
+    """A worker converted block ``index``; its rows are at the result's spans in the worker's spool files."""
 
     index: int
     worker: int
-    result: BlockResult[tuple[int, int]]
+    result: BlockResult[Span]
+
+
+@dataclass(frozen=True, slots=True)
+class _FileFailed:
+    """A file could not be read to its end; ``before`` is the index of the block after its last one."""
+
+    before: int
+    failure: LogFileError
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkerDone:
+    """A worker went through every file: ``blocks`` is the number of blocks in all of them."""
+
+    worker: int
+    blocks: int
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkerCrashed:
+    worker: int
+    trace: str
+
+
+_Message = _Spooled | _FileFailed | _WorkerDone | _WorkerCrashed
 
 
 def _work(
@@ -160,14 +178,13 @@ def _work(
     try:
         with ExitStack() as stack:
             files = {
-                table: stack.enter_context(open(spool / f"{number}.{table}", "ab"))
-                for table in (FILE_DOWNLOADS, SIMPLE_REQUESTS)
+                table: stack.enter_context(open(spool / f"{number}.{table.value}", "ab")) for table in Table
             }
             _spool_blocks(number, jobs, paths, codec, files, messages)
     except KeyboardInterrupt:
         pass  # the caller was interrupted too and says so
     except BaseException:
-        messages.put(("crash", number, traceback.format_exc()))
+        messages.put(_WorkerCrashed(number, traceback.format_exc()))
 
 
 def _spool_blocks(
@@ -175,7 +192,7 @@ def _spool_blocks(
     jobs: int,
     paths: Sequence[str],
     codec: RowCodec[Any],
-    files: Mapping[str, BinaryIO],
+    files: Mapping[Table, BinaryIO],
     messages: Any,
 ) -> None:
     converter = Converter()
@@ -183,25 +200,22 @@ def _spool_blocks(
     for item in _blocks(paths):
         if isinstance(item, LogFileError):
             if number == 0:  # every worker meets it at the same place: one tells
-                messages.put(("failure", index, (item.name, item.reason)))
+                messages.put(_FileFailed(index, item))
             continue
         if index % jobs == number:
             result = convert_block(converter, *item, codec.to_rows)
-            spans = {}
-            for table, rows in ((FILE_DOWNLOADS, result.downloads), (SIMPLE_REQUESTS, result.simple)):
-                data = codec.to_bytes(rows)
+            spans: dict[Table, Span] = {}
+            for table in Table:
+                data = codec.to_bytes(result.rows(table))
                 spans[table] = (files[table].tell(), len(data))
                 files[table].write(data)
                 files[table].flush()
-            messages.put(
-                (
-                    "block",
-                    index,
-                    replace(result, downloads=spans[FILE_DOWNLOADS], simple=spans[SIMPLE_REQUESTS]),
-                )
+            spooled = replace(
+                result, downloads=spans[Table.FILE_DOWNLOADS], simple=spans[Table.SIMPLE_REQUESTS]
             )
+            messages.put(_Spooled(index, number, spooled))
         index += 1
-    messages.put(("done", number, index))
+    messages.put(_WorkerDone(number, index))
 
 
 class _Workers(Generic[Rows]):
@@ -215,11 +229,11 @@ class _Workers(Generic[Rows]):
 
     def results(self) -> Iterator[BlockResult[Rows] | LogFileError]:
         processes: list[BaseProcess] = []
-        readers: dict[tuple[int, str], int] = {}
+        readers: dict[tuple[int, Table], int] = {}
         try:
             for number in range(self._jobs):
-                for table in (FILE_DOWNLOADS, SIMPLE_REQUESTS):
-                    path = self._spool / f"{number}.{table}"
+                for table in Table:
+                    path = self._spool / f"{number}.{table.value}"
                     path.touch()
                     readers[number, table] = os.open(path, os.O_RDONLY)
                 process: BaseProcess = self._context.Process(
@@ -237,11 +251,9 @@ class _Workers(Generic[Rows]):
                 spooled = item.result
                 yield BlockResult(
                     path=spooled.path,
-                    lines=spooled.lines,
-                    downloads=self._read(readers, item.worker, FILE_DOWNLOADS, spooled.downloads),
-                    download_count=spooled.download_count,
-                    simple=self._read(readers, item.worker, SIMPLE_REQUESTS, spooled.simple),
-                    simple_count=spooled.simple_count,
+                    counts=spooled.counts,
+                    downloads=self._read(readers, item.worker, Table.FILE_DOWNLOADS, spooled.downloads),
+                    simple=self._read(readers, item.worker, Table.SIMPLE_REQUESTS, spooled.simple),
                     rejected=spooled.rejected,
                     ignored=spooled.ignored,
                 )
@@ -254,9 +266,7 @@ class _Workers(Generic[Rows]):
                 os.close(descriptor)
             self._messages.close()
 
-    def _read(
-        self, readers: dict[tuple[int, str], int], worker: int, table: str, span: tuple[int, int]
-    ) -> Rows:
+    def _read(self, readers: dict[tuple[int, Table], int], worker: int, table: Table, span: Span) -> Rows:
         offset, length = span
         return self._codec.from_bytes(
             table, os.pread(readers[worker, table], length, offset) if length else b""
@@ -264,33 +274,33 @@ class _Workers(Generic[Rows]):
 
     def _in_order(self, processes: list[BaseProcess]) -> Iterator[_Spooled | LogFileError]:
         arrived: dict[int, _Spooled] = {}
-        failures: list[tuple[int, LogFileError]] = []
+        failures: list[_FileFailed] = []
         finished: dict[int, int] = {}  # worker → number of blocks in all the files
         index = 0
         while True:
-            while failures and failures[0][0] <= index:
-                yield failures.pop(0)[1]
+            while failures and failures[0].before <= index:
+                yield failures.pop(0).failure
             if index in arrived:
                 yield arrived.pop(index)
                 index += 1
                 continue
             if len(finished) == self._jobs and index >= max(finished.values()):
-                yield from (failure for _, failure in failures)
+                yield from (failed.failure for failed in failures)
                 return
-            kind, number, payload = self._next_message(processes)
-            if kind == "block":  # number: the block's index
-                arrived[number] = _Spooled(number, number % self._jobs, payload)
-            elif kind == "failure":  # number: the index of the block after the failed file's last one
-                failures.append((number, LogFileError(*payload)))
-            elif kind == "done":  # number: the worker's
-                finished[number] = payload
+            message = self._next_message(processes)
+            if isinstance(message, _Spooled):
+                arrived[message.index] = message
+            elif isinstance(message, _FileFailed):
+                failures.append(message)
+            elif isinstance(message, _WorkerDone):
+                finished[message.worker] = message.blocks
             else:
-                raise RuntimeError(f"linehaul worker {number} failed:\n{payload}")
+                raise RuntimeError(f"linehaul worker {message.worker} failed:\n{message.trace}")
 
-    def _next_message(self, processes: list[BaseProcess]) -> tuple[str, int, Any]:
+    def _next_message(self, processes: list[BaseProcess]) -> _Message:
         while True:
             try:
-                message: tuple[str, int, Any] = self._messages.get(timeout=_POLL_SECONDS)
+                message: _Message = self._messages.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 dead = [process for process in processes if process.exitcode not in (None, 0)]
                 if dead:

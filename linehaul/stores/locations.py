@@ -11,33 +11,21 @@ ingestor's per-file code runs unchanged from any kind of location to any other (
 from __future__ import annotations
 
 import os
-import posixpath
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from linehaul.pipeline.directory import DirectoryStore
+from linehaul.pipeline.naming import is_local, object_uri, split_uri
 from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, BlobStore
+from linehaul.stores.directory import DirectoryStore
 
-__all__ = ["Location", "LocationError", "LocationStore", "is_local", "object_uri", "staging_bucket"]
-
-_GS = "gs://"
+__all__ = ["Location", "LocationError", "LocationStore", "staging_bucket"]
 
 
 class LocationError(ValueError):
     """A location that is neither ``gs://bucket[/name]`` nor a local path, or not usable as given."""
-
-
-def is_local(bucket: str) -> bool:
-    """True for a bucket that is a local directory (an absolute path)."""
-    return bucket.startswith("/")
-
-
-def object_uri(bucket: str, name: str) -> str:
-    """How users write the object: ``gs://bucket/name``, or the local file's path."""
-    return posixpath.join(bucket, name) if is_local(bucket) else f"{_GS}{bucket}/{name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +38,11 @@ class Location:
     @classmethod
     def of(cls, text: str) -> Location:
         """``gs://bucket/name`` → (bucket, name); a local path → (its directory, its base name)."""
-        if text.startswith(_GS):
-            bucket, _, name = text.removeprefix(_GS).partition("/")
-            if not bucket or not name:
+        if text.startswith("gs:"):
+            found = split_uri(text)
+            if found is None or not found[1]:
                 raise LocationError(f"{text}: a Cloud Storage object is gs://BUCKET/NAME")
-            return cls(bucket, name)
+            return cls(*found)
         if "://" in text:
             raise LocationError(f"{text}: only gs:// locations and local paths are supported")
         path = os.path.abspath(text)
@@ -67,13 +55,13 @@ class Location:
 def staging_bucket(text: str) -> str:
     """The bucket of a staging area: ``gs://bucket`` (its root: the publisher reads ``processed/`` there)
     or a local directory (its absolute path)."""
-    if text.startswith(_GS):
-        bucket, _, rest = text.removeprefix(_GS).partition("/")
-        if not bucket or rest.strip("/"):
+    if text.startswith("gs:"):
+        found = split_uri(text)
+        if found is None or found[1].strip("/"):
             raise LocationError(
                 f"{text}: staging is a bucket's root, gs://BUCKET (the publisher reads processed/ there)"
             )
-        return bucket
+        return found[0]
     if "://" in text:
         raise LocationError(f"{text}: staging is gs://BUCKET or a local directory")
     if os.path.exists(text) and not os.path.isdir(text):

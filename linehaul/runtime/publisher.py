@@ -1,0 +1,53 @@
+"""Cloud Function ``load_processed_files_into_bigquery``: publish staged NDJSON into BigQuery, exactly once.
+
+Trigger: ``google.cloud.pubsub.topic.v1.messagePublished``, from Cloud Scheduler every 15 minutes.
+Message attributes: ``partition=YYYYMMDD`` and ``continue_publishing=true|false`` (both optional).
+Configuration (environment, read on the first event): ``GCP_PROJECT``, ``RESULT_BUCKET``,
+``BIGQUERY_DATASET``, ``BIGQUERY_DOWNLOAD_TABLE``, ``BIGQUERY_SIMPLE_TABLE``, ``MAX_BLOBS_PER_RUN``,
+``PUBLISH_TIME_BUDGET``, ``LOCK_SECONDS``; see :class:`linehaul.pipeline.settings.PublishSettings`.
+``functions/publisher/main.py`` deploys it (docs/pipeline.md, "Deploying"); ``linehaul local`` serves this
+very file. Needs the ``gcp`` extra and functions-framework.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from linehaul.gcp import BigQueryTableLoader, GcsBlobStore, bigquery_client, storage_client
+from linehaul.pipeline.publish import publish
+from linehaul.pipeline.request import PublishRequest, RequestError
+from linehaul.pipeline.settings import PublishSettings
+from linehaul.runtime.entry import Lazy, log_json, message_attributes
+
+__all__ = ["load_processed_files_into_bigquery", "publisher_function"]
+
+
+def _set_up() -> tuple[PublishSettings, GcsBlobStore, BigQueryTableLoader]:
+    settings = PublishSettings.from_env(os.environ)
+    store = GcsBlobStore(storage_client(settings.project))
+    return settings, store, BigQueryTableLoader(bigquery_client(settings.project))
+
+
+def publisher_function() -> Callable[[CloudEvent], None]:
+    """A new ``load_processed_files_into_bigquery``, which reads its configuration on its first event and
+    keeps it: one per deployment (see :func:`linehaul.runtime.ingestor.ingestor_function`)."""
+    runtime = Lazy(_set_up)
+
+    @functions_framework.cloud_event
+    def load_processed_files_into_bigquery(cloud_event: CloudEvent) -> None:
+        settings, store, loader = runtime.get()
+        try:
+            request = PublishRequest.from_attributes(message_attributes(cloud_event.data))
+        except RequestError as error:  # a bad message: retrying it would not help
+            log_json({"severity": "ERROR", "message": f"ignored a publish request: {error}"})
+            return
+        log_json(publish(store, loader, settings, request).log_record())
+
+    return load_processed_files_into_bigquery
+
+
+load_processed_files_into_bigquery = publisher_function()
