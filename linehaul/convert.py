@@ -22,11 +22,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from linehaul._fields import NULL, json_text, plain, plain_nullable, timestamp_text, usual_timestamp
+from linehaul._fields import (
+    NULL,
+    json_text,
+    nullable_fields,
+    plain,
+    plain_fields,
+    timestamp_text,
+    usual_timestamp,
+)
 from linehaul._grammar import DOWNLOAD, PACKAGE_TYPES, SIMPLE
 from linehaul._templates import RowTemplate, row_template
 from linehaul.errors import LineError
-from linehaul.events import Download, File, parse_line, simple_project, timestamp_text_of
+from linehaul.events import Download, file_of, parse_line, simple_project, timestamp_text_of
 from linehaul.rows import FORMATS, RowFormat, dumps_row, to_row
 from linehaul.tables import Table
 from linehaul.useragents import Classification, Classifier, Ignored, Unknown, UserAgent
@@ -35,7 +43,8 @@ from linehaul.useragents.classifier import BoundedCache
 __all__ = ["Converted", "Converter", "RejectedLine", "reason_records"]
 
 _KNOWN_TYPES = frozenset(PACKAGE_TYPES)
-_NO_EARLIEST = '"~'  # sorts after every quoted timestamp
+_AFTER_DOWNLOAD = len(DOWNLOAD) + 3  # the middle starts after the kind, date, country and their '|'
+_AFTER_SIMPLE = len(SIMPLE) + 3
 
 
 class _Slow(enum.Enum):
@@ -103,15 +112,13 @@ class Converted:
         return self.downloads if table is Table.FILE_DOWNLOADS else self.simple
 
 
-def _date_text(date: str) -> str | _Slow:
-    """The JSON text (quoted RFC 3339) of a date field, or _SLOW (not plain, or not a date)."""
-    usual = usual_timestamp(date)
-    if usual is not None:
-        return f'"{usual}"'
+def _unusual_date_text(date: str) -> str | _Slow:
+    """The RFC 3339 text of a date field not in the usual form (those are cached by
+    :func:`usual_timestamp`), or _SLOW (not plain, or not a date: parse_line says why)."""
     if not plain(date):
         return _SLOW
     try:
-        return f'"{timestamp_text_of(date)}"'
+        return timestamp_text_of(date)
     except ValueError:
         return _SLOW
 
@@ -120,38 +127,40 @@ def _country_text(country: str) -> str | _Slow:
     return "null" if not country else json_text(country) if plain(country) else _SLOW
 
 
-def _nullable(field: str) -> str | None:
-    return None if field == NULL else field
-
-
 def _download_values(middle: str) -> dict[str, Any] | _Slow:
     """The request columns' values of a download line's middle, ``url|tls protocol|tls cipher|project|
-    version|package type|``; _SLOW when the grammar must decide."""
+    version|package type|``, as :func:`parse_line` reads them; _SLOW when the grammar must decide."""
     url, protocol, cipher, project, version, package_type, _ = middle.split("|")
-    if not (plain(url) and plain_nullable(protocol) and plain_nullable(cipher)):
+    if not (url and protocol and cipher and project and version and plain_fields(middle)):
+        return _SLOW  # every field plain (linehaul._fields), and none empty
+    if package_type not in _KNOWN_TYPES or NULL in (project, version) or not nullable_fields(middle):
         return _SLOW
-    if package_type not in _KNOWN_TYPES or NULL in (project, version):
-        return _SLOW
-    if not (plain_nullable(project) and plain_nullable(version)):
-        return _SLOW
-    file = File(url[url.rfind("/") + 1 :], project, version, package_type)
-    return {"url": url, "project": project, "file": file, **_tls(protocol, cipher)}
+    return {
+        "url": url,
+        "project": project,
+        "file": file_of(url, project, version, package_type),
+        "tls_protocol": None if protocol == NULL else protocol,
+        "tls_cipher": None if cipher == NULL else cipher,
+    }
 
 
 def _simple_values(middle: str) -> dict[str, Any] | _Slow:
     """:func:`_download_values` for a simple line: ``middle`` is ``url|tls protocol|tls cipher||||``."""
     url, protocol, cipher, *rest = middle.split("|")
-    if rest != ["", "", "", ""] or not (plain(url) and plain_nullable(protocol) and plain_nullable(cipher)):
+    if rest != ["", "", "", ""] or not (url and protocol and cipher and plain_fields(middle)):
+        return _SLOW
+    if not nullable_fields(middle):
         return _SLOW
     try:
         project = simple_project(url)
     except ValueError:
         return _SLOW
-    return {"url": url, "project": project, **_tls(protocol, cipher)}
-
-
-def _tls(protocol: str, cipher: str) -> dict[str, str | None]:
-    return {"tls_protocol": _nullable(protocol), "tls_cipher": _nullable(cipher)}
+    return {
+        "url": url,
+        "project": project,
+        "tls_protocol": None if protocol == NULL else protocol,
+        "tls_cipher": None if cipher == NULL else cipher,
+    }
 
 
 class Converter:
@@ -175,8 +184,10 @@ class Converter:
             raise ValueError("file_downloads and simple_requests must share one details column")
         self._details_json = downloads.json_encoders().get("details", lambda _: "null")
         self._templates: tuple[RowTemplate, RowTemplate] = (row_template(downloads), row_template(simple))
+        shapes = {template.shape for template in self._templates}
+        self._shape = shapes.pop() if len(shapes) == 1 else None  # both rows joined here, or by their row()
         self._agents: BoundedCache[str, Details | _Slow] = BoundedCache(cache_size)
-        self._dates: BoundedCache[str, str | _Slow] = BoundedCache(4096)
+        self._dates: BoundedCache[str, str | None] = BoundedCache(4096)  # None: not the usual form
         self._countries: BoundedCache[str, str | _Slow] = BoundedCache(1024)
         self._downloads: BoundedCache[str, Runs | _Slow] = BoundedCache(cache_size)
         self._simple: BoundedCache[str, Runs | _Slow] = BoundedCache(cache_size)
@@ -186,8 +197,10 @@ class Converter:
         if "\t" in agent or "\n" in agent:
             return _SLOW
         found = self._classify(agent)
-        if isinstance(found, UserAgent | Unknown):
-            return self._details_json(found if isinstance(found, UserAgent) else None)
+        if isinstance(found, UserAgent):
+            return self._details_json(found)
+        if isinstance(found, Unknown):
+            return "null"
         if isinstance(found, Ignored):
             return found
         return _SLOW  # Unusable: parse_line gives the error
@@ -213,31 +226,46 @@ class Converter:
         details_of, download_runs, simple_runs = self._details, self._download_runs, self._simple_runs
         download_row, simple_row = self._templates[0].row, self._templates[1].row
         downloads, simple, ignored = out.downloads, out.simple, out.ignored
-        earliest = f'"{out.earliest}"' if out.earliest else _NO_EARLIEST
+        inline, (head, between) = self._shape is not None, self._shape or ("", "")
+        earliest = out.earliest or "9999"
+        after_download, after_simple = _AFTER_DOWNLOAD, _AFTER_SIMPLE
         first = out.lines + 1
         out.lines += len(lines)
         for number, line in enumerate(lines, first):
             if type(line) is str:
                 parts = line.split("|", 9)
-                if len(parts) == 10:
-                    kind, date, country, agent = parts[0], parts[1], parts[2], parts[9]
+                try:
+                    agent = parts[9]
+                except IndexError:
+                    agent = ""  # fewer than ten fields: the general path says what is missing
+                else:
+                    kind, date, country = parts[0], parts[1], parts[2]
                     # url|tls protocol|tls cipher|project|version|package type| is one cache key
-                    middle = line[len(kind) + len(date) + len(country) + 3 : len(line) - len(agent)]
+                    end = len(line) - len(agent)
                     runs: Runs | _Slow
                     if kind == DOWNLOAD:
+                        middle = line[after_download + len(date) + len(country) : end]
                         runs = download_cache.get(middle) or download_middles.add(middle, download_runs)
                         rows, row_of = downloads, download_row
                     elif kind == SIMPLE:
+                        middle = line[after_simple + len(date) + len(country) : end]
                         runs = simple_cache.get(middle) or simple_middles.add(middle, simple_runs)
                         rows, row_of = simple, simple_row
                     else:
                         runs = _SLOW
-                    timestamp = date_cache.get(date) or dates.add(date, _date_text)
+                    timestamp = (
+                        date_cache.get(date) or dates.add(date, usual_timestamp) or _unusual_date_text(date)
+                    )
                     country_text = country_cache.get(country) or countries.add(country, _country_text)
                     if runs is not _SLOW and timestamp is not _SLOW and country_text is not _SLOW:
                         details = agent_cache.get(agent) or agents.add(agent, details_of)
                         if type(details) is str:
-                            rows.append(row_of(timestamp, country_text, runs, details))
+                            if inline:
+                                rows.append(
+                                    f"{head}{timestamp}{between}{country_text}{runs[0]}{details}{runs[1]}"
+                                )
+                            else:
+                                rows.append(row_of(timestamp, country_text, runs, details))
                             if timestamp < earliest:
                                 earliest = timestamp
                             continue
@@ -245,7 +273,7 @@ class Converter:
                             ignored.append(line.encode())
                             continue
             earliest = self._convert_one(number, line, out, earliest)
-        out.earliest = None if earliest == _NO_EARLIEST else earliest[1:-1]
+        out.earliest = None if earliest == "9999" else earliest
 
     def _convert_one(self, number: int, line: str | bytes, out: Converted, earliest: str) -> str:
         """The general path: :func:`parse_line` and the row format. Returns the new earliest timestamp."""
@@ -261,7 +289,7 @@ class Converter:
         table = Table.FILE_DOWNLOADS if isinstance(outcome, Download) else Table.SIMPLE_REQUESTS
         row = to_row(outcome) if self._formats is FORMATS else self._formats[table].to_row(outcome)
         out.rows(table).append(dumps_row(row))
-        return min(earliest, f'"{timestamp_text(outcome.timestamp)}"')
+        return min(earliest, timestamp_text(outcome.timestamp))
 
 
 def _without_frames(error: LineError) -> LineError:

@@ -113,6 +113,11 @@ def decode_line(line: bytes | str) -> str:
     return line[:-1] if line.endswith("\n") else line
 
 
+def file_of(url: str, project: str, version: str, package_type: str) -> File:
+    """The file a download line names: its name is the URL's last segment."""
+    return File(url[url.rfind("/") + 1 :], project, version, package_type)
+
+
 def simple_project(url: str) -> str:
     """The project of a simple-index URL: the path segment after ``/simple/``."""
     segments = url.split("/")
@@ -182,5 +187,5 @@ def parse_line(line: bytes | str, classify: Callable[[str], Classification] = cl
     details = classification if isinstance(classification, UserAgent) else None
     if kind == SIMPLE:
         return SimpleRequest(timestamp, url, project, agent, details, country, protocol, cipher)
-    file = File(url[url.rfind("/") + 1 :], project, version, package_type)
+    file = file_of(url, project, version, package_type)
     return Download(timestamp, url, project, file, agent, details, country, protocol, cipher)

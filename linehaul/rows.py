@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from linehaul._columns import Column, json_encoder, record_json_encoder, record_python_encoder
@@ -40,8 +41,14 @@ class RowFormat:
     def __init__(self, table: Table, columns: Sequence[Column] | None = None) -> None:
         self.table = table
         self.columns: tuple[Column, ...] = tuple(table.schema if columns is None else columns)
-        self._row = record_python_encoder(self.columns)
-        self._json = record_json_encoder(self.columns)
+
+    @cached_property
+    def _row(self) -> Callable[[Event], dict[str, Any]]:
+        return record_python_encoder(self.columns)  # compiled on first use: start-up stays quick
+
+    @cached_property
+    def _json(self) -> Callable[[Event], str]:
+        return record_json_encoder(self.columns)
 
     def to_row(self, event: Event) -> dict[str, Any]:
         """The row of ``event``: a dict with every column, in order."""

@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 from linehaul.tables import Table
@@ -39,7 +39,11 @@ def load_schema(table: Table | str) -> tuple[Field, ...]:
 
 @cache
 def _load(table: Table) -> tuple[Field, ...]:
-    text = files("linehaul").joinpath("schemas", f"{table.value}.json").read_text()
+    # package data beside this module (importlib.resources would cost the core's start-up 20 ms)
+    with open(
+        os.path.join(os.path.dirname(__file__), "schemas", f"{table.value}.json"), encoding="utf-8"
+    ) as file:
+        text = file.read()
     return tuple(json.loads(text))
 
 

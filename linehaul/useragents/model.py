@@ -7,11 +7,12 @@ Every field is optional; ``None`` always means "the agent did not say". The shap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from linehaul._columns import Column, record_json_encoder, record_python_encoder
+from linehaul._columns import record_json_encoder, record_python_encoder
 from linehaul.schema import load_schema
 
 __all__ = [
@@ -89,23 +90,20 @@ class UserAgent:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``details`` record as BigQuery row data: every column present, ``None`` for no value."""
-        return _details_dict(self)
+        return _details_encoders()[0](self)
 
     def to_json(self) -> str:
         """``json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))``, built directly."""
-        return _details_json(self)
+        return _details_encoders()[1](self)
 
 
-def _details_columns() -> Sequence[Column]:
-    """The children of the ``details`` column, which both tables share (schemas/*.json)."""
+@cache
+def _details_encoders() -> tuple[Callable[[Any], dict[str, Any]], Callable[[Any], str]]:
+    """The encoders of the ``details`` column's record, which both tables share (schemas/*.json)."""
     for column in load_schema("file_downloads"):
         if column["name"] == "details":
-            return tuple(column["fields"])
+            return record_python_encoder(column["fields"]), record_json_encoder(column["fields"])
     raise LookupError("schemas/file_downloads.json has no details column")
-
-
-_details_dict = record_python_encoder(_details_columns())
-_details_json = record_json_encoder(_details_columns())
 
 
 @dataclass(frozen=True, slots=True)
