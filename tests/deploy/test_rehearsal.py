@@ -43,9 +43,9 @@ _ROUNDS = 5  # publisher messages per partition before giving up on one that doe
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``scripts/package-functions OUTPUT``: the directories a deployment uploads."""
     output = tmp_path_factory.mktemp("packaged")
-    subprocess.run(
-        [str(ROOT / "scripts" / "package-functions"), str(output)], check=True, capture_output=True
-    )
+    script = [str(ROOT / "scripts" / "package-functions"), str(output)]
+    result = subprocess.run(script, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stdout + result.stderr
     return output
 
 
@@ -74,7 +74,6 @@ def test_the_environment_holds_exactly_the_lock_and_the_wheel(
     assert linehaul_url.startswith(f"file://{function.directory}/wheels/linehaul-")
     assert Path(module).is_relative_to(function.venv / "lib")
     assert str(ROOT) not in search_path
-    assert not any(str(ROOT) in value for value in function.environment.values())
 
 
 def _parse(log: Path, output: Path) -> dict[str, int]:
