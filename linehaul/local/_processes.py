@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import IO
 
 __all__ = ["LocalStackError", "ServerProcess", "free_port", "wait_for_http"]
@@ -72,12 +73,14 @@ class ServerProcess:
         ready_url: str,
         env: Mapping[str, str] | None = None,
         any_status: bool = False,
+        cwd: Path | None = None,
     ) -> None:
         self.name = name
         self.command = tuple(command)
         self.ready_url = ready_url
         self._env = dict(env) if env is not None else None
         self._any_status = any_status
+        self._cwd = cwd
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -95,6 +98,7 @@ class ServerProcess:
             self._process = subprocess.Popen(
                 self.command,
                 env=self._env,
+                cwd=self._cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,

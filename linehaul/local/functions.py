@@ -18,7 +18,7 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +52,11 @@ class FunctionServer:
     """``functions-framework --source SOURCE --target TARGET --signature-type cloudevent`` on 127.0.0.1.
 
     ``env`` is added to this process's environment for the function (``LocalStack.env`` points it at the
-    emulators). ``project`` names the project in the events' sources.
+    emulators), or is the whole environment with ``inherit_env=False``. ``project`` names the project in the
+    events' sources. By default the framework runs in this Python (``python -m functions_framework``);
+    ``framework`` names another executable, e.g. the ``functions-framework`` of a virtual environment a
+    function directory was installed into, and ``cwd`` the directory it starts in (a relative ``source``
+    is found there), as a deployment rehearsal needs.
     """
 
     def __init__(
@@ -62,6 +66,9 @@ class FunctionServer:
         *,
         env: Mapping[str, str] | None = None,
         project: str = DEFAULT_PROJECT,
+        framework: Sequence[str] = (sys.executable, "-m", "functions_framework"),
+        cwd: Path | None = None,
+        inherit_env: bool = True,
     ) -> None:
         self.source = source
         self.target = target
@@ -69,7 +76,7 @@ class FunctionServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         command = [
-            *(sys.executable, "-m", "functions_framework"),
+            *framework,
             *("--source", str(source), "--target", target, "--signature-type", "cloudevent"),
             *("--host", "127.0.0.1", "--port", str(self.port)),
         ]
@@ -78,8 +85,9 @@ class FunctionServer:
             f"functions-framework ({target})",
             command,
             ready_url=self.url,
-            env={**os.environ, **(env or {})},
+            env={**(os.environ if inherit_env else {}), **(env or {})},
             any_status=True,
+            cwd=cwd,
         )
 
     @property
