@@ -65,20 +65,41 @@ def _account(name: str) -> str:
     return f"{_function(name)}@PROJECT.iam.gserviceaccount.com"
 
 
-def _cloud_event_functions(name: str) -> set[str]:
-    """The functions of functions/<name>/main.py decorated with @functions_framework.cloud_event."""
+def _runtime_source(name: str) -> str:
+    """The module of linehaul.runtime that functions/<name>/main.py makes its function with."""
     tree = ast.parse((ROOT / "functions" / name / "main.py").read_text())
-    return {
-        node.name
+    (module,) = {
+        node.module
         for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("linehaul.runtime.")
+    }
+    assert module is not None
+    return (ROOT / (module.replace(".", "/") + ".py")).read_text()
+
+
+def _cloud_event_functions(name: str) -> set[str]:
+    """The names functions/<name>/main.py defines that are functions decorated with
+    @functions_framework.cloud_event in the linehaul.runtime module it makes them with."""
+    main = ast.parse((ROOT / "functions" / name / "main.py").read_text())
+    defined = {
+        target.id
+        for node in main.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    decorated = {
+        node.name
+        for node in ast.walk(ast.parse(_runtime_source(name)))
         if isinstance(node, ast.FunctionDef)
         and "functions_framework.cloud_event" in map(ast.unparse, node.decorator_list)
     }
+    return defined & decorated
 
 
 def _settings_class(name: str) -> Any:
-    """The settings class whose ``from_env`` functions/<name>/main.py calls."""
-    tree = ast.parse((ROOT / "functions" / name / "main.py").read_text())
+    """The settings class whose ``from_env`` the function of functions/<name>/main.py calls."""
+    tree = ast.parse(_runtime_source(name))
     (owner,) = {
         node.func.value.id
         for node in ast.walk(tree)

@@ -28,10 +28,10 @@ from linehaul.gcp.tables import apply_schemas
 from linehaul.local import FunctionServer, LocalStack
 from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
 from linehaul.sample import write_sample
+from tests.cloud import PROJECT
 from tests.deploy.cloudbuild import PLACEHOLDERS, Deploy, config_commands, deploys, load_config
 from tests.deploy.locks import FUNCTIONS, ROOT, read_lock
 from tests.deploy.rehearsal import Installed, install
-from tests.integration.conftest import PROJECT
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

@@ -21,8 +21,7 @@ from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.settings import PublishSettings
 from linehaul.schema import load_schema
-from tests.integration.conftest import PROJECT
-from tests.integration.test_local_run import _normal
+from tests.cloud import PROJECT, canonical_row
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +72,9 @@ def test_backfill_from_cloud_storage_then_publish_loads_every_row_once(
     for table in TABLES:
         loaded = bigquery_admin.query(f"SELECT * FROM `{PROJECT}.{dataset}.{table}`")
         expected = (tmp_path / "parsed" / f"{table}.ndjson").read_text().splitlines()
-        assert Counter(map(_normal, loaded)) == Counter(_normal(json.loads(line)) for line in expected), table
+        assert Counter(map(canonical_row, loaded)) == Counter(
+            canonical_row(json.loads(line)) for line in expected
+        ), table
     assert [info.name for info in blob_store.list(logs_bucket, "")] == [
         "2018/cdn-a.log.gz",
         "2018/cdn-b.log.gz",

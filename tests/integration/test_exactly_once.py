@@ -25,7 +25,7 @@ from linehaul.pipeline.publish import PublishReport, publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.settings import IngestSettings, PublishSettings
 from linehaul.schema import load_schema
-from tests.integration.conftest import PROJECT
+from tests.cloud import PROJECT
 from tests.pipeline.helpers import CrashError, Crashing, simple_rows, stage
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,5 @@
-"""The local cloud for integration tests: one stack per session, a fresh bucket and dataset per test.
+"""The local cloud as fixtures (a pytest plugin, loaded by tests/conftest.py): one stack per session, a fresh
+bucket and dataset per test, for every test folder that talks to fake GCS or the BigQuery emulator.
 
 ``LINEHAUL_BQ_COMPAT=0`` runs the BigQuery emulator without :mod:`linehaul.local.bqcompat` (in a child
 process): the compatibility tests then show which BigQuery behaviours upstream bqemulator lacks.
@@ -10,6 +11,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -108,3 +110,16 @@ def stage(blob_store: GcsBlobStore, bucket: str) -> Callable[[str, bytes], str]:
         return f"gs://{bucket}/{name}"
 
     return upload
+
+
+def canonical_row(row: dict[str, Any]) -> str:
+    """A row as canonical JSON: BigQuery's datetimes back to linehaul's RFC 3339 text."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        return value
+
+    return json.dumps(plain(row), sort_keys=True)

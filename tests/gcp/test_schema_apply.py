@@ -15,7 +15,7 @@ from linehaul.local import LocalStack
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema
 from linehaul.tables import Table
-from tests.integration.conftest import PROJECT
+from tests.cloud import PROJECT
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,21 +12,9 @@ from linehaul.cli import main
 from linehaul.local import LocalStack
 from linehaul.local.runner import DATASET, provision, run_pipeline
 from linehaul.logs.sample import write_sample
+from tests.cloud import canonical_row
 
 pytestmark = pytest.mark.integration
-
-
-def _normal(row: dict[str, Any]) -> str:
-    """A row as canonical JSON: BigQuery's datetimes back to linehaul's RFC 3339 text."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if isinstance(value, dict):
-            return {key: plain(item) for key, item in value.items()}
-        return value
-
-    return json.dumps(plain(row), sort_keys=True)
 
 
 def test_the_local_pipeline_loads_what_parse_writes(
@@ -46,7 +33,9 @@ def test_the_local_pipeline_loads_what_parse_writes(
         for table in ("file_downloads", "simple_requests"):
             loaded = admin.query(f"SELECT * FROM `linehaul-run.{DATASET}.{table}`")
             parsed = (tmp_path / "parsed" / f"{table}.ndjson").read_text().splitlines()
-            assert sorted(map(_normal, loaded)) == sorted(_normal(json.loads(line)) for line in parsed), table
+            assert sorted(map(canonical_row, loaded)) == sorted(
+                canonical_row(json.loads(line)) for line in parsed
+            ), table
     assert counts.counts.lines == 3000 == int(summary["lines"])
     assert (counts.counts.file_downloads, counts.counts.simple_requests) == (
         int(summary["file_downloads"]),
