@@ -40,7 +40,7 @@ from linehaul.tables import Table
 from linehaul.useragents import Classification, Classifier, Ignored, Unknown, UserAgent
 from linehaul.useragents.classifier import BoundedCache
 
-__all__ = ["Converted", "Converter", "RejectedLine", "reason_records"]
+__all__ = ["Converted", "Converter", "Details", "RejectedLine", "reason_records"]
 
 _KNOWN_TYPES = frozenset(PACKAGE_TYPES)
 _AFTER_DOWNLOAD = len(DOWNLOAD) + 3  # the middle starts after the kind, date, country and their '|'
@@ -204,6 +204,20 @@ class Converter:
         if isinstance(found, Ignored):
             return found
         return _SLOW  # Unusable: parse_line gives the error
+
+    def agents_details(self, agents: list[str]) -> list[Details | None]:
+        """What a row of a line with each agent gets, cached: the JSON text of its details, the agent's
+        Ignored classification (no row), or None when the line must go through :func:`parse_line`."""
+        cache, found = self._agents, list(map(self._agents.entries.get, agents))
+        for index, details in enumerate(found):
+            if details is None:
+                found[index] = cache.add(agents[index], self._details)
+        return [None if details is _SLOW else details for details in found]  # type: ignore[misc]
+
+    @property
+    def formats(self) -> Mapping[Table, RowFormat]:
+        """The row format of each table."""
+        return self._formats
 
     def _download_runs(self, middle: str) -> Runs | _Slow:
         values = _download_values(middle)

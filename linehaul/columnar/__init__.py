@@ -1,0 +1,32 @@
+"""The columnar path: blocks of log lines converted with Apache Arrow, a whole block per step.
+
+It gives, for every line, exactly what :class:`linehaul.convert.Converter` gives (outcome, reason, row
+bytes), by sending every line it is not sure of to that converter; it is several times faster, and gives
+rows either as NDJSON bytes or as Arrow record batches with the schema of ``schemas/`` (no NDJSON detour).
+It needs pyarrow (the ``columnar`` extra, also part of ``analysis``): :func:`available` says whether it can
+run; without it, the line converter serves. See docs/columnar.md.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+__all__ = ["DISABLE", "available"]
+
+DISABLE = "LINEHAUL_COLUMNAR"
+"""The environment variable that turns the columnar path off when set to ``0`` (to compare, or to rule
+it out): the line converter then serves everywhere."""
+
+
+@cache
+def available() -> bool:
+    """True when the columnar path can run here (pyarrow is installed) and is not turned off."""
+    if os.environ.get(DISABLE, "1") == "0":
+        return False
+    try:
+        import pyarrow.compute
+        import pyarrow.json  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,191 @@
+"""Private: a block's rows, assembled column by column from the table's column list (a :class:`RowFormat`).
+
+The columnar path knows some values for each of a block's rows, by name, as :mod:`linehaul._columns` reads
+them from an event (``url``, ``file.filename``, ...): each a :data:`Value`. :func:`ndjson_rows` walks the
+format's columns and writes each row's JSON text with one element-wise join of literal pieces (the keys,
+generated from the column list as :mod:`linehaul._templates` does) and value arrays; :func:`arrow_rows`
+walks the same columns and builds each one's Arrow array. A column that no value names is null in every
+row, as it is on the other paths: so a column added to ``schemas/`` reaches the columnar rows too.
+
+Text values here are plain fields (:mod:`linehaul.columnar._rules`): their JSON text is the field between
+quotes, so no escaping is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from linehaul._columns import Column, column_name
+
+__all__ = [
+    "Details",
+    "Record",
+    "Text",
+    "Timestamp",
+    "Value",
+    "arrow_field",
+    "arrow_rows",
+    "arrow_schema_of",
+    "ndjson_rows",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A string for each row; null where the row has no value (then ``nullable``)."""
+
+    values: pa.Array
+    nullable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Timestamp:
+    """Each row's time as RFC 3339 text, in two parts: ``2021-01-07`` and ``20:54:54``."""
+
+    day: pa.Array
+    time: pa.Array
+
+    def text(self) -> pa.Array:
+        return pc.binary_join_element_wise(self.day, "T", self.time, "Z", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """A record encoded once per distinct agent: each row's JSON text and its Arrow value (a struct)."""
+
+    json: pa.Array
+    arrow: Callable[[], pa.Array]
+    """Made only when asked: NDJSON output never needs it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A record whose fields are values by name (a row always has it)."""
+
+    fields: Mapping[str, Value]
+
+
+Value = Text | Timestamp | Details | Record
+
+_SCALARS: dict[str, pa.DataType] = {
+    "STRING": pa.string(),
+    "BOOLEAN": pa.bool_(),
+    "BOOL": pa.bool_(),
+    "INTEGER": pa.int64(),
+    "INT64": pa.int64(),
+    "FLOAT": pa.float64(),
+    "FLOAT64": pa.float64(),
+    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+}
+_RECORDS = frozenset({"RECORD", "STRUCT"})
+
+
+def _kind(column: Column) -> str:
+    return str(column["type"]).upper()
+
+
+def _arrow_type(column: Column) -> pa.DataType:
+    kind = _kind(column)
+    if kind in _RECORDS:
+        return pa.struct([arrow_field(child) for child in column["fields"]])
+    if kind not in _SCALARS:
+        raise ValueError(f"column {column['name']!r}: no Arrow type for BigQuery type {kind}")
+    return _SCALARS[kind]
+
+
+def arrow_field(column: Column) -> pa.Field[Any]:
+    """The Arrow field of a BigQuery column: ``STRING`` → ``string``, ``BOOLEAN`` → ``bool``, ``INTEGER``
+    → ``int64``, ``FLOAT`` → ``float64``, ``TIMESTAMP`` → ``timestamp[us, tz=UTC]``, ``RECORD`` → ``struct``
+    of its fields, in order; ``REQUIRED`` columns are not nullable."""
+    if column.get("mode") == "REPEATED":
+        raise ValueError(f"column {column['name']!r}: REPEATED columns are not used by linehaul")
+    return pa.field(column["name"], _arrow_type(column), nullable=column.get("mode") != "REQUIRED")
+
+
+def arrow_schema_of(columns: Sequence[Column]) -> pa.Schema:
+    """The Arrow schema of a BigQuery column list (see :func:`arrow_field`)."""
+    return _schema(json.dumps(list(columns), sort_keys=True))
+
+
+@cache
+def _schema(columns: str) -> pa.Schema:
+    return pa.schema([arrow_field(column) for column in json.loads(columns)])
+
+
+Piece = str | pa.Array
+
+
+def ndjson_rows(columns: Sequence[Column], values: Mapping[str, Value], rows: int) -> pa.Array:
+    """Each row's NDJSON line (with its newline) as a string array: the text of ``dumps_row`` of its row."""
+    pieces: list[Piece] = []
+    for index, column in enumerate(columns):
+        name = column_name(column)
+        pieces.append(("{" if index == 0 else ",") + json.dumps(name) + ":")
+        _json_pieces(column, values.get(name), pieces)
+    pieces.append("}\n" if columns else "{}\n")
+    folded: list[Piece] = []
+    for piece in pieces:
+        if isinstance(piece, str) and folded and isinstance(folded[-1], str):
+            folded[-1] += piece
+        else:
+            folded.append(piece)
+    if not any(isinstance(piece, pa.Array) for piece in folded):
+        return pa.array([folded[0]] * rows, pa.string())
+    return pc.binary_join_element_wise(*folded, "", null_handling="replace", null_replacement="null")
+
+
+def _json_pieces(column: Column, value: Value | None, pieces: list[Piece]) -> None:
+    """Add the pieces of ``column``'s JSON text for ``value`` (a null array piece writes ``null``)."""
+    kind = _kind(column)
+    if value is None:
+        pieces.append("null")
+    elif isinstance(value, Record) and kind in _RECORDS:
+        for index, child in enumerate(column["fields"]):
+            name = column_name(child)
+            pieces.append(("{" if index == 0 else ",") + json.dumps(name) + ":")
+            _json_pieces(child, value.fields.get(name), pieces)
+        pieces.append("}" if column["fields"] else "{}")
+    elif isinstance(value, Timestamp) and kind == "TIMESTAMP":
+        pieces += ['"', value.day, "T", value.time, 'Z"']
+    elif isinstance(value, Details) and kind in _RECORDS:
+        pieces.append(value.json)
+    elif isinstance(value, Text) and kind == "STRING":
+        if value.nullable:  # null stays null through the join, and the row's join writes it as null
+            pieces.append(pc.binary_join_element_wise('"', value.values, '"', ""))
+        else:
+            pieces += ['"', value.values, '"']
+    else:
+        raise ValueError(f"column {column['name']!r} ({kind}) cannot hold the value {type(value).__name__}")
+
+
+def arrow_rows(
+    columns: Sequence[Column], values: Mapping[str, Value], rows: int, schema: pa.Schema
+) -> pa.RecordBatch:
+    """The rows as an Arrow record batch of ``schema`` (:func:`arrow_schema_of` of ``columns``)."""
+    arrays = [_arrow_array(column, values.get(column_name(column)), rows) for column in columns]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _arrow_array(column: Column, value: Value | None, rows: int) -> pa.Array:
+    kind, kind_type = _kind(column), _arrow_type(column)
+    if value is None:
+        return pa.nulls(rows, kind_type)
+    if isinstance(value, Record) and kind in _RECORDS:
+        children = [
+            _arrow_array(child, value.fields.get(column_name(child)), rows) for child in column["fields"]
+        ]
+        return pa.StructArray.from_arrays(children, fields=list(kind_type))
+    if isinstance(value, Timestamp) and kind == "TIMESTAMP":
+        return value.text().cast(kind_type)
+    if isinstance(value, Details) and kind in _RECORDS:
+        return value.arrow()
+    if isinstance(value, Text) and kind == "STRING":
+        return value.values
+    raise ValueError(f"column {column['name']!r} ({kind}) cannot hold the value {type(value).__name__}")

@@ -1,0 +1,326 @@
+"""The columnar converter: a block of log lines → rows per table, a whole block at a time, with Arrow.
+
+For a block, :class:`ColumnarConverter` (each step one Arrow kernel over every line, none in Python):
+
+1. splits the block into lines; a line that is not UTF-8 goes to the line converter;
+2. keeps the lines whose head matches :mod:`linehaul.columnar._rules` (the field rules, as one regular
+   expression) and whose agent has no tab; every other line goes to the line converter;
+3. splits the kept lines of each kind into fields, cuts the file name out of a download's URL and the project
+   out of a simple request's, and makes the nullable fields null;
+4. classifies each *distinct* agent of the block once, in Python, through the line converter's own cached
+   classification (:meth:`linehaul.convert.Converter.agent_details`), and each distinct day once
+   (:func:`linehaul._fields.day_text`), and joins the answers back by dictionary index: a line whose agent is
+   ignored is kept as ignored, one whose agent or day the converter must judge goes to it;
+5. leaves the rows columnar (:class:`TableRows`): NDJSON bytes or an Arrow record batch, on demand, both
+   assembled from the table's column list (:mod:`linehaul.columnar._rows`).
+
+Lines sent to the line converter (:class:`linehaul.convert.Converter`) go one at a time, and their rows
+join the others at their place: every line's outcome, reason and row are exactly the line converter's.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from linehaul._fields import NULL, day_text
+from linehaul.columnar._details import DetailsRecords
+from linehaul.columnar._rows import (
+    Details,
+    Record,
+    Text,
+    Timestamp,
+    Value,
+    arrow_rows,
+    arrow_schema_of,
+    ndjson_rows,
+)
+from linehaul.columnar._rules import DATE_AT, DOWNLOAD_HEAD, SIMPLE_HEAD
+from linehaul.convert import Converted, Converter, RejectedLine
+from linehaul.rows import RowFormat
+from linehaul.tables import Table
+
+__all__ = ["ColumnarBlock", "ColumnarConverter", "TableRows"]
+
+_HEAD = f"(?:{DOWNLOAD_HEAD})|(?:{SIMPLE_HEAD})"
+_NULL_TEXT = pa.scalar(None, pa.string())
+_ROW, _IGNORED, _SLOW = 0, 1, 2  # what a distinct agent gives a line of the fast path
+_INT32 = struct.Struct("<ii")
+_INT32_ONE = struct.Struct("<i")
+
+
+@dataclass(slots=True)
+class TableRows:
+    """The rows of one table from one block, in input order: those the columnar path made (``values``
+    of ``count`` rows, from the lines at ``positions``) and those the line converter made (``others``:
+    ``(position, NDJSON line)``)."""
+
+    row_format: RowFormat
+    count: int = 0
+    values: Mapping[str, Value] = field(default_factory=dict)
+    positions: pa.Array | None = None
+    others: list[tuple[int, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return self.count + len(self.others)
+
+    def _order(self) -> pa.Array | None:
+        """Where each row goes among the columnar rows followed by the others; None if already in order."""
+        if not self.others:
+            return None
+        others = pa.array([position for position, _ in self.others], pa.int64())
+        positions = others if self.positions is None else pa.concat_arrays([self.positions, others])
+        return pc.sort_indices(positions)
+
+    def ndjson_array(self) -> pa.Array:
+        """Each row's NDJSON line with its newline, as a string array."""
+        columns = self.row_format.columns
+        texts = [ndjson_rows(columns, self.values, self.count)] if self.count else []
+        if self.others:
+            texts.append(pa.array([line + "\n" for _, line in self.others], pa.string()))
+        if not texts:
+            return pa.array([], pa.string())
+        joined = texts[0] if len(texts) == 1 else pa.concat_arrays(texts)
+        order = self._order()
+        return joined if order is None else joined.take(order)
+
+    def ndjson(self) -> bytes:
+        """The rows as the bytes of an NDJSON file, exactly as the line converter's rows joined."""
+        rows = self.ndjson_array()
+        if not len(rows):
+            return b""
+        _, offsets, data = rows.buffers()
+        (start,) = _INT32_ONE.unpack_from(offsets, 4 * rows.offset)
+        (end,) = _INT32_ONE.unpack_from(offsets, 4 * (rows.offset + len(rows)))
+        return b"" if data is None else data[start:end].to_pybytes()
+
+    def arrow(self) -> pa.Table:
+        """The rows as an Arrow table with the schema of the table's columns, in one chunk."""
+        columns = self.row_format.columns
+        schema = arrow_schema_of(columns)
+        tables = (
+            [pa.Table.from_batches([arrow_rows(columns, self.values, self.count, schema)])]
+            if self.count
+            else []
+        )
+        if self.others:
+            data = "".join(line + "\n" for _, line in self.others).encode()
+            read = pa_json.read_json(
+                pa.py_buffer(data),
+                read_options=pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1),
+                parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
+            )
+            tables.append(pa.Table.from_arrays(read.columns, schema=schema))  # the schema's own fields
+        if not tables:
+            return schema.empty_table()
+        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        order = self._order()
+        return table if order is None else table.take(order)
+
+
+@dataclass(slots=True)
+class ColumnarBlock:
+    """What one block of lines became (see :class:`linehaul.convert.Converted`): ``rows`` per table,
+    ``unprocessed`` (numbered from 1 within the block), ``ignored`` lines, the earliest row timestamp."""
+
+    lines: int
+    rows: dict[Table, TableRows]
+    unprocessed: list[RejectedLine] = field(default_factory=list)
+    ignored: list[bytes] = field(default_factory=list)
+    earliest: str | None = None
+
+
+class ColumnarConverter:
+    """Converts blocks of log lines with Arrow, and the lines it is not sure of with ``converter`` (a
+    :class:`~linehaul.convert.Converter`, whose row formats and agent cache it shares). Not thread-safe."""
+
+    def __init__(self, converter: Converter | None = None) -> None:
+        self._line = converter if converter is not None else Converter()
+        self._formats = self._line.formats
+        details = self._formats[Table.FILE_DOWNLOADS].column("details")
+        self._records = None if details is None else DetailsRecords(arrow_schema_of([details]).field(0).type)
+
+    @property
+    def formats(self) -> Mapping[Table, RowFormat]:
+        return self._formats
+
+    def convert_block(self, block: bytes) -> ColumnarBlock:
+        """Convert every line of ``block`` (lines end with ``\\n``; the last one may not)."""
+        rows = {table: TableRows(self._formats[table]) for table in Table}
+        if not block:
+            return ColumnarBlock(0, rows)
+        data = block[:-1] if block.endswith(b"\n") else block
+        lines, broken = _lines(data)
+        out = ColumnarBlock(len(lines), rows)
+        texts = lines.view(pa.string())
+        fast = pc.match_substring_regex(texts, _HEAD)
+        if b"\t" in data:
+            fast = pc.and_(fast, pc.invert(pc.match_substring(texts, "\t")))
+        downloads = pc.starts_with(texts, "d")
+        slow: list[pa.Array] = [pc.indices_nonzero(pc.invert(fast)).cast(pa.int64())]
+        ignored: list[pa.Array] = []
+        earliest: list[str] = []
+        for table, chosen in (
+            (Table.FILE_DOWNLOADS, downloads),
+            (Table.SIMPLE_REQUESTS, pc.invert(downloads)),
+        ):
+            selected = pc.and_(fast, chosen)
+            positions = pc.indices_nonzero(selected).cast(pa.int64())
+            if len(positions):
+                self._fast_rows(table, texts.filter(selected), positions, out, slow, ignored, earliest)
+        ignored_positions = self._slow_lines(lines, broken, pa.concat_arrays(slow), out, earliest)
+        for positions in ignored:
+            ignored_positions += positions.to_pylist()
+        if ignored_positions:
+            ignored_positions.sort()
+            out.ignored = lines.take(pa.array(ignored_positions, pa.int64())).to_pylist()
+        out.earliest = min(earliest, default=None)
+        return out
+
+    def _fast_rows(
+        self,
+        table: Table,
+        lines: pa.Array,
+        positions: pa.Array,
+        out: ColumnarBlock,
+        slow: list[pa.Array],
+        ignored: list[pa.Array],
+        earliest: list[str],
+    ) -> None:
+        """The rows of the lines of ``table`` that matched the rules (at ``positions`` in the block)."""
+        parts = pc.split_pattern(lines, "|", max_splits=9)
+        agents = pc.list_element(parts, 9).dictionary_encode()
+        texts, outcomes = self._agents(agents.dictionary)
+        at = DATE_AT[table.kind]  # the date is 'Thu, 07 Jan 2021 20:54:54 GMT', after '<kind>|'
+        days = pc.utf8_slice_codeunits(lines, at + 5, at + 16).dictionary_encode()
+        iso_days = pa.array([day_text(day) for day in days.dictionary.to_pylist()], pa.string())
+        time = pc.utf8_slice_codeunits(lines, at + 17, at + 25)
+        if outcomes is not None or iso_days.null_count:
+            outcome = (
+                pc.take(outcomes, agents.indices)
+                if outcomes is not None
+                else pa.nulls(len(lines), pa.int8()).fill_null(_ROW)
+            )
+            valid_day = pc.is_valid(pc.take(iso_days, days.indices))
+            keep = pc.and_(pc.equal(outcome, _ROW), valid_day)
+            slow.append(pc.filter(positions, pc.or_(pc.equal(outcome, _SLOW), pc.invert(valid_day))))
+            ignored.append(pc.filter(positions, pc.and_(pc.equal(outcome, _IGNORED), valid_day)))
+            if not pc.any(keep).as_py():
+                return
+            parts, agents, days = parts.filter(keep), agents.filter(keep), days.filter(keep)
+            positions, time = positions.filter(keep), time.filter(keep)
+        day = pc.take(iso_days, days.indices)
+        earliest.append(_earliest(day, time))
+        url = pc.list_element(parts, 3)
+        values: dict[str, Value] = {
+            "timestamp": Timestamp(day, time),
+            "country_code": Text(_null_if(pc.list_element(parts, 2), ""), nullable=True),
+            "url": Text(url),
+            "tls_protocol": Text(_null_if(pc.list_element(parts, 4), NULL), nullable=True),
+            "tls_cipher": Text(_null_if(pc.list_element(parts, 5), NULL), nullable=True),
+            "details": Details(
+                pc.take(pa.array(texts, pa.string()), agents.indices),
+                lambda: self._details(texts, agents.indices),
+            ),
+        }
+        if table is Table.FILE_DOWNLOADS:
+            project = Text(pc.list_element(parts, 6))
+            values["project"] = project
+            values["file"] = Record(
+                {
+                    "filename": Text(
+                        pc.list_element(pc.split_pattern(url, "/", max_splits=1, reverse=True), 1)
+                    ),
+                    "project": project,
+                    "version": Text(pc.list_element(parts, 7)),
+                    "type": Text(pc.list_element(parts, 8)),
+                }
+            )
+        else:
+            values["project"] = Text(pc.list_element(pc.split_pattern(url, "/", max_splits=3), 2))
+        rows = out.rows[table]
+        rows.count, rows.values, rows.positions = len(positions), values, positions
+
+    def _agents(self, agents: pa.Array) -> tuple[list[str], pa.Array | None]:
+        """Each distinct agent's details JSON text (``null`` but for rows) and outcome (_ROW, _IGNORED,
+        _SLOW), or None for the outcomes when every one gives a row."""
+        found = self._line.agents_details(agents.to_pylist())
+        if all(type(details) is str for details in found):
+            return found, None  # type: ignore[return-value]
+        texts = [details if type(details) is str else "null" for details in found]
+        outcomes = [
+            _ROW if type(details) is str else _SLOW if details is None else _IGNORED for details in found
+        ]
+        return texts, pa.array(outcomes, pa.int8())
+
+    def _details(self, texts: list[str], indices: pa.Array) -> pa.Array:
+        """The details records of rows as Arrow (``texts`` as :meth:`_agents` gives them)."""
+        if self._records is None:
+            return pa.nulls(len(indices))
+        return self._records.records(texts, indices)
+
+    def _slow_lines(
+        self,
+        lines: pa.Array,
+        broken: dict[int, bytes],
+        positions: pa.Array,
+        out: ColumnarBlock,
+        earliest: list[str],
+    ) -> list[int]:
+        """The line converter's outcome for each line at ``positions``, put in its place; returns the
+        positions of the lines it ignored."""
+        convert, ignored = self._line.convert_lines, []
+        for position in sorted(positions.to_pylist()):
+            line: str | bytes = broken[position] if position in broken else lines[position].as_py().decode()
+            converted = Converted(lines=position)
+            convert([line], converted)
+            for table in Table:
+                out.rows[table].others += ((position, row) for row in converted.rows(table))
+            out.unprocessed += converted.unprocessed
+            if converted.ignored:
+                ignored.append(position)
+            if converted.earliest is not None:
+                earliest.append(converted.earliest)
+        return ignored
+
+
+def _null_if(values: pa.Array, text: str) -> pa.Array:
+    """``values`` with ``text`` as null."""
+    return pc.if_else(pc.equal(values, text), _NULL_TEXT, values)
+
+
+def _earliest(day: pa.Array, time: pa.Array) -> str:
+    """The smallest ``{day}T{time}Z`` of rows (as text, which sorts as time does)."""
+    first = pc.min(day).as_py()
+    return f"{first}T{pc.min(pc.filter(time, pc.equal(day, first))).as_py()}Z"
+
+
+def _lines(data: bytes) -> tuple[pa.Array, dict[int, bytes]]:
+    """The lines of ``data`` (no final newline) as a binary array, and those that are not UTF-8 by
+    position (emptied in the array, so that it is valid text)."""
+    if len(data) >= 1 << 31:
+        raise ValueError("a block of lines must be smaller than 2 GiB")
+    whole = pa.Array.from_buffers(
+        pa.binary(), 1, [None, pa.py_buffer(_INT32.pack(0, len(data))), pa.py_buffer(data)]
+    )
+    lines = pc.split_pattern(whole, "\n").values
+    if data.isascii():
+        return lines, {}
+    wide = pc.indices_nonzero(pc.invert(pc.string_is_ascii(lines.view(pa.string()))))
+    broken: dict[int, bytes] = {}
+    for position, raw in zip(wide.to_pylist(), lines.take(wide).to_pylist(), strict=True):
+        try:
+            raw.decode()
+        except UnicodeDecodeError:
+            broken[position] = raw
+    if broken:
+        mask = [False] * len(lines)
+        for position in broken:
+            mask[position] = True
+        lines = pc.if_else(pa.array(mask), pa.scalar(b"", pa.binary()), lines)
+    return lines, broken
