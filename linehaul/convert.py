@@ -212,7 +212,7 @@ class Converter:
         for index, details in enumerate(found):
             if details is None:
                 found[index] = cache.add(agents[index], self._details)
-        return [None if details is _SLOW else details for details in found]  # type: ignore[misc]
+        return [None if details is _SLOW else details for details in found]
 
     @property
     def formats(self) -> Mapping[Table, RowFormat]:

@@ -3,9 +3,11 @@
 :func:`arrow_schema` derives the Arrow schema of a table from its BigQuery schema, the source of truth:
 ``STRING`` → ``string``, ``BOOLEAN`` → ``bool`` (``details.ci``), ``INTEGER`` → ``int64``, ``FLOAT`` →
 ``float64``, ``TIMESTAMP`` → ``timestamp[us, tz=UTC]``, ``RECORD`` → ``struct`` of its fields, in order;
-``REQUIRED`` columns are not nullable. Rows are turned into Arrow by Arrow's own JSON reader (C++), from
-the NDJSON the fast converter writes, with that schema given explicitly: nothing is inferred, and a key
-the schema does not know is an error.
+``REQUIRED`` columns are not nullable (the mapping is :func:`linehaul.columnar._rows.arrow_field`). Logs
+become Arrow tables directly on the columnar path (:mod:`linehaul.columnar`: no NDJSON in between); the
+lines it leaves to the line converter, and rows given as NDJSON or dicts, are read by Arrow's own JSON
+reader (C++) with that schema given explicitly: nothing is inferred, and a key the schema does not know is
+an error.
 """
 
 from __future__ import annotations
@@ -20,41 +22,22 @@ from linehaul.analysis.errors import MissingExtraError
 from linehaul.logs.parallel import RowCodec, convert_files
 from linehaul.logs.paths import expand_paths
 from linehaul.rows import dumps_row
-from linehaul.schema import Field, load_schema
+from linehaul.schema import load_schema
 from linehaul.tables import Table
 
 try:
     import pyarrow as pa
     import pyarrow.ipc
     import pyarrow.json as pa_json
+
+    from linehaul.columnar._rows import arrow_schema_of
+    from linehaul.columnar.converter import TableRows
 except ImportError as error:  # pragma: no cover - the analysis extra is part of dev
     raise MissingExtraError("pyarrow") from error
 
 __all__ = ["ARROW", "arrow_schema", "encode_arrow", "ndjson_to_arrow", "read_arrow", "rows_to_arrow"]
 
-_SCALARS: dict[str, pa.DataType] = {
-    "STRING": pa.string(),
-    "BOOLEAN": pa.bool_(),
-    "INTEGER": pa.int64(),
-    "FLOAT": pa.float64(),
-    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
-}
 _ROWS_PER_BATCH = 10_000
-
-
-def _arrow_type(column: Field) -> pa.DataType:
-    kind = column["type"]
-    if kind in ("RECORD", "STRUCT"):
-        return pa.struct([_arrow_field(child) for child in column["fields"]])
-    if kind not in _SCALARS:
-        raise ValueError(f"column {column['name']!r}: no Arrow type for BigQuery type {kind}")
-    return _SCALARS[kind]
-
-
-def _arrow_field(column: Field) -> pa.Field[Any]:
-    if column.get("mode") == "REPEATED":
-        raise ValueError(f"column {column['name']!r}: REPEATED columns are not used by linehaul")
-    return pa.field(column["name"], _arrow_type(column), nullable=column.get("mode") != "REQUIRED")
 
 
 def arrow_schema(table: Table | str) -> pa.Schema:
@@ -64,7 +47,7 @@ def arrow_schema(table: Table | str) -> pa.Schema:
 
 @cache
 def _arrow_schema(table: Table) -> pa.Schema:
-    return pa.schema([_arrow_field(column) for column in load_schema(table)])
+    return arrow_schema_of(load_schema(table))
 
 
 def ndjson_to_arrow(table: Table | str, ndjson: bytes) -> pa.Table:
@@ -98,7 +81,12 @@ def _from_ipc_bytes(table: Table, data: bytes) -> pa.Table:
     return pa.ipc.open_stream(data).read_all() if data else arrow_schema(table).empty_table()
 
 
-ARROW = RowCodec(encode_arrow, _ipc_bytes, _from_ipc_bytes)
+def _columnar_arrow(table: Table, rows: TableRows) -> pa.Table:
+    del table
+    return rows.arrow()
+
+
+ARROW = RowCodec(encode_arrow, _ipc_bytes, _from_ipc_bytes, _columnar_arrow)
 """Rows as Arrow tables (for :func:`linehaul.logs.parallel.convert_files`); workers send them as Arrow IPC."""
 
 

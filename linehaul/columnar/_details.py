@@ -8,9 +8,16 @@ again (as the converter's own caches forget).
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.compute as compute
 import pyarrow.json as pa_json
+
+from linehaul.columnar._rows import Array
+
+pc: Any = compute  # pyarrow-stubs' overloads refuse the Python scalars that Arrow's functions take
 
 __all__ = ["DetailsRecords"]
 
@@ -24,9 +31,9 @@ class DetailsRecords:
         self._type, self._size = record_type, size
         self._schema = pa.schema([pa.field("d", record_type)])
         self._numbers: dict[str, int] = {}
-        self._chunks: list[pa.Array] = []
+        self._chunks: list[Array] = []
 
-    def records(self, texts: list[str], indices: pa.Array) -> pa.Array:
+    def records(self, texts: list[str], indices: Array) -> Array:
         """The record of ``texts[i]`` for each ``i`` of ``indices`` (a block's distinct texts, its rows)."""
         numbers = list(map(self._numbers.get, texts))
         if None in numbers:
@@ -37,15 +44,16 @@ class DetailsRecords:
             numbers = [self._numbers[text] for text in texts]
         if len(self._chunks) > _MOST_CHUNKS:
             self._chunks = [pa.concat_arrays(self._chunks)]
-        store = pa.chunked_array(self._chunks, self._type)
+        store = pa.chunked_array(self._chunks, self._type)  # type: ignore[call-overload]
         distinct = pc.take(store, pa.array(numbers, pa.int64())).combine_chunks()
-        return pc.take(distinct, indices)
+        records: Array = pc.take(distinct, indices)
+        return records
 
     def _add(self, texts: list[str]) -> None:
         new = list(dict.fromkeys(texts))
         data = "".join(f'{{"d":{text}}}\n' for text in new).encode()
         read = pa_json.read_json(
-            pa.py_buffer(data),
+            io.BytesIO(data),
             read_options=pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1),
             parse_options=pa_json.ParseOptions(
                 explicit_schema=self._schema, unexpected_field_behavior="error"

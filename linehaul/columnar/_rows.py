@@ -17,14 +17,19 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.compute as compute
 
 from linehaul._columns import Column, column_name
 
+Array: TypeAlias = "pa.Array[Any]"
+"""An Arrow array (the stubs' generic type, spelled once)."""
+pc: Any = compute  # pyarrow-stubs' overloads refuse the Python scalars that Arrow's functions take
+
 __all__ = [
+    "Array",
     "Details",
     "Record",
     "Text",
@@ -34,14 +39,21 @@ __all__ = [
     "arrow_rows",
     "arrow_schema_of",
     "ndjson_rows",
+    "values_of",
 ]
+
+
+def values_of(array: Array) -> list[Any]:
+    """The array's values as Python objects (``None`` for null)."""
+    values: list[Any] = array.to_pylist()
+    return values
 
 
 @dataclass(frozen=True, slots=True)
 class Text:
     """A string for each row; null where the row has no value (then ``nullable``)."""
 
-    values: pa.Array
+    values: Array
     nullable: bool = False
 
 
@@ -49,19 +61,20 @@ class Text:
 class Timestamp:
     """Each row's time as RFC 3339 text, in two parts: ``2021-01-07`` and ``20:54:54``."""
 
-    day: pa.Array
-    time: pa.Array
+    day: Array
+    time: Array
 
-    def text(self) -> pa.Array:
-        return pc.binary_join_element_wise(self.day, "T", self.time, "Z", "")
+    def text(self) -> Array:
+        text: Array = pc.binary_join_element_wise(self.day, "T", self.time, "Z", "")
+        return text
 
 
 @dataclass(frozen=True, slots=True)
 class Details:
     """A record encoded once per distinct agent: each row's JSON text and its Arrow value (a struct)."""
 
-    json: pa.Array
-    arrow: Callable[[], pa.Array]
+    json: Array
+    arrow: Callable[[], Array]
     """Made only when asked: NDJSON output never needs it."""
 
 
@@ -119,10 +132,10 @@ def _schema(columns: str) -> pa.Schema:
     return pa.schema([arrow_field(column) for column in json.loads(columns)])
 
 
-Piece = str | pa.Array
+Piece: TypeAlias = "str | Array"
 
 
-def ndjson_rows(columns: Sequence[Column], values: Mapping[str, Value], rows: int) -> pa.Array:
+def ndjson_rows(columns: Sequence[Column], values: Mapping[str, Value], rows: int) -> Array:
     """Each row's NDJSON line (with its newline) as a string array: the text of ``dumps_row`` of its row."""
     pieces: list[Piece] = []
     for index, column in enumerate(columns):
@@ -138,7 +151,10 @@ def ndjson_rows(columns: Sequence[Column], values: Mapping[str, Value], rows: in
             folded.append(piece)
     if not any(isinstance(piece, pa.Array) for piece in folded):
         return pa.array([folded[0]] * rows, pa.string())
-    return pc.binary_join_element_wise(*folded, "", null_handling="replace", null_replacement="null")
+    rows_text: Array = pc.binary_join_element_wise(
+        *folded, "", null_handling="replace", null_replacement="null"
+    )
+    return rows_text
 
 
 def _json_pieces(column: Column, value: Value | None, pieces: list[Piece]) -> None:
@@ -173,15 +189,16 @@ def arrow_rows(
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _arrow_array(column: Column, value: Value | None, rows: int) -> pa.Array:
+def _arrow_array(column: Column, value: Value | None, rows: int) -> Array:
     kind, kind_type = _kind(column), _arrow_type(column)
     if value is None:
-        return pa.nulls(rows, kind_type)
+        nulls: Array = pa.nulls(rows, kind_type)  # type: ignore[call-overload]
+        return nulls
     if isinstance(value, Record) and kind in _RECORDS:
         children = [
             _arrow_array(child, value.fields.get(column_name(child)), rows) for child in column["fields"]
         ]
-        return pa.StructArray.from_arrays(children, fields=list(kind_type))
+        return pa.StructArray.from_arrays(children, fields=list(kind_type))  # type: ignore[call-overload]
     if isinstance(value, Timestamp) and kind == "TIMESTAMP":
         return value.text().cast(kind_type)
     if isinstance(value, Details) and kind in _RECORDS:

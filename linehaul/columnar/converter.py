@@ -20,17 +20,20 @@ join the others at their place: every line's outcome, reason and row are exactly
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.compute as compute
 import pyarrow.json as pa_json
 
 from linehaul._fields import NULL, day_text
 from linehaul.columnar._details import DetailsRecords
 from linehaul.columnar._rows import (
+    Array,
     Details,
     Record,
     Text,
@@ -39,11 +42,14 @@ from linehaul.columnar._rows import (
     arrow_rows,
     arrow_schema_of,
     ndjson_rows,
+    values_of,
 )
 from linehaul.columnar._rules import DATE_AT, DOWNLOAD_HEAD, SIMPLE_HEAD
 from linehaul.convert import Converted, Converter, RejectedLine
 from linehaul.rows import RowFormat
 from linehaul.tables import Table
+
+pc: Any = compute  # pyarrow-stubs' overloads refuse the Python scalars that Arrow's functions take
 
 __all__ = ["ColumnarBlock", "ColumnarConverter", "TableRows"]
 
@@ -63,21 +69,22 @@ class TableRows:
     row_format: RowFormat
     count: int = 0
     values: Mapping[str, Value] = field(default_factory=dict)
-    positions: pa.Array | None = None
+    positions: Array | None = None
     others: list[tuple[int, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.count + len(self.others)
 
-    def _order(self) -> pa.Array | None:
+    def _order(self) -> Array | None:
         """Where each row goes among the columnar rows followed by the others; None if already in order."""
         if not self.others:
             return None
         others = pa.array([position for position, _ in self.others], pa.int64())
         positions = others if self.positions is None else pa.concat_arrays([self.positions, others])
-        return pc.sort_indices(positions)
+        order: Array = pc.sort_indices(positions)
+        return order
 
-    def ndjson_array(self) -> pa.Array:
+    def ndjson_array(self) -> Array:
         """Each row's NDJSON line with its newline, as a string array."""
         columns = self.row_format.columns
         texts = [ndjson_rows(columns, self.values, self.count)] if self.count else []
@@ -95,6 +102,8 @@ class TableRows:
         if not len(rows):
             return b""
         _, offsets, data = rows.buffers()
+        if offsets is None or data is None:
+            return b""
         (start,) = _INT32_ONE.unpack_from(offsets, 4 * rows.offset)
         (end,) = _INT32_ONE.unpack_from(offsets, 4 * (rows.offset + len(rows)))
         return b"" if data is None else data[start:end].to_pybytes()
@@ -111,7 +120,7 @@ class TableRows:
         if self.others:
             data = "".join(line + "\n" for _, line in self.others).encode()
             read = pa_json.read_json(
-                pa.py_buffer(data),
+                io.BytesIO(data),
                 read_options=pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1),
                 parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
             )
@@ -162,8 +171,8 @@ class ColumnarConverter:
         if b"\t" in data:
             fast = pc.and_(fast, pc.invert(pc.match_substring(texts, "\t")))
         downloads = pc.starts_with(texts, "d")
-        slow: list[pa.Array] = [pc.indices_nonzero(pc.invert(fast)).cast(pa.int64())]
-        ignored: list[pa.Array] = []
+        slow: list[Array] = [pc.indices_nonzero(pc.invert(fast)).cast(pa.int64())]
+        ignored: list[Array] = []
         earliest: list[str] = []
         for table, chosen in (
             (Table.FILE_DOWNLOADS, downloads),
@@ -175,21 +184,21 @@ class ColumnarConverter:
                 self._fast_rows(table, texts.filter(selected), positions, out, slow, ignored, earliest)
         ignored_positions = self._slow_lines(lines, broken, pa.concat_arrays(slow), out, earliest)
         for positions in ignored:
-            ignored_positions += positions.to_pylist()
+            ignored_positions += values_of(positions)
         if ignored_positions:
             ignored_positions.sort()
-            out.ignored = lines.take(pa.array(ignored_positions, pa.int64())).to_pylist()
+            out.ignored = values_of(lines.take(pa.array(ignored_positions, pa.int64())))
         out.earliest = min(earliest, default=None)
         return out
 
     def _fast_rows(
         self,
         table: Table,
-        lines: pa.Array,
-        positions: pa.Array,
+        lines: Array,
+        positions: Array,
         out: ColumnarBlock,
-        slow: list[pa.Array],
-        ignored: list[pa.Array],
+        slow: list[Array],
+        ignored: list[Array],
         earliest: list[str],
     ) -> None:
         """The rows of the lines of ``table`` that matched the rules (at ``positions`` in the block)."""
@@ -198,7 +207,7 @@ class ColumnarConverter:
         texts, outcomes = self._agents(agents.dictionary)
         at = DATE_AT[table.kind]  # the date is 'Thu, 07 Jan 2021 20:54:54 GMT', after '<kind>|'
         days = pc.utf8_slice_codeunits(lines, at + 5, at + 16).dictionary_encode()
-        iso_days = pa.array([day_text(day) for day in days.dictionary.to_pylist()], pa.string())
+        iso_days = pa.array([day_text(day) for day in values_of(days.dictionary)], pa.string())
         time = pc.utf8_slice_codeunits(lines, at + 17, at + 25)
         if outcomes is not None or iso_days.null_count:
             outcome = (
@@ -246,10 +255,10 @@ class ColumnarConverter:
         rows = out.rows[table]
         rows.count, rows.values, rows.positions = len(positions), values, positions
 
-    def _agents(self, agents: pa.Array) -> tuple[list[str], pa.Array | None]:
+    def _agents(self, agents: Array) -> tuple[list[str], Array | None]:
         """Each distinct agent's details JSON text (``null`` but for rows) and outcome (_ROW, _IGNORED,
         _SLOW), or None for the outcomes when every one gives a row."""
-        found = self._line.agents_details(agents.to_pylist())
+        found = self._line.agents_details(values_of(agents))
         if all(type(details) is str for details in found):
             return found, None  # type: ignore[return-value]
         texts = [details if type(details) is str else "null" for details in found]
@@ -258,7 +267,7 @@ class ColumnarConverter:
         ]
         return texts, pa.array(outcomes, pa.int8())
 
-    def _details(self, texts: list[str], indices: pa.Array) -> pa.Array:
+    def _details(self, texts: list[str], indices: Array) -> Array:
         """The details records of rows as Arrow (``texts`` as :meth:`_agents` gives them)."""
         if self._records is None:
             return pa.nulls(len(indices))
@@ -266,16 +275,16 @@ class ColumnarConverter:
 
     def _slow_lines(
         self,
-        lines: pa.Array,
+        lines: Array,
         broken: dict[int, bytes],
-        positions: pa.Array,
+        positions: Array,
         out: ColumnarBlock,
         earliest: list[str],
     ) -> list[int]:
         """The line converter's outcome for each line at ``positions``, put in its place; returns the
         positions of the lines it ignored."""
         convert, ignored = self._line.convert_lines, []
-        for position in sorted(positions.to_pylist()):
+        for position in sorted(values_of(positions)):
             line: str | bytes = broken[position] if position in broken else lines[position].as_py().decode()
             converted = Converted(lines=position)
             convert([line], converted)
@@ -289,18 +298,19 @@ class ColumnarConverter:
         return ignored
 
 
-def _null_if(values: pa.Array, text: str) -> pa.Array:
+def _null_if(values: Array, text: str) -> Array:
     """``values`` with ``text`` as null."""
-    return pc.if_else(pc.equal(values, text), _NULL_TEXT, values)
+    nullable: Array = pc.if_else(pc.equal(values, text), _NULL_TEXT, values)
+    return nullable
 
 
-def _earliest(day: pa.Array, time: pa.Array) -> str:
+def _earliest(day: Array, time: Array) -> str:
     """The smallest ``{day}T{time}Z`` of rows (as text, which sorts as time does)."""
     first = pc.min(day).as_py()
     return f"{first}T{pc.min(pc.filter(time, pc.equal(day, first))).as_py()}Z"
 
 
-def _lines(data: bytes) -> tuple[pa.Array, dict[int, bytes]]:
+def _lines(data: bytes) -> tuple[Array, dict[int, bytes]]:
     """The lines of ``data`` (no final newline) as a binary array, and those that are not UTF-8 by
     position (emptied in the array, so that it is valid text)."""
     if len(data) >= 1 << 31:
@@ -313,7 +323,7 @@ def _lines(data: bytes) -> tuple[pa.Array, dict[int, bytes]]:
         return lines, {}
     wide = pc.indices_nonzero(pc.invert(pc.string_is_ascii(lines.view(pa.string()))))
     broken: dict[int, bytes] = {}
-    for position, raw in zip(wide.to_pylist(), lines.take(wide).to_pylist(), strict=True):
+    for position, raw in zip(values_of(wide), values_of(lines.take(wide)), strict=True):
         try:
             raw.decode()
         except UnicodeDecodeError:

@@ -1,8 +1,10 @@
 """Converting many log files block by block, on one process or several, with results in input order.
 
 :func:`convert_files` reads the files in order (gzip or plain, ``-`` for stdin) in blocks of whole lines
-and converts each block with a :class:`~linehaul.convert.Converter`, then hands its rows (NDJSON lines)
-to a :class:`RowCodec` that turns them into what the caller writes (NDJSON bytes, an Arrow table, ...).
+and converts each block with the columnar path (:mod:`linehaul.columnar`, where pyarrow is installed and
+the codec takes its rows) or a :class:`~linehaul.convert.Converter` (the same rows, line by line), then
+hands its rows to a :class:`RowCodec` that turns them into what the caller writes (NDJSON bytes, an Arrow
+table, ...).
 Results come in input order, so everything written from them is the same byte for byte whatever ``jobs``.
 
 With ``jobs > 1``, ``jobs`` worker processes each read every file themselves (decompressing is cheap next
@@ -29,14 +31,27 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, BinaryIO, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, TypeVar
 
+from linehaul import columnar
 from linehaul.convert import Converted, Converter, RejectedLine
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import STDIN, LogFileError, read_blocks
 from linehaul.tables import Table
 
-__all__ = ["NDJSON", "BlockResult", "RowCodec", "convert_block", "convert_files", "encode_ndjson"]
+if TYPE_CHECKING:
+    from linehaul.columnar.converter import ColumnarConverter, TableRows
+
+__all__ = [
+    "NDJSON",
+    "BlockResult",
+    "RowCodec",
+    "block_converter",
+    "convert_block",
+    "convert_columnar_block",
+    "convert_files",
+    "encode_ndjson",
+]
 
 Rows = TypeVar("Rows")
 _POLL_SECONDS = 0.5
@@ -47,13 +62,16 @@ class RowCodec(Generic[Rows]):
     """How the rows of a block become what the caller writes, and how they travel from a worker.
 
     ``to_rows(table, lines)`` turns a block's NDJSON lines for ``table`` into ``Rows``; ``to_bytes`` and
-    ``from_bytes(table, data)`` carry them through a spool file. All three must be module-level functions
-    (workers receive them by name).
+    ``from_bytes(table, data)`` carry them through a spool file; ``from_columnar(table, rows)``, if given,
+    makes ``Rows`` from the columnar path's rows (:class:`~linehaul.columnar.converter.TableRows`), which
+    is then used where it can run (:func:`linehaul.columnar.available`). All must be module-level
+    functions (workers receive them by name).
     """
 
     to_rows: Callable[[Table, list[str]], Rows]
     to_bytes: Callable[[Rows], bytes]
     from_bytes: Callable[[Table, bytes], Rows]
+    from_columnar: Callable[[Table, TableRows], Rows] | None = None
 
 
 def encode_ndjson(table: Table, lines: list[str]) -> bytes:
@@ -71,7 +89,12 @@ def _table_bytes(table: Table, data: bytes) -> bytes:
     return data
 
 
-NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes)
+def _columnar_ndjson(table: Table, rows: TableRows) -> bytes:
+    del table
+    return rows.ndjson()
+
+
+NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes, _columnar_ndjson)
 """Rows as NDJSON bytes, ready to append to a ``.ndjson`` file."""
 
 
@@ -86,6 +109,8 @@ class BlockResult(Generic[Rows]):
     simple: Rows
     rejected: tuple[RejectedLine, ...]
     ignored: tuple[bytes, ...]
+    earliest: str | None = None
+    """The smallest row timestamp of the block (RFC 3339 text), if it has rows."""
 
     def rows(self, table: Table) -> Rows:
         """The rows of ``table``."""
@@ -105,7 +130,51 @@ def convert_block(
         simple=to_rows(Table.SIMPLE_REQUESTS, out.simple),
         rejected=tuple(out.unprocessed),
         ignored=tuple(out.ignored),
+        earliest=out.earliest,
     )
+
+
+def convert_columnar_block(
+    converter: ColumnarConverter,
+    path: str,
+    block: bytes,
+    from_columnar: Callable[[Table, TableRows], Rows],
+) -> BlockResult[Rows]:
+    """:func:`convert_block` on the columnar path: the same result, by way of ``from_columnar``."""
+    out = converter.convert_block(block)
+    downloads, simple = out.rows[Table.FILE_DOWNLOADS], out.rows[Table.SIMPLE_REQUESTS]
+    return BlockResult(
+        path=path,
+        counts=ReadCounts(
+            lines=out.lines,
+            file_downloads=len(downloads),
+            simple_requests=len(simple),
+            unprocessed=len(out.unprocessed),
+            ignored=len(out.ignored),
+        ),
+        downloads=from_columnar(Table.FILE_DOWNLOADS, downloads),
+        simple=from_columnar(Table.SIMPLE_REQUESTS, simple),
+        rejected=tuple(out.unprocessed),
+        ignored=tuple(out.ignored),
+        earliest=out.earliest,
+    )
+
+
+def block_converter(
+    codec: RowCodec[Rows], converter: Converter | None = None
+) -> Callable[[str, bytes], BlockResult[Rows]]:
+    """``convert(path, block)``: blocks converted for ``codec`` by one converter that keeps its caches,
+    the columnar path's where it can run and the codec takes its rows, else ``converter`` (a new
+    :class:`~linehaul.convert.Converter` if None), which the columnar path also uses for the lines it
+    leaves to it. The results are the same either way."""
+    line = converter if converter is not None else Converter()
+    from_columnar = codec.from_columnar
+    if from_columnar is not None and columnar.available():
+        from linehaul.columnar.converter import ColumnarConverter
+
+        fast = ColumnarConverter(line)
+        return lambda path, block: convert_columnar_block(fast, path, block, from_columnar)
+    return lambda path, block: convert_block(line, path, block, codec.to_rows)
 
 
 def _blocks(paths: Sequence[str]) -> Iterator[tuple[str, bytes] | LogFileError]:
@@ -125,9 +194,9 @@ def convert_files(
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     if jobs == 1 or STDIN in paths:
-        converter = Converter()
+        convert = block_converter(codec)
         for item in _blocks(paths):
-            yield item if isinstance(item, LogFileError) else convert_block(converter, *item, codec.to_rows)
+            yield item if isinstance(item, LogFileError) else convert(*item)
         return
     with tempfile.TemporaryDirectory(prefix="linehaul-spool-") as spool:
         yield from _Workers(paths, codec, jobs, Path(spool)).results()
@@ -195,7 +264,7 @@ def _spool_blocks(
     files: Mapping[Table, BinaryIO],
     messages: Any,
 ) -> None:
-    converter = Converter()
+    convert = block_converter(codec)
     index = 0
     for item in _blocks(paths):
         if isinstance(item, LogFileError):
@@ -203,7 +272,7 @@ def _spool_blocks(
                 messages.put(_FileFailed(index, item))
             continue
         if index % jobs == number:
-            result = convert_block(converter, *item, codec.to_rows)
+            result = convert(*item)
             spans: dict[Table, Span] = {}
             for table in Table:
                 data = codec.to_bytes(result.rows(table))
@@ -256,6 +325,7 @@ class _Workers(Generic[Rows]):
                     simple=self._read(readers, item.worker, Table.SIMPLE_REQUESTS, spooled.simple),
                     rejected=spooled.rejected,
                     ignored=spooled.ignored,
+                    earliest=spooled.earliest,
                 )
         finally:
             for process in processes:

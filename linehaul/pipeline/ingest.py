@@ -4,8 +4,9 @@
 
 1. read the log once quickly for the days of its events (:mod:`linehaul.pipeline.days`), to name the
    outputs after the UTC day of its earliest event (see :mod:`linehaul.pipeline.naming`);
-2. stream the log (one block of lines at a time: memory stays flat) through the fast converter, writing
-   each output under its final name as it goes (streamed uploads, in a background thread), except a
+2. stream the log (one block of lines at a time: memory stays flat) through the converter (the columnar
+   path where pyarrow is installed), writing each output under its final name as it goes (streamed
+   uploads, in a background thread), except a
    staged file whose ``loaded/`` marker says the publisher already loaded it. When the first look cannot
    be sure of the days (a date field with odd spacing), the outputs go to ``ingesting/<name>/`` and are
    copied to their final names at the end, named after the earliest row;
@@ -30,9 +31,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
-from linehaul.convert import Converted, Converter, reason_records
+from linehaul.convert import Converter, reason_records
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError, stream_blocks
+from linehaul.logs.parallel import NDJSON, BlockResult, block_converter
 from linehaul.pipeline.background import BackgroundWriter
 from linehaul.pipeline.days import event_days
 from linehaul.pipeline.naming import (
@@ -112,15 +114,15 @@ class _Outputs:
             writer = self.writers[output] = self.stack.enter_context(opened)
         self.background.write(writer, data)
 
-    def add(self, converted: Converted, lines_before: int) -> None:
-        self.counts += ReadCounts.of(converted)
+    def add(self, converted: BlockResult[bytes], lines_before: int) -> None:
+        self.counts += converted.counts
         if converted.downloads:
-            self.write(Output.DOWNLOADS, ("\n".join(converted.downloads) + "\n").encode())
+            self.write(Output.DOWNLOADS, converted.downloads)
         if converted.simple:
-            self.write(Output.SIMPLE, ("\n".join(converted.simple) + "\n").encode())
-        if converted.unprocessed:
-            self.write(Output.UNPROCESSED, b"".join(line.raw + b"\n" for line in converted.unprocessed))
-            self.write(Output.REASONS, reason_records(converted.unprocessed, lines_before))
+            self.write(Output.SIMPLE, converted.simple)
+        if converted.rejected:
+            self.write(Output.UNPROCESSED, b"".join(line.raw + b"\n" for line in converted.rejected))
+            self.write(Output.REASONS, reason_records(converted.rejected, lines_before))
         if converted.ignored:
             self.write(Output.IGNORED, b"".join(raw + b"\n" for raw in converted.ignored))
 
@@ -230,14 +232,14 @@ def _convert(
         stream = stack.enter_context(store.open_reader(bucket, name, generation))
         background = BackgroundWriter()
         outputs = _Outputs(store, target.bucket, target.names, stack, background, frozenset(target.loaded))
-        convert = converter()
+        convert = block_converter(NDJSON, converter())  # the columnar path where pyarrow is installed
         try:
             for block in stream_blocks(stream, source):
-                converted = Converted(earliest=earliest)
                 lines_before = outputs.counts.lines
-                convert.convert_block(block, converted)
+                converted = convert(source, block)
                 outputs.add(converted, lines_before)
-                earliest = converted.earliest
+                if converted.earliest is not None and (earliest is None or converted.earliest < earliest):
+                    earliest = converted.earliest
         except LogFileError as error:
             damage = error.reason
         finally:

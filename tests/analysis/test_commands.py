@@ -198,15 +198,18 @@ def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd)
 
 
-def test_parse_ndjson_does_not_load_pyarrow_or_duckdb(logs: Logs, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("columnar", "loaded"), [("1", ["pyarrow"]), ("0", [])])
+def test_parse_ndjson_loads_pyarrow_only_for_the_columnar_path_and_never_duckdb(
+    logs: Logs, tmp_path: Path, columnar: str, loaded: list[str]
+) -> None:
     code = (
-        "import sys; from linehaul.cli import main; "
+        f"import os, sys; os.environ['LINEHAUL_COLUMNAR'] = {columnar!r}; from linehaul.cli import main; "
         f"assert main(['parse', '-o', {str(tmp_path)!r}, *{logs.paths!r}]) == 0; "
         "print(sorted(name for name in ('pyarrow', 'duckdb') if name in sys.modules))"
     )
     result = _python(code, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "[]"
+    assert result.stdout.splitlines()[-1] == str(loaded)
 
 
 @pytest.mark.parametrize("argv", [["stats", "--by", "cpu"], ["parse", "--format", "parquet", "-o", "out"]])
