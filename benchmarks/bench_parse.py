@@ -4,8 +4,11 @@
 
 Each corpus is measured in a fresh child process (cold caches, its own peak RSS), for:
 
-* ``core``: ``read_blocks`` + ``Converter.convert_block``, the path of ``linehaul parse`` and the ingestor,
-  minus writing the output files (rows are built, then dropped);
+* ``core``: ``read_blocks`` + ``block_converter(NDJSON)``, the path of ``linehaul parse`` and the ingestor
+  (the columnar path, :mod:`linehaul.columnar`, where pyarrow is installed), minus writing the output files
+  (each block's NDJSON bytes are made, then dropped);
+* ``line``: the same with the line converter (``Converter.convert_block`` and the rows joined into NDJSON
+  bytes, as ``parse`` and the ingestor do without pyarrow);
 * ``baseline``: a minimal split-and-dump (``line.split("|")`` and ``json.dumps`` of a flat dict) over the
   same decompressed lines, no validation, no classification: the floor the issue compares against;
 * ``library``: ``dumps_row(to_row(parse_line(line)))`` per line (the first 100,000 lines), the simple path;
@@ -46,16 +49,31 @@ def _peak_rss_mib() -> float:
 
 
 def _core(corpus: str) -> dict[str, float]:
+    from linehaul.logfiles import read_blocks
+    from linehaul.logs.parallel import NDJSON, block_converter
+
+    started, cpu = time.perf_counter(), time.process_time()
+    converter, lines, rows = block_converter(NDJSON), 0, 0
+    for block in read_blocks(corpus, converter.block_size):
+        result = converter.convert(corpus, block)
+        lines, rows = lines + result.counts.lines, rows + len(result.downloads) + len(result.simple)
+    return {"lines": lines, "rows": rows, "seconds": time.perf_counter() - started,
+            "cpu": time.process_time() - cpu, "rss": _peak_rss_mib()}  # fmt: skip
+
+
+def _line(corpus: str) -> dict[str, float]:
     from linehaul.convert import Converted, Converter
     from linehaul.logfiles import read_blocks
 
     started, cpu = time.perf_counter(), time.process_time()
-    converter, lines, rows = Converter(), 0, 0
+    converter, lines = Converter(), 0
     for block in read_blocks(corpus):
         out = Converted()
         converter.convert_block(block, out)
-        lines, rows = lines + out.lines, rows + len(out.downloads) + len(out.simple)
-    return {"lines": lines, "rows": rows, "seconds": time.perf_counter() - started,
+        for rows in (out.downloads, out.simple):
+            ("\n".join(rows) + "\n").encode() if rows else b""
+        lines += out.lines
+    return {"lines": lines, "seconds": time.perf_counter() - started,
             "cpu": time.process_time() - cpu, "rss": _peak_rss_mib()}  # fmt: skip
 
 
@@ -126,7 +144,10 @@ def main() -> int:
         name = Path(corpus).name
         runs = [_child("core", corpus) for _ in range(args.repeat)]
         best = min(runs, key=lambda run: run["seconds"])
-        figures = {f"core (best of {args.repeat})": best, "baseline split+dump": _child("baseline", corpus),
+        lines = [_child("line", corpus) for _ in range(args.repeat)]
+        figures = {f"core (best of {args.repeat})": best,
+                   f"line converter (best of {args.repeat})": min(lines, key=lambda run: run["seconds"]),
+                   "baseline split+dump": _child("baseline", corpus),
                    "library parse_line": _child("library", corpus)}  # fmt: skip
         if args.reference:
             figures["production 1.0.3"] = _production(args.reference, corpus)

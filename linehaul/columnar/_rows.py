@@ -30,6 +30,7 @@ pc: Any = compute  # pyarrow-stubs' overloads refuse the Python scalars that Arr
 
 __all__ = [
     "Array",
+    "Coded",
     "Details",
     "Record",
     "Text",
@@ -51,31 +52,45 @@ def values_of(array: Array) -> list[Any]:
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A string for each row; null where the row has no value (then ``nullable``)."""
+    """A string for each row (many distinct ones); null where the row has no value (then ``nullable``)."""
 
     values: Array
     nullable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class Timestamp:
-    """Each row's time as RFC 3339 text, in two parts: ``2021-01-07`` and ``20:54:54``."""
+class Coded:
+    """A value for each row, as the index of one of a few distinct values: ``texts`` holds the JSON text
+    of each (or, in a :class:`Timestamp`, its text), ``values`` the distinct values as Arrow."""
 
-    day: Array
+    indices: Array
+    texts: list[str]
+    values: Array
+
+    def arrow(self) -> Array:
+        taken: Array = pc.take(self.values, self.indices)
+        return taken
+
+
+@dataclass(frozen=True, slots=True)
+class Timestamp:
+    """Each row's time as RFC 3339 text, in two parts: its day (``2021-01-07``) and time (``20:54:54``)."""
+
+    day: Coded
     time: Array
 
     def text(self) -> Array:
-        text: Array = pc.binary_join_element_wise(self.day, "T", self.time, "Z", "")
+        text: Array = pc.binary_join_element_wise(self.day.arrow(), "T", self.time, "Z", "")
         return text
 
 
 @dataclass(frozen=True, slots=True)
 class Details:
-    """A record encoded once per distinct agent: each row's JSON text and its Arrow value (a struct)."""
+    """A record encoded once per distinct agent: the JSON text of each (``json.texts``), and each row's
+    Arrow value (a struct), made only when asked (NDJSON output never needs it)."""
 
-    json: Array
+    json: Coded
     arrow: Callable[[], Array]
-    """Made only when asked: NDJSON output never needs it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +100,7 @@ class Record:
     fields: Mapping[str, Value]
 
 
-Value = Text | Timestamp | Details | Record
+Value = Text | Coded | Timestamp | Details | Record
 
 _SCALARS: dict[str, pa.DataType] = {
     "STRING": pa.string(),
@@ -132,29 +147,58 @@ def _schema(columns: str) -> pa.Schema:
     return pa.schema([arrow_field(column) for column in json.loads(columns)])
 
 
-Piece: TypeAlias = "str | Array"
+Piece: TypeAlias = "str | Array | Coded"
 
 
 def ndjson_rows(columns: Sequence[Column], values: Mapping[str, Value], rows: int) -> Array:
-    """Each row's NDJSON line (with its newline) as a string array: the text of ``dumps_row`` of its row."""
+    """Each row's NDJSON line (with its newline) as a string array: the text of ``dumps_row`` of its row.
+
+    The row is one element-wise join of its pieces; the literal text around a coded value is folded into
+    its few distinct texts first, so that the join has as few pieces as can be."""
     pieces: list[Piece] = []
     for index, column in enumerate(columns):
         name = column_name(column)
         pieces.append(("{" if index == 0 else ",") + json.dumps(name) + ":")
         _json_pieces(column, values.get(name), pieces)
     pieces.append("}\n" if columns else "{}\n")
-    folded: list[Piece] = []
-    for piece in pieces:
-        if isinstance(piece, str) and folded and isinstance(folded[-1], str):
-            folded[-1] += piece
-        else:
-            folded.append(piece)
-    if not any(isinstance(piece, pa.Array) for piece in folded):
-        return pa.array([folded[0]] * rows, pa.string())
+    arrays = [_taken(piece) if isinstance(piece, Coded) else piece for piece in _folded(pieces)]
+    if len(arrays) == 1:  # every column a literal, or all folded into one coded value
+        only = arrays[0]
+        return pa.array([only] * rows, pa.string()) if isinstance(only, str) else only
     rows_text: Array = pc.binary_join_element_wise(
-        *folded, "", null_handling="replace", null_replacement="null"
+        *arrays, "", null_handling="replace", null_replacement="null"
     )
     return rows_text
+
+
+def _folded(pieces: list[Piece]) -> list[Piece]:
+    """Adjacent literals joined; a literal before a coded value folded into it, and one after too when no
+    coded value follows it."""
+    merged: list[Piece] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        elif not isinstance(piece, str) or piece:
+            merged.append(piece)
+    folded: list[Piece] = []
+    for index, piece in enumerate(merged):
+        if isinstance(piece, Coded) and folded and isinstance(folded[-1], str):
+            before = folded.pop()
+            assert isinstance(before, str)
+            piece = Coded(piece.indices, [before + text for text in piece.texts], piece.values)
+        if isinstance(piece, str) and folded and isinstance(folded[-1], Coded):
+            following = merged[index + 1] if index + 1 < len(merged) else None
+            if not isinstance(following, Coded):
+                coded = folded.pop()
+                assert isinstance(coded, Coded)
+                piece = Coded(coded.indices, [text + piece for text in coded.texts], coded.values)
+        folded.append(piece)
+    return folded
+
+
+def _taken(coded: Coded) -> Array:
+    taken: Array = pc.take(pa.array(coded.texts, pa.string()), coded.indices)
+    return taken
 
 
 def _json_pieces(column: Column, value: Value | None, pieces: list[Piece]) -> None:
@@ -172,6 +216,8 @@ def _json_pieces(column: Column, value: Value | None, pieces: list[Piece]) -> No
         pieces += ['"', value.day, "T", value.time, 'Z"']
     elif isinstance(value, Details) and kind in _RECORDS:
         pieces.append(value.json)
+    elif isinstance(value, Coded) and kind == "STRING":
+        pieces.append(value)
     elif isinstance(value, Text) and kind == "STRING":
         if value.nullable:  # null stays null through the join, and the row's join writes it as null
             pieces.append(pc.binary_join_element_wise('"', value.values, '"', ""))
@@ -202,6 +248,8 @@ def _arrow_array(column: Column, value: Value | None, rows: int) -> Array:
     if isinstance(value, Timestamp) and kind == "TIMESTAMP":
         return value.text().cast(kind_type)
     if isinstance(value, Details) and kind in _RECORDS:
+        return value.arrow()
+    if isinstance(value, Coded) and kind == "STRING":
         return value.arrow()
     if isinstance(value, Text) and kind == "STRING":
         return value.values

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +30,11 @@ import pyarrow as pa
 import pyarrow.compute as compute
 import pyarrow.json as pa_json
 
-from linehaul._fields import NULL, day_text
+from linehaul._fields import NULL, day_text, json_text
 from linehaul.columnar._details import DetailsRecords
 from linehaul.columnar._rows import (
     Array,
+    Coded,
     Details,
     Record,
     Text,
@@ -167,7 +168,9 @@ class ColumnarConverter:
         lines, broken = _lines(data)
         out = ColumnarBlock(len(lines), rows)
         texts = lines.view(pa.string())
-        fast = pc.match_substring_regex(texts, _HEAD)
+        fast = pc.match_substring_regex(texts, _HEAD)  # RE2 reads bytes: no harm from a line not UTF-8
+        if broken:
+            fast = pc.and_(fast, pc.invert(_mask(len(lines), broken)))
         if b"\t" in data:
             fast = pc.and_(fast, pc.invert(pc.match_substring(texts, "\t")))
         downloads = pc.starts_with(texts, "d")
@@ -207,48 +210,50 @@ class ColumnarConverter:
         texts, outcomes = self._agents(agents.dictionary)
         at = DATE_AT[table.kind]  # the date is 'Thu, 07 Jan 2021 20:54:54 GMT', after '<kind>|'
         days = pc.utf8_slice_codeunits(lines, at + 5, at + 16).dictionary_encode()
-        iso_days = pa.array([day_text(day) for day in values_of(days.dictionary)], pa.string())
+        iso_days = [day_text(day) for day in values_of(days.dictionary)]
         time = pc.utf8_slice_codeunits(lines, at + 17, at + 25)
-        if outcomes is not None or iso_days.null_count:
-            outcome = (
-                pc.take(outcomes, agents.indices)
-                if outcomes is not None
-                else pa.nulls(len(lines), pa.int8()).fill_null(_ROW)
-            )
-            valid_day = pc.is_valid(pc.take(iso_days, days.indices))
+        agent_indices, day_indices, keep = agents.indices, days.indices, None
+        if outcomes is not None or None in iso_days:
+            outcome = pc.take(outcomes, agent_indices) if outcomes is not None else _all_rows(len(lines))
+            valid_day = pc.is_valid(pc.take(pa.array(iso_days, pa.string()), day_indices))
             keep = pc.and_(pc.equal(outcome, _ROW), valid_day)
             slow.append(pc.filter(positions, pc.or_(pc.equal(outcome, _SLOW), pc.invert(valid_day))))
             ignored.append(pc.filter(positions, pc.and_(pc.equal(outcome, _IGNORED), valid_day)))
             if not pc.any(keep).as_py():
                 return
-            parts, agents, days = parts.filter(keep), agents.filter(keep), days.filter(keep)
+            agent_indices, day_indices = agent_indices.filter(keep), day_indices.filter(keep)
             positions, time = positions.filter(keep), time.filter(keep)
-        day = pc.take(iso_days, days.indices)
+
+        def field(index: int) -> Array:
+            values: Array = pc.list_element(parts, index)
+            return values if keep is None else values.filter(keep)
+
+        def coded(index: int, null: str | None = None) -> Coded:
+            encoded = pc.list_element(parts, index).dictionary_encode()
+            distinct = [None if value == null else value for value in values_of(encoded.dictionary)]
+            indices = encoded.indices if keep is None else encoded.indices.filter(keep)
+            return Coded(indices, [json_text(value) for value in distinct], pa.array(distinct, pa.string()))
+
+        day = Coded(day_indices, [day or "" for day in iso_days], pa.array(iso_days, pa.string()))
         earliest.append(_earliest(day, time))
-        url = pc.list_element(parts, 3)
+        url = field(3)
         values: dict[str, Value] = {
             "timestamp": Timestamp(day, time),
-            "country_code": Text(_null_if(pc.list_element(parts, 2), ""), nullable=True),
+            "country_code": coded(2, ""),
             "url": Text(url),
-            "tls_protocol": Text(_null_if(pc.list_element(parts, 4), NULL), nullable=True),
-            "tls_cipher": Text(_null_if(pc.list_element(parts, 5), NULL), nullable=True),
+            "tls_protocol": coded(4, NULL),
+            "tls_cipher": coded(5, NULL),
             "details": Details(
-                pc.take(pa.array(texts, pa.string()), agents.indices),
-                lambda: self._details(texts, agents.indices),
+                Coded(agent_indices, texts, agents.dictionary),
+                lambda: self._details(texts, agent_indices),
             ),
         }
         if table is Table.FILE_DOWNLOADS:
-            project = Text(pc.list_element(parts, 6))
+            project = Text(field(6))
+            filename = pc.list_element(pc.split_pattern(url, "/", max_splits=1, reverse=True), 1)
             values["project"] = project
             values["file"] = Record(
-                {
-                    "filename": Text(
-                        pc.list_element(pc.split_pattern(url, "/", max_splits=1, reverse=True), 1)
-                    ),
-                    "project": project,
-                    "version": Text(pc.list_element(parts, 7)),
-                    "type": Text(pc.list_element(parts, 8)),
-                }
+                {"filename": Text(filename), "project": project, "version": Text(field(7)), "type": coded(8)}
             )
         else:
             values["project"] = Text(pc.list_element(pc.split_pattern(url, "/", max_splits=3), 2))
@@ -304,15 +309,33 @@ def _null_if(values: Array, text: str) -> Array:
     return nullable
 
 
-def _earliest(day: Array, time: Array) -> str:
+def _earliest(day: Coded, time: Array) -> str:
     """The smallest ``{day}T{time}Z`` of rows (as text, which sorts as time does)."""
-    first = pc.min(day).as_py()
-    return f"{first}T{pc.min(pc.filter(time, pc.equal(day, first))).as_py()}Z"
+    used = set(values_of(pc.unique(day.indices)))
+    first = min(day.texts[index] for index in used)
+    same = [index for index in used if day.texts[index] == first]
+    return (
+        f"{first}T{pc.min(pc.filter(time, pc.is_in(day.indices, pa.array(same, day.indices.type)))).as_py()}Z"
+    )
+
+
+def _mask(count: int, positions: Iterable[int]) -> Array:
+    """``count`` booleans, true at ``positions``."""
+    mask = [False] * count
+    for position in positions:
+        mask[position] = True
+    return pa.array(mask, pa.bool_())
+
+
+def _all_rows(count: int) -> Array:
+    """An outcome array of ``count`` rows."""
+    rows: Array = pa.nulls(count, pa.int8()).fill_null(_ROW)
+    return rows
 
 
 def _lines(data: bytes) -> tuple[Array, dict[int, bytes]]:
     """The lines of ``data`` (no final newline) as a binary array, and those that are not UTF-8 by
-    position (emptied in the array, so that it is valid text)."""
+    position (left out of the fast path, whose kernels then only ever see UTF-8 text)."""
     if len(data) >= 1 << 31:
         raise ValueError("a block of lines must be smaller than 2 GiB")
     whole = pa.Array.from_buffers(
@@ -328,9 +351,4 @@ def _lines(data: bytes) -> tuple[Array, dict[int, bytes]]:
             raw.decode()
         except UnicodeDecodeError:
             broken[position] = raw
-    if broken:
-        mask = [False] * len(lines)
-        for position in broken:
-            mask[position] = True
-        lines = pc.if_else(pa.array(mask), pa.scalar(b"", pa.binary()), lines)
     return lines, broken

@@ -118,8 +118,9 @@ def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_SIZE) -> Iterator[byt
         yield data
 
 
-def stream_blocks(stream: BinaryIO, name: str) -> Iterator[bytes]:
-    """Blocks of whole lines of a plain or gzip log read from ``stream``; ``name`` is for errors."""
+def stream_blocks(stream: BinaryIO, name: str, size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    """Blocks of whole lines (about ``size`` bytes) of a plain or gzip log read from ``stream``; ``name``
+    is for errors."""
 
     def chunks() -> Iterator[bytes]:
         first = stream.read(2)
@@ -127,21 +128,22 @@ def stream_blocks(stream: BinaryIO, name: str) -> Iterator[bytes]:
         yield from source
 
     try:
-        yield from line_blocks(chunks())
+        yield from line_blocks(chunks(), size)
     except _DamageError as damage:
         raise LogFileError(name, damage.reason) from None
     except OSError as error:
         raise LogFileError(name, error.strerror or str(error)) from None
 
 
-def read_blocks(path: str) -> Iterator[bytes]:
-    """Blocks of whole lines of the log at ``path`` (``-`` for stdin); :class:`LogFileError` on failure."""
+def read_blocks(path: str, size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    """Blocks of whole lines (about ``size`` bytes) of the log at ``path`` (``-`` for stdin);
+    :class:`LogFileError` on failure."""
     if path == STDIN:
-        yield from stream_blocks(sys.stdin.buffer, "<stdin>")
+        yield from stream_blocks(sys.stdin.buffer, "<stdin>", size)
         return
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed below, after the generator is done with it
     except OSError as error:
         raise LogFileError(path, error.strerror or str(error)) from None
     with stream:
-        yield from stream_blocks(stream, path)
+        yield from stream_blocks(stream, path, size)

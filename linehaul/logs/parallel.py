@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Generic, TypeVar
 from linehaul import columnar
 from linehaul.convert import Converted, Converter, RejectedLine
 from linehaul.logs.counts import ReadCounts
-from linehaul.logs.files import STDIN, LogFileError, read_blocks
+from linehaul.logs.files import BLOCK_SIZE, STDIN, LogFileError, read_blocks
 from linehaul.tables import Table
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NDJSON",
+    "BlockConverter",
     "BlockResult",
     "RowCodec",
     "block_converter",
@@ -160,28 +161,37 @@ def convert_columnar_block(
     )
 
 
-def block_converter(
-    codec: RowCodec[Rows], converter: Converter | None = None
-) -> Callable[[str, bytes], BlockResult[Rows]]:
-    """``convert(path, block)``: blocks converted for ``codec`` by one converter that keeps its caches,
-    the columnar path's where it can run and the codec takes its rows, else ``converter`` (a new
-    :class:`~linehaul.convert.Converter` if None), which the columnar path also uses for the lines it
-    leaves to it. The results are the same either way."""
+@dataclass(frozen=True, slots=True)
+class BlockConverter(Generic[Rows]):
+    """``convert(path, block)`` → the block's :class:`BlockResult`, for blocks of about ``block_size``
+    bytes (the size its converter runs best with; any block is converted right)."""
+
+    convert: Callable[[str, bytes], BlockResult[Rows]]
+    block_size: int
+
+
+def block_converter(codec: RowCodec[Rows], converter: Converter | None = None) -> BlockConverter[Rows]:
+    """Blocks converted for ``codec`` by one converter that keeps its caches: the columnar path's where it
+    can run and the codec takes its rows, else ``converter`` (a new :class:`~linehaul.convert.Converter`
+    if None), which the columnar path also uses for the lines it leaves to it. The results are the same
+    either way."""
     line = converter if converter is not None else Converter()
     from_columnar = codec.from_columnar
     if from_columnar is not None and columnar.available():
         from linehaul.columnar.converter import ColumnarConverter
 
         fast = ColumnarConverter(line)
-        return lambda path, block: convert_columnar_block(fast, path, block, from_columnar)
-    return lambda path, block: convert_block(line, path, block, codec.to_rows)
+        return BlockConverter(
+            lambda path, block: convert_columnar_block(fast, path, block, from_columnar), columnar.BLOCK_SIZE
+        )
+    return BlockConverter(lambda path, block: convert_block(line, path, block, codec.to_rows), BLOCK_SIZE)
 
 
-def _blocks(paths: Sequence[str]) -> Iterator[tuple[str, bytes] | LogFileError]:
+def _blocks(paths: Sequence[str], size: int) -> Iterator[tuple[str, bytes] | LogFileError]:
     """Every block of every file in order; a file that fails gives its error after its blocks."""
     for path in paths:
         try:
-            for block in read_blocks(path):
+            for block in read_blocks(path, size):
                 yield path, block
         except LogFileError as failure:
             yield failure
@@ -194,9 +204,9 @@ def convert_files(
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     if jobs == 1 or STDIN in paths:
-        convert = block_converter(codec)
-        for item in _blocks(paths):
-            yield item if isinstance(item, LogFileError) else convert(*item)
+        converter = block_converter(codec)
+        for item in _blocks(paths, converter.block_size):
+            yield item if isinstance(item, LogFileError) else converter.convert(*item)
         return
     with tempfile.TemporaryDirectory(prefix="linehaul-spool-") as spool:
         yield from _Workers(paths, codec, jobs, Path(spool)).results()
@@ -264,15 +274,15 @@ def _spool_blocks(
     files: Mapping[Table, BinaryIO],
     messages: Any,
 ) -> None:
-    convert = block_converter(codec)
+    converter = block_converter(codec)
     index = 0
-    for item in _blocks(paths):
+    for item in _blocks(paths, converter.block_size):
         if isinstance(item, LogFileError):
             if number == 0:  # every worker meets it at the same place: one tells
                 messages.put(_FileFailed(index, item))
             continue
         if index % jobs == number:
-            result = convert(*item)
+            result = converter.convert(*item)
             spans: dict[Table, Span] = {}
             for table in Table:
                 data = codec.to_bytes(result.rows(table))

@@ -234,9 +234,9 @@ def _convert(
         outputs = _Outputs(store, target.bucket, target.names, stack, background, frozenset(target.loaded))
         convert = block_converter(NDJSON, converter())  # the columnar path where pyarrow is installed
         try:
-            for block in stream_blocks(stream, source):
+            for block in stream_blocks(stream, source, convert.block_size):
                 lines_before = outputs.counts.lines
-                converted = convert(source, block)
+                converted = convert.convert(source, block)
                 outputs.add(converted, lines_before)
                 if converted.earliest is not None and (earliest is None or converted.earliest < earliest):
                     earliest = converted.earliest
