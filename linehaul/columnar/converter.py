@@ -107,7 +107,7 @@ class TableRows:
             return b""
         (start,) = _INT32_ONE.unpack_from(offsets, 4 * rows.offset)
         (end,) = _INT32_ONE.unpack_from(offsets, 4 * (rows.offset + len(rows)))
-        return b"" if data is None else data[start:end].to_pybytes()
+        return data[start:end].to_pybytes()
 
     def arrow(self) -> pa.Table:
         """The rows as an Arrow table with the schema of the table's columns, in one chunk."""
@@ -157,6 +157,7 @@ class ColumnarConverter:
 
     @property
     def formats(self) -> Mapping[Table, RowFormat]:
+        """The row format of each table (the line converter's)."""
         return self._formats
 
     def convert_block(self, block: bytes) -> ColumnarBlock:
