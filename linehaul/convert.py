@@ -45,6 +45,7 @@ __all__ = ["Converted", "Converter", "Details", "RejectedLine", "reason_records"
 _KNOWN_TYPES = frozenset(PACKAGE_TYPES)
 _AFTER_DOWNLOAD = len(DOWNLOAD) + 3  # the middle starts after the kind, date, country and their '|'
 _AFTER_SIMPLE = len(SIMPLE) + 3
+_NO_ROW = "~"  # sorts after every timestamp text (which starts with a digit); "9999" did not, for year 9999
 
 
 class _Slow(enum.Enum):
@@ -241,7 +242,7 @@ class Converter:
         download_row, simple_row = self._templates[0].row, self._templates[1].row
         downloads, simple, ignored = out.downloads, out.simple, out.ignored
         inline, (head, between) = self._shape is not None, self._shape or ("", "")
-        earliest = out.earliest or "9999"
+        earliest = out.earliest or _NO_ROW
         after_download, after_simple = _AFTER_DOWNLOAD, _AFTER_SIMPLE
         first = out.lines + 1
         out.lines += len(lines)
@@ -287,7 +288,7 @@ class Converter:
                             ignored.append(line.encode())
                             continue
             earliest = self._convert_one(number, line, out, earliest)
-        out.earliest = None if earliest == "9999" else earliest
+        out.earliest = None if earliest == _NO_ROW else earliest
 
     def _convert_one(self, number: int, line: str | bytes, out: Converted, earliest: str) -> str:
         """The general path: :func:`parse_line` and the row format. Returns the new earliest timestamp."""

@@ -35,3 +35,11 @@ def test_a_converter_is_freed_as_soon_as_it_is_dropped(no_cycle_collector: None)
     assert len(converted.unprocessed) >= 2  # kept errors, as the ingestor and parse keep them
     assert dropped() is None, "a kept error holds the converter (and its caches) through its traceback"
     assert all(line.error.__traceback__ is None for line in converted.unprocessed)
+
+
+@pytest.mark.parametrize("year", ["0001", "2021", "9999"])
+def test_the_earliest_row_of_any_year_is_found(year: str) -> None:
+    line = f"simple|Fri, 01 Jan {year} 00:00:00 GMT|US|/simple/x/|TLSv1.3|C||||curl/8.5.0\n"
+    converted = Converted()
+    Converter().convert_block(line.encode(), converted)
+    assert converted.earliest == f"{year}-01-01T00:00:00Z"

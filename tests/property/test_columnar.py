@@ -142,7 +142,7 @@ def _block(lines: list[bytes], final_newline: bool) -> tuple[bytes, list[bytes]]
     st.lists(st.one_of(good_lines().map(str.encode), mutated(), odd_lines().map(str.encode)), max_size=40),
     st.booleans(),
 )
-@settings(max_examples=1500)
+@settings(max_examples=800)
 def test_the_columnar_path_gives_what_the_line_converter_gives(lines: list[bytes], final: bool) -> None:
     block, held = _block(lines, final)
     columnar = columnar_outcome(block)
@@ -157,7 +157,7 @@ def test_the_columnar_path_gives_what_the_line_converter_gives(lines: list[bytes
 
 
 @given(st.lists(st.lists(st.one_of(good_lines().map(str.encode), mutated()), max_size=15), max_size=4))
-@settings(max_examples=200)
+@settings(max_examples=150)
 def test_one_columnar_converter_over_many_blocks_is_the_line_converter(blocks: list[list[bytes]]) -> None:
     line, columnar = Converter(), ColumnarConverter()
     for lines in blocks:
@@ -166,7 +166,7 @@ def test_one_columnar_converter_over_many_blocks_is_the_line_converter(blocks: l
 
 
 @given(st.lists(st.one_of(good_lines(), odd_lines()), min_size=1, max_size=30))
-@settings(max_examples=300)
+@settings(max_examples=150)
 def test_arrow_tables_hold_the_rows_of_the_ndjson(lines: list[str]) -> None:
     from linehaul.analysis.arrow import ndjson_to_arrow
     from linehaul.tables import Table
