@@ -40,11 +40,21 @@ class _Object:
 
 
 class MemoryBlobStore:
-    """A :class:`~linehaul.pipeline.ports.BlobStore` in a dict. Buckets exist once something is written."""
+    """A :class:`~linehaul.pipeline.ports.BlobStore` in a dict, with the buckets given (more with
+    :meth:`create_bucket`). As in Cloud Storage, writing into or listing a missing bucket raises
+    BlobNotFoundError; reading from one finds nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, *buckets: str) -> None:
         self.objects: dict[tuple[str, str], _Object] = {}
+        self.buckets: set[str] = set(buckets)
         self._generations = itertools.count(1_000_000)
+
+    def create_bucket(self, bucket: str) -> None:
+        self.buckets.add(bucket)
+
+    def _bucket(self, bucket: str) -> None:
+        if bucket not in self.buckets:
+            raise BlobNotFoundError(f"{object_uri(bucket)}: no such bucket")
 
     def _object(self, bucket: str, name: str) -> _Object:
         found = self.objects.get((bucket, name))
@@ -85,6 +95,7 @@ class MemoryBlobStore:
         metadata: Mapping[str, str] | None = None,
         content_type: str = "application/octet-stream",
     ) -> int:
+        self._bucket(bucket)
         current = self.objects.get((bucket, name))
         if if_generation_match is not None and (current.generation if current else 0) != if_generation_match:
             raise PreconditionFailedError(
@@ -126,6 +137,7 @@ class MemoryBlobStore:
         return True
 
     def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
+        self._bucket(bucket)
         names = sorted(name for owner, name in self.objects if owner == bucket and name.startswith(prefix))
         for name in names[:limit]:
             found = self.objects.get((bucket, name))

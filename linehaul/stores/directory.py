@@ -11,8 +11,8 @@ ingestor's own per-file code. It keeps the promises the pipeline relies on:
   processes of one machine;
 - custom metadata lives in a hidden side file, ``.<base name>.metadata.json`` next to the object.
 
-Differences from a bucket: a missing directory is created on the first write; content types are not
-kept; a name cannot have an empty, ``.`` or ``..`` segment, nor one that starts with ``.`` (those are the
+Differences from a bucket: a missing directory is created on the first write (listing it before
+raises BlobNotFoundError, as for a missing bucket); content types are not kept; a name cannot have an empty, ``.`` or ``..`` segment, nor one that starts with ``.`` (those are the
 store's own files, never listed).
 """
 
@@ -161,8 +161,11 @@ class DirectoryStore:
             return _delete(bucket, path)
 
     def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
-        """Files whose name starts with ``prefix``, in name order, at most ``limit`` of them."""
+        """Files whose name starts with ``prefix``, in name order, at most ``limit`` of them.
+        BlobNotFoundError if the directory does not exist (as for a missing bucket)."""
         root = Path(bucket)
+        if not root.is_dir():
+            raise BlobNotFoundError(f"{bucket}: no such directory")
         start = root / prefix.rpartition("/")[0]  # the deepest directory the prefix names
         names = []
         for directory, subdirectories, files in os.walk(start):
