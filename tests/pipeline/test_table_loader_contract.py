@@ -13,7 +13,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.naming import object_uri
 from linehaul.pipeline.ports import BlobStore, JobExistsError, TableLoader, TableRef
 from linehaul.tables import Table
+from tests.cloud import canonical_row
 
 Rows = list[dict[str, Any]]
 SCHEMA = Table.FILE_DOWNLOADS.schema
@@ -68,19 +68,6 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     )
 
 
-def _canonical(row: dict[str, Any]) -> str:
-    """A row as JSON, timestamps (BigQuery gives datetimes back) as linehaul's RFC 3339 text."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if isinstance(value, dict):
-            return {key: plain(item) for key, item in value.items()}
-        return value
-
-    return json.dumps(plain(row), sort_keys=True)
-
-
 def _job_id() -> str:
     return f"load-{uuid.uuid4().hex}"
 
@@ -94,7 +81,7 @@ def test_a_load_appends_exactly_the_rows_of_its_files(target: Target, downloads:
 
     assert job.succeeded, job.error
     assert (job.job_id, job.output_rows) == (identifier, len(downloads))
-    assert Counter(map(_canonical, target.rows())) == Counter(map(_canonical, downloads))
+    assert Counter(map(canonical_row, target.rows())) == Counter(map(canonical_row, downloads))
 
 
 def test_job_states_by_id(target: Target, downloads: Rows) -> None:
