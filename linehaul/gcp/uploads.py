@@ -28,20 +28,13 @@ COMPOSE_LIMIT = 32
 
 
 class PartUpload(io.RawIOBase):
-    """A writable stream into ``bucket``'s object ``name``; :meth:`finish` makes the object, :meth:`discard`
-    gives up. Memory: one part (``chunk_size`` bytes) at a time."""
+    """A writable stream into ``bucket``, its parts under ``key`` (see
+    :func:`linehaul.pipeline.naming.part_name`); :meth:`finish` makes the object of a name given then,
+    :meth:`discard` gives up. Memory: one part (``chunk_size`` bytes) at a time."""
 
-    def __init__(
-        self,
-        bucket: Any,
-        name: str,
-        chunk_size: int,
-        content_type: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, bucket: Any, key: str, chunk_size: int, content_type: str) -> None:
         super().__init__()
-        self._bucket, self._name, self._chunk_size = bucket, name, chunk_size
-        self._content_type, self._metadata = content_type, dict(metadata) if metadata else None
+        self._bucket, self._key, self._chunk_size, self._content_type = bucket, key, chunk_size, content_type
         self._buffer = bytearray()
         self._parts: list[Any] = []
 
@@ -59,14 +52,14 @@ class PartUpload(io.RawIOBase):
         return len(data)
 
     def _upload_part(self, data: bytes) -> None:
-        part = self._bucket.blob(part_name(self._name, len(self._parts)))
+        part = self._bucket.blob(part_name(self._key, len(self._parts)))
         part.upload_from_string(data, content_type=self._content_type)
         self._parts.append(part)
 
-    def finish(self) -> None:
-        """Make the object: the parts composed, or the only part uploaded as it."""
-        target = self._bucket.blob(self._name)
-        target.metadata = self._metadata
+    def finish(self, name: str, metadata: Mapping[str, str] | None = None) -> None:
+        """Make the object ``name``: the parts composed, or the only part uploaded as it."""
+        target = self._bucket.blob(name)
+        target.metadata = dict(metadata) if metadata else None
         if not self._parts:
             target.upload_from_string(bytes(self._buffer), content_type=self._content_type)
             return
@@ -76,7 +69,7 @@ class PartUpload(io.RawIOBase):
         sources, level = list(self._parts), 0
         while len(sources) > COMPOSE_LIMIT:
             runs = merge_runs(len(sources))
-            merged = [self._compose(sources[start:stop], merged_part_name(self._name, level, n))
+            merged = [self._compose(sources[start:stop], merged_part_name(self._key, level, n))
                       for n, (start, stop) in enumerate(runs)]  # fmt: skip
             self._parts += merged
             sources = merged + sources[runs[-1][1] :]

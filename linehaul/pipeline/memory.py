@@ -23,6 +23,7 @@ from linehaul.pipeline.ports import (
     BlobNotFoundError,
     JobExistsError,
     LoadJob,
+    PendingObject,
     PreconditionFailedError,
     Schema,
     TableRef,
@@ -84,6 +85,17 @@ class MemoryBlobStore:
         buffer = io.BytesIO()
         yield buffer
         self.put(bucket, name, buffer.getvalue(), content_type=content_type, metadata=metadata)
+
+    @contextmanager
+    def open_pending(
+        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+    ) -> Iterator[PendingObject]:
+        """Bytes kept in this process until finished: nothing is left behind by an unfinished write."""
+        self._bucket(bucket)
+        yield _Pending(self, bucket)
+
+    def remove_pending(self, bucket: str, key: str) -> None:
+        """Nothing to remove: unfinished writes live in their process only."""
 
     def put(
         self,
@@ -147,6 +159,17 @@ class MemoryBlobStore:
     def names(self, bucket: str, prefix: str = "") -> builtins.list[str]:
         """Every object name under ``prefix``: for tests' end-state assertions."""
         return [info.name for info in self.list(bucket, prefix)]
+
+
+class _Pending(io.BytesIO):
+    """A pending object of a MemoryBlobStore: a buffer put under its name when finished."""
+
+    def __init__(self, store: MemoryBlobStore, bucket: str) -> None:
+        super().__init__()
+        self._store, self._bucket = store, bucket
+
+    def finish(self, name: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        self._store.put(self._bucket, name, self.getvalue(), metadata=metadata)
 
 
 class MemoryTableLoader:

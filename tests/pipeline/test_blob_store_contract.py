@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from linehaul.gcp import GcsBlobStore
+from linehaul.local import LocalStack
 from linehaul.pipeline.memory import MemoryBlobStore
+from linehaul.pipeline.naming import parts_prefix
 from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, BlobStore, PreconditionFailedError
 from linehaul.stores.directory import DirectoryStore
 
@@ -33,7 +36,16 @@ class Target:
         """A directory store creates a missing directory on its first write (documented difference)."""
         return self.kind == "directory"
 
+    def leftovers(self) -> list[str]:
+        """What unfinished writes left in the bucket: upload parts, hidden files (none in memory)."""
+        if self.kind == "gcs":
+            return [info.name for info in self.store.list(self.bucket, parts_prefix())]
+        if self.kind == "directory":
+            return [path.name for path in Path(self.bucket).rglob("*.tmp")]
+        return []
 
+
+PART = 256 * 1024  # Cloud Storage's smallest part size
 IMPLEMENTATIONS = [
     pytest.param("memory", id="memory"),
     pytest.param("directory", id="directory"),
@@ -50,7 +62,8 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
         (tmp_path / "bucket").mkdir()
         yield Target(DirectoryStore(), str(tmp_path / "bucket"), str(tmp_path / "missing"), kind)
     else:
-        store = request.getfixturevalue("blob_store")
+        stack: LocalStack = request.getfixturevalue("local_stack")
+        store = GcsBlobStore(stack.storage_client(), chunk_size=PART)  # small parts: several per object
         bucket = request.getfixturevalue("bucket")
         yield Target(store, bucket, f"missing-{uuid.uuid4().hex[:12]}", kind)
 
@@ -222,3 +235,52 @@ def test_list_in_name_order_with_prefix_and_limit(target: Target) -> None:
     assert [info.name for info in store.list(bucket, "", limit=2)] == ["a/1", "b/1"]
     assert list(store.list(bucket, "zzz")) == []
     assert next(iter(store.list(bucket, "c"))).size == 1
+
+
+def test_a_pending_object_appears_whole_under_the_name_given_at_the_end(target: Target) -> None:
+    store, bucket = target.store, target.bucket
+    rows = b"".join(f"row {number}\n".encode() for number in range(60_000))  # several parts
+
+    with store.open_pending(bucket, "ingest/cdn-a/downloads") as pending:
+        for start in range(0, len(rows), 100_000):
+            pending.write(rows[start : start + 100_000])
+        assert list(store.list(bucket, "processed/")) == []
+        pending.finish("processed/20261101/downloads-cdn-a.json", metadata={"lines": "60000"})
+
+    data, info = store.get(bucket, "processed/20261101/downloads-cdn-a.json")
+    assert data == rows
+    assert info.metadata == {"lines": "60000"}
+    assert [info.name for info in store.list(bucket, "")] == ["processed/20261101/downloads-cdn-a.json"]
+    assert target.leftovers() == []
+
+
+def test_an_unfinished_pending_object_leaves_nothing(target: Target) -> None:
+    store, bucket = target.store, target.bucket
+    with store.open_pending(bucket, "ingest/cdn-a/simple") as pending:
+        pending.write(b"x" * (3 * PART))
+
+    def fail_midway() -> None:
+        with store.open_pending(bucket, "ingest/cdn-a/ignored") as pending:
+            pending.write(b"y" * (3 * PART))
+            raise RuntimeError("the log broke off")
+
+    with pytest.raises(RuntimeError):
+        fail_midway()
+    assert list(store.list(bucket, "")) == []
+    assert target.leftovers() == []
+
+
+def test_what_a_crashed_write_left_is_removed_by_the_next_run(target: Target) -> None:
+    store, bucket = target.store, target.bucket
+    opened = store.open_pending(bucket, "ingest/cdn-a/downloads")
+    pending = opened.__enter__()  # the process dies while writing: nothing cleans up after it
+    pending.write(b"z" * (3 * PART))
+    store.put(bucket, "ingest-of-another-log", b"kept")
+    if target.kind != "memory":
+        assert target.leftovers() != []
+
+    store.remove_pending(bucket, "ingest/cdn-a/")
+
+    assert target.leftovers() == []
+    assert [info.name for info in store.list(bucket, "")] == ["ingest-of-another-log"]
+    opened.__exit__(None, None, None)  # what the dead process would have done finds nothing to undo

@@ -91,3 +91,11 @@ def test_upload_parts_live_under_one_prefix() -> None:
     assert part.startswith(prefix)
     assert merged.startswith(prefix)
     assert prefix.startswith(naming.parts_prefix())
+
+
+def test_pending_outputs_of_a_run_live_under_their_log() -> None:
+    key = naming.pending_key("cdn-a", "run1", Output.DOWNLOADS)
+    assert key.startswith(naming.pending_prefix("cdn-a"))
+    assert not key.startswith(naming.pending_prefix("cdn-a-2"))
+    assert naming.part_name(key, 0).startswith(naming.parts_prefix(naming.pending_prefix("cdn-a")))
+    assert naming.staged_output(naming.part_name(key, 0)) is None
