@@ -26,7 +26,7 @@ class BackgroundWriter:
     An error of the worker comes out of the next ``write`` or of ``close``; the writes after it are dropped.
     """
 
-    def __init__(self, depth: int = 4) -> None:
+    def __init__(self, depth: int = 2) -> None:
         self._queue: queue.Queue[tuple[Writable, bytes] | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name="linehaul-writer", daemon=True)

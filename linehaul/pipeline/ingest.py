@@ -120,10 +120,10 @@ class _Outputs:
 
     def add(self, converted: Converted, lines_before: int) -> None:
         self.counts += ReadCounts.of(converted)
-        if converted.downloads:
-            self.write(Output.DOWNLOADS, ("\n".join(converted.downloads) + "\n").encode())
-        if converted.simple:
-            self.write(Output.SIMPLE, ("\n".join(converted.simple) + "\n").encode())
+        for output, rows in ((Output.DOWNLOADS, converted.downloads), (Output.SIMPLE, converted.simple)):
+            if rows:
+                rows.append("")  # the last row's newline, without copying the block once more
+                self.write(output, "\n".join(rows).encode())
         if converted.unprocessed:
             self.write(Output.UNPROCESSED, b"".join(line.raw + b"\n" for line in converted.unprocessed))
             self.write(Output.REASONS, reason_records(converted.unprocessed, lines_before))
