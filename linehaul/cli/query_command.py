@@ -9,12 +9,14 @@ from typing import Any
 
 from linehaul.analysis.errors import QueryError
 from linehaul.cli.inputs import add_input_arguments, open_logs
-from linehaul.cli.tables import json_value, render_csv, render_table
+from linehaul.cli.stats_command import add_output_arguments
+from linehaul.cli.tables import json_value, render_csv, render_markdown, render_table
 
 __all__ = ["register"]
 
 _DESCRIPTION = """\
-Run SQL (DuckDB's dialect) over the rows of log files, in an embedded database (no server):
+Run SQL (DuckDB's dialect) over the rows of log files, Parquet files or folders (linehaul parse --format
+parquet) and NDJSON row files, in an embedded database (no server):
 
   file_downloads   timestamp, country_code, url, project, file.{filename, project, version, type},
                    details.{installer.{name, version, subcommand}, python, implementation.{name, version},
@@ -27,8 +29,9 @@ Run SQL (DuckDB's dialect) over the rows of log files, in an embedded database (
   linehaul query logs/*.log.gz "SELECT details.installer.name AS installer, count(*) AS downloads
       FROM file_downloads GROUP BY ALL ORDER BY downloads DESC LIMIT 5"
 
-Options go before the files or after the SQL. Exit status: 0, 1 when DuckDB refused the SQL (its
-message is printed) or a file was damaged, 2 on a usage error.
+The result prints as an aligned table, or with --json, --csv or --markdown. Options go before the files
+or after the SQL. Exit status: 0, 1 when DuckDB refused the SQL (its message is printed), an input was
+damaged or holds neither rows nor log lines, 2 on a usage error.
 """
 
 
@@ -41,9 +44,7 @@ def register(commands: Any) -> None:
     )
     add_input_arguments(parser)
     parser.add_argument("sql", metavar="SQL", help="the query, over file_downloads and simple_requests")
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print a JSON array of objects")
-    output.add_argument("--csv", action="store_true", help="print CSV with a header line")
+    add_output_arguments(parser)
     parser.set_defaults(run=_run)
 
 
@@ -61,6 +62,8 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps([json_value(record) for record in result.records()], indent=2, ensure_ascii=False))
     elif args.csv:
         sys.stdout.write(render_csv(result.columns, result.rows))
+    elif args.markdown:
+        print(render_markdown(result.columns, result.rows))
     elif result.columns:
         print(render_table(result.columns, result.rows))
         print(f"({len(result.rows)} row{'' if len(result.rows) == 1 else 's'})")
