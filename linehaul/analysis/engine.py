@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from linehaul.analysis.fields import Dialect, Parameter, Parameters
@@ -73,7 +73,7 @@ def resolve_selection(engine: Engine, selection: Selection | None, table: Table)
     days counted back from the last day of ``table`` in the engine."""
     selection = selection or Selection()
     window = engine.default_window if selection.window.is_whole else selection.window
-    if window.days is not None:
+    if window.days is not None:  # counted back from the last day of the data (today if it holds none)
         span = engine.data_span(table)
-        window = window.resolved(span.last if span else None)
+        window = window.resolved(span.last if span else datetime.now(UTC).date())
     return selection if window == selection.window else replace(selection, window=window)

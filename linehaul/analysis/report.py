@@ -100,9 +100,10 @@ def _over_time(
 ) -> tuple[datetime | None, datetime | None, str, tuple[tuple[datetime, int], ...]]:
     rows = engine.run(_span(engine, selection, Parameters(engine.dialect)))
     first, last = rows[0] if rows else (None, None)
-    if first is None or last is None:
+    pricing = bool(getattr(engine, "dry_run", False))  # BigQuery's dry runs return no rows: price it per day
+    if (first is None or last is None) and not pricing:
         return None, None, "hour", ()
-    bucket = "hour" if last - first <= _HOURLY_UP_TO else "day"
+    bucket = "hour" if first and last and last - first <= _HOURLY_UP_TO else "day"
     parameters = Parameters(engine.dialect)
     moment = engine.dialect.truncate("timestamp", bucket)
     text = (

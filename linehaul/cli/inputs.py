@@ -46,11 +46,11 @@ positive_int = whole_number(1)
 """An argparse type: a whole number of at least 1."""
 
 
-def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """FILE..., --jobs and --quiet."""
+def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """FILE... (one at least, unless not ``required``: with --bigquery), --jobs and --quiet."""
     parser.add_argument(
         "files",
-        nargs="+",
+        nargs="+" if required else "*",
         metavar="FILE",
         help="log files (.log, .log.gz), Parquet files or folders of linehaul parse, NDJSON row files "
         "(staged files, BigQuery exports), quoted globs ('logs/*.gz'), - for a log on stdin; told apart "
@@ -128,7 +128,7 @@ def parse_day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def add_selection_arguments(parser: argparse.ArgumentParser, *, where_dialect: str = "DuckDB") -> None:
+def add_selection_arguments(parser: argparse.ArgumentParser, *, where_dialect: str = "DuckDB's") -> None:
     """--project, --where, --exclude-mirrors or --mirrors-only, and --since/--until, --days or --month."""
     group = parser.add_argument_group("which rows")
     group.add_argument(
@@ -141,7 +141,7 @@ def add_selection_arguments(parser: argparse.ArgumentParser, *, where_dialect: s
     group.add_argument(
         "--where",
         metavar="EXPR",
-        help=f"only rows where this SQL expression over the table's columns holds ({where_dialect}'s "
+        help=f"only rows where this SQL expression over the table's columns holds ({where_dialect} "
         "dialect; it is run as SQL, as written: e.g. \"details.installer.version LIKE '24.%%'\")",
     )
     mirrors = group.add_mutually_exclusive_group()

@@ -13,11 +13,11 @@ from linehaul.analysis.fields import FIELDS, check_fields
 from linehaul.cli.inputs import (
     add_input_arguments,
     add_selection_arguments,
-    open_logs,
     selection,
     whole_number,
 )
 from linehaul.cli.tables import render_csv, render_markdown, render_table
+from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
 from linehaul.tables import Table
 
 if TYPE_CHECKING:
@@ -50,10 +50,11 @@ def register(commands: Any) -> None:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_input_arguments(parser)
+    add_input_arguments(parser, required=False)
     add_counting_arguments(parser)
-    add_selection_arguments(parser)
+    add_selection_arguments(parser, where_dialect="DuckDB's, or BigQuery's with --bigquery")
     add_output_arguments(parser)
+    add_bigquery_arguments(parser)
     parser.set_defaults(run=_run)
 
 
@@ -113,16 +114,16 @@ def _run(args: argparse.Namespace) -> int:
     chosen = selection("stats", args)
     if fields is None or chosen is None:
         return 2
-    database = open_logs("stats", args)
-    if isinstance(database, int):
-        return database
+    table = Table.SIMPLE_REQUESTS if args.simple else Table.FILE_DOWNLOADS
+    engine = open_source("stats", args, table)
+    if isinstance(engine, int):
+        return engine
     from linehaul.analysis.stats import count_by
 
-    table = Table.SIMPLE_REQUESTS if args.simple else Table.FILE_DOWNLOADS
-    with database:
+    with engine:
         try:
             stats = count_by(
-                database,
+                engine,
                 fields,
                 table=table,
                 top=args.top or None,
@@ -130,15 +131,17 @@ def _run(args: argparse.Namespace) -> int:
                 pivot=args.pivot,
                 selection=chosen,
             )
-        except QueryError as error:  # a --where that DuckDB refused
-            print(f"linehaul stats: DuckDB says: {error}", file=sys.stderr)
-            return 1
-        if not stats.total:
-            span = database.data_span(table)
-            covers = f"the data covers {span.first} to {span.last}" if span else "the input holds no such row"
-            print(f"linehaul stats: no {table.value} row selected; {covers}", file=sys.stderr)
+            if args.dry_run:
+                print_dry_runs(engine, args.price_per_tib)
+                return 0
+            if not stats.total:
+                span = engine.data_span(table)
+                covers = f"the data covers {span.first} to {span.last}" if span else "there is no such row"
+                print(f"linehaul stats: no {table.value} row selected; {covers}", file=sys.stderr)
+        except QueryError as error:  # a --where the engine refused, BigQuery's limits
+            return say_query_error("stats", error, args)
     print_stats(stats, args)
-    return 1 if database.failures else 0
+    return 1 if engine.failures else 0
 
 
 def print_stats(stats: Stats, args: argparse.Namespace) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ import pytest
 from linehaul import Download, Ignored, LineError, parse_line, to_row
 from linehaul.analysis import Database, open_database
 from linehaul.logs.sample import sample_lines, write_sample
+from tests.analysis.questions import Week, write_week
 
 FIRST_DAY = datetime(2026, 11, 1, tzinfo=UTC)
 SECOND_DAY = datetime(2026, 11, 2, tzinfo=UTC)
@@ -87,42 +87,6 @@ def database(logs: Logs) -> Iterator[Database]:
         yield opened
 
 
-@dataclass(frozen=True)
-class Week:
-    """A week of sample log (written by ``linehaul sample --start 2026-11-01 --days 7``), and what
-    ``linehaul parse`` made of it: NDJSON rows (read back as dicts) and Parquet."""
-
-    log: Path
-    ndjson: Path  # the folder of parse's NDJSON output
-    parquet: Path  # the folder of parse's Parquet output
-    downloads: list[dict[str, Any]]
-    simple: list[dict[str, Any]]
-
-
-WEEK_START = "2026-11-01"
-
-
 @pytest.fixture(scope="session")
 def week(tmp_path_factory: pytest.TempPathFactory) -> Week:
-    from linehaul.cli import main
-
-    directory = tmp_path_factory.mktemp("week")
-    log = directory / "week.log.gz"
-    assert (
-        main(["sample", str(log), "--lines", "30000", "--seed", "7", "--start", WEEK_START, "--days", "7"])
-        == 0
-    )
-    assert main(["parse", "--quiet", "-o", str(directory / "ndjson"), str(log)]) == 0
-    assert main(["parse", "--quiet", "--format", "parquet", "-o", str(directory / "parquet"), str(log)]) == 0
-
-    def rows(name: str) -> list[dict[str, Any]]:
-        with open(directory / "ndjson" / name) as lines:
-            return [json.loads(line) for line in lines]
-
-    return Week(
-        log,
-        directory / "ndjson",
-        directory / "parquet",
-        rows("file_downloads.ndjson"),
-        rows("simple_requests.ndjson"),
-    )
+    return write_week(tmp_path_factory.mktemp("week"))

@@ -6,10 +6,12 @@ Shared by the tests on files (tests/analysis/test_questions.py) and on BigQuery 
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 Row = dict[str, Any]
@@ -156,3 +158,36 @@ QUESTIONS = (
     ),
 )
 """Every question of issue 12's "Done when" but the last (the same table as Markdown, CSV and JSON)."""
+
+
+@dataclass(frozen=True)
+class Week:
+    """A week of sample log (written by ``linehaul sample --start 2026-11-01 --days 7``), and what
+    ``linehaul parse`` made of it: NDJSON rows (read back as dicts) and Parquet."""
+
+    log: Path
+    ndjson: Path  # the folder of parse's NDJSON output
+    parquet: Path  # the folder of parse's Parquet output
+    downloads: list[Row]
+    simple: list[Row]
+
+
+WEEK_START = "2026-11-01"
+
+
+def write_week(directory: Path, lines: int = 30_000) -> Week:
+    """Write the week's log into ``directory`` and parse it, as a person would, with the command line."""
+    from linehaul.cli import main
+
+    log = directory / "week.log.gz"
+    sample = ["sample", str(log), "--lines", str(lines), "--seed", "7", "--start", WEEK_START, "--days", "7"]
+    assert main(sample) == 0
+    assert main(["parse", "--quiet", "-o", str(directory / "ndjson"), str(log)]) == 0
+    assert main(["parse", "--quiet", "--format", "parquet", "-o", str(directory / "parquet"), str(log)]) == 0
+
+    def rows(name: str) -> list[Row]:
+        with open(directory / "ndjson" / name) as lines:
+            return [json.loads(line) for line in lines]
+
+    downloads, simple = rows("file_downloads.ndjson"), rows("simple_requests.ndjson")
+    return Week(log, directory / "ndjson", directory / "parquet", downloads, simple)

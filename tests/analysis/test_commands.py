@@ -16,7 +16,8 @@ import pytest
 from linehaul.analysis import STATS_FIELDS
 from linehaul.cli import main
 from linehaul.logs.sample import sample_lines, write_sample
-from tests.analysis.conftest import SECOND_DAY, Expected, Logs, Week, installer_of
+from tests.analysis.conftest import SECOND_DAY, Expected, Logs, installer_of
+from tests.analysis.questions import Week
 
 Capture = pytest.CaptureFixture[str]
 
@@ -323,3 +324,44 @@ def test_stats_on_parquet_loads_neither_pyarrow_nor_the_parser(week: Week, tmp_p
     result = _python(code, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["stats", "--by", "cpu"], "linehaul stats: give the files to read, or --bigquery"),
+        (
+            ["stats", "{log}", "--bigquery", "--by", "cpu"],
+            "linehaul stats: give files or --bigquery, not both",
+        ),
+        (
+            ["stats", "{log}", "--by", "cpu", "--dry-run"],
+            "linehaul stats: --table, --billing-project and --dry-run go with --bigquery",
+        ),
+        (
+            ["stats", "--bigquery", "a.b.c", "--by", "cpu"],
+            "linehaul stats: --bigquery: not a dataset ([PROJECT.]DATASET): 'a.b.c'",
+        ),
+        (
+            ["query", "--bigquery", "x.y", "--table", "t;DROP", "SELECT 1"],
+            "linehaul query: --bigquery: not a table name: 't;DROP'",
+        ),
+        (["query", "--bigquery", "x.y"], "linehaul query: give the SQL to run"),
+    ],
+)
+def test_bigquery_usage_mistakes(week: Week, capsys: Capture, argv: list[str], message: str) -> None:
+    status, out, err = _run(capsys, *(argument.format(log=week.log) for argument in argv))
+    assert (status, out, err) == (2, "", message + "\n")
+
+
+def test_without_the_gcp_extra_bigquery_says_which_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['google.cloud.bigquery'] = None; from linehaul.cli import main; "
+        "sys.exit(main(['stats', '--bigquery', '--by', 'cpu']))"
+    )
+    result = _python(code, tmp_path)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert (
+        result.stderr
+        == "linehaul stats: --bigquery needs google-cloud-bigquery: pip install 'linehaul[gcp]'\n"
+    )

@@ -17,8 +17,7 @@ import pytest
 from linehaul.analysis.inputs import InputKind, classify
 from linehaul.cli import main
 from linehaul.tables import Table
-from tests.analysis.conftest import Week
-from tests.analysis.questions import VALUES
+from tests.analysis.questions import VALUES, Week
 
 Capture = pytest.CaptureFixture[str]
 

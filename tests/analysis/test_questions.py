@@ -12,8 +12,7 @@ from collections import Counter
 import pytest
 
 from linehaul.cli import main
-from tests.analysis.conftest import Week
-from tests.analysis.questions import MIRRORS, QUESTIONS, VALUES, Question
+from tests.analysis.questions import MIRRORS, QUESTIONS, VALUES, Question, Week
 
 Capture = pytest.CaptureFixture[str]
 

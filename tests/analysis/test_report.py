@@ -16,8 +16,8 @@ from linehaul.analysis import Database, Selection, write_report
 from linehaul.analysis.charts import BLUE
 from linehaul.analysis.report import CHARTS, PROJECT_CHARTS
 from linehaul.cli import main
-from tests.analysis.conftest import Expected, Logs, Week
-from tests.analysis.questions import VALUES, normalised
+from tests.analysis.conftest import Expected, Logs
+from tests.analysis.questions import VALUES, Week, normalised
 
 # Measures, in the browser, every chart and every mark that has a box on the page (size > 0).
 _MEASURE = """<script>

@@ -25,8 +25,7 @@ from linehaul.analysis import (
 )
 from linehaul.analysis.stats import Order
 from linehaul.cli import main
-from tests.analysis.conftest import Week
-from tests.analysis.questions import MIRRORS, VALUES
+from tests.analysis.questions import MIRRORS, VALUES, Week
 
 
 @pytest.fixture(scope="module")
