@@ -127,12 +127,15 @@ def count_by(
     window: TimeWindow | None = None,
     selection: Selection | None = None,
 ) -> Stats:
-    """Rows of ``table`` per value of ``fields`` (names of :data:`~linehaul.analysis.fields.FIELDS`, a
-    list or ``"a,b"``), the ``top`` first (None: all), in ``order`` (default: by count, most first; by
-    value when the first field is a day, month or year).
+    """Rows of ``table`` in ``engine`` (a :class:`~linehaul.analysis.Database`, or BigQuery's
+    :class:`~linehaul.gcp.queries.BigQueryEngine`) per value of ``fields`` (names of
+    :data:`~linehaul.analysis.fields.FIELDS`, a list or ``"a,b"``), the ``top`` first (None: all), in
+    ``order``: ``"count"`` (most first), ``"value"``, or by default leading day, month or year fields in
+    time order, then by count.
 
     The rows are those of ``selection``, or of ``projects``, ``where``, ``mirrors`` and ``window`` (see
-    :class:`~linehaul.analysis.Selection`). ``pivot`` spreads one more field into columns.
+    :class:`~linehaul.analysis.Selection`); without a window, the engine's default (BigQuery: the last
+    30 days). ``pivot`` spreads one more field into columns.
     """
     chosen = Table.of(table)
     names = split_fields(fields)
