@@ -130,7 +130,9 @@ def _simple_requests(engine: Engine, selection: Selection) -> int | None:
     )
     try:
         rows = engine.run(SqlQuery.of(text, parameters, "simple requests"))
-    except QueryError:  # a --where over columns simple requests do not have (file.*)
+    except QueryError as error:  # a --where over columns simple requests do not have (file.*)
+        if getattr(error, "needed", None) is not None:  # BigQuery's bytes limit: not the selection's fault
+            raise
         return None
     return int(rows[0][0]) if rows else 0
 

@@ -232,3 +232,13 @@ def test_an_empty_window_says_which_days_the_data_covers(week: Week, tmp_path: P
         "The data covers 2026-11-01 to 2026-11-07.</p>"
     ) in html
     assert "- to -" not in html
+
+
+def test_a_where_over_files_leaves_the_simple_requests_tile_empty(week: Week, tmp_path: Path) -> None:
+    path = tmp_path / "sdists.html"
+    assert main(["report", str(week.parquet), "-o", str(path), "--where", "file.type = 'sdist'"]) == 0
+    html = path.read_text()
+    sdists = sum(row["file"]["type"] == "sdist" for row in week.downloads)
+    assert f"<b>{sdists:,}</b><span>downloads</span>" in html
+    assert "<b>n/a</b><span>simple requests</span>" in html  # they have no file
+    assert "where file.type = &#x27;sdist&#x27;" in html
