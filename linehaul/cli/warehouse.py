@@ -13,6 +13,7 @@ from linehaul.cli.inputs import open_logs
 from linehaul.gcp.costs import (
     DEFAULT_DATASET,
     DEFAULT_MAX_BYTES_BILLED,
+    PRICE_CHECKED,
     PRICE_PER_TIB,
     cost,
     human_bytes,
@@ -49,9 +50,9 @@ def add_bigquery_arguments(parser: argparse.ArgumentParser) -> None:
     """--bigquery [PROJECT.]DATASET, --table, --billing-project, --dry-run and the limits."""
     group = parser.add_argument_group(
         "BigQuery, instead of files",
-        "Every query filters on timestamp, the tables' partitioning column: without a window, the last 30 "
-        "days of the table. Credentials: Google's application default ones (gcloud auth "
-        "application-default login); the emulator when BIGQUERY_EMULATOR_HOST is set.",
+        "Every query filters on timestamp, the tables' partitioning column: without a window, the last\n"
+        "30 days of the table. --where is BigQuery's SQL there. Credentials: Google's application default\n"
+        "ones (gcloud auth application-default login); the emulator when BIGQUERY_EMULATOR_HOST is set.",
     )
     group.add_argument(
         "--bigquery",
@@ -89,7 +90,8 @@ def add_bigquery_arguments(parser: argparse.ArgumentParser) -> None:
         type=_price,
         default=PRICE_PER_TIB,
         metavar="USD",
-        help=f"on-demand price of a TiB processed, for the cost of dry runs (default {PRICE_PER_TIB})",
+        help=f"on-demand price of a TiB processed, for the cost of dry runs (default {PRICE_PER_TIB}: "
+        f"{PRICE_CHECKED})",
     )
 
 

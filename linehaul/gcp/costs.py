@@ -31,7 +31,8 @@ DEFAULT_MAX_BYTES_BILLED = 10**12
 PRICE_PER_TIB = 6.25
 """US$ per TiB processed, on demand, US multi-region (see the module doc)."""
 
-PRICE_CHECKED = "2023-07 price, as known; not re-checked online on 2026-11-29"
+PRICE_CHECKED = "the US on-demand price since 2023-07, not re-checked online on 2026-11-29"
+"""Where :data:`PRICE_PER_TIB` comes from, as --help says it."""
 
 _TIB = 1 << 40
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
