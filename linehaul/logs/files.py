@@ -118,8 +118,9 @@ def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_SIZE) -> Iterator[byt
         yield data
 
 
-def stream_blocks(stream: BinaryIO, name: str) -> Iterator[bytes]:
-    """Blocks of whole lines of a plain or gzip log read from ``stream``; ``name`` is for errors."""
+def stream_blocks(stream: BinaryIO, name: str, size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    """Blocks of whole lines (about ``size`` bytes each) of a plain or gzip log read from ``stream``;
+    ``name`` is for errors."""
 
     def chunks() -> Iterator[bytes]:
         first = stream.read(2)
@@ -127,7 +128,7 @@ def stream_blocks(stream: BinaryIO, name: str) -> Iterator[bytes]:
         yield from source
 
     try:
-        yield from line_blocks(chunks())
+        yield from line_blocks(chunks(), size)
     except _DamageError as damage:
         raise LogFileError(name, damage.reason) from None
     except OSError as error:
