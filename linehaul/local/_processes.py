@@ -120,13 +120,13 @@ class ServerProcess:
         self.stop()
         raise LocalStackError(message)
 
-    def output(self) -> str:
-        """The end of what the server printed so far."""
+    def output(self, tail: int | None = _LOG_TAIL) -> str:
+        """The last ``tail`` characters of what the server printed so far (None: all of it)."""
         if self._log is None:
             return ""
         self._log.seek(0)
         text = self._log.read().decode(errors="replace")
-        return text[-_LOG_TAIL:]
+        return text if tail is None else text[-tail:]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server's process group: SIGTERM, then SIGKILL after ``timeout`` seconds. Idempotent."""

@@ -111,9 +111,10 @@ class FunctionServer:
         """Stop the server and its worker (the whole process group). Idempotent."""
         self._process.stop()
 
-    def output(self) -> str:
-        """The end of what the function and the framework printed (tracebacks of failed events too)."""
-        return self._process.output()
+    def output(self, tail: int | None = 4000) -> str:
+        """The last ``tail`` characters (None: all) of what the function and the framework printed, tracebacks
+        of failed events too."""
+        return self._process.output(tail)
 
     def storage_finalized(
         self,
