@@ -8,6 +8,10 @@ beyond 32 parts the first runs of parts are composed first, just enough of them 
 fake-gcs-server rewrites every byte it composes, and a whole extra level would write the object twice. An
 output that fits in one part is uploaded directly. Until the end, the object is left as it was; an error
 deletes the parts.
+
+Every request is retried by the client library on a transient failure, composes included (the library
+retries those only with a generation precondition): a part uploaded again, or the same parts composed
+again into the same name, gives the same bytes, so a repetition after the first landed changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
 
-from google.api_core.exceptions import GoogleAPICallError
+import requests
+from google.api_core.exceptions import GoogleAPIError
+from google.cloud.storage.retry import DEFAULT_RETRY
 
 from linehaul.pipeline.naming import merged_part_name, part_name
 
@@ -38,8 +44,11 @@ class PartUpload(io.RawIOBase):
         chunk_size: int,
         content_type: str,
         metadata: Mapping[str, str] | None = None,
+        *,
+        retry: Any = DEFAULT_RETRY,
     ) -> None:
         super().__init__()
+        self._retry = retry
         self._bucket, self._name, self._chunk_size = bucket, name, chunk_size
         self._content_type, self._metadata = content_type, dict(metadata) if metadata else None
         self._buffer = bytearray()
@@ -60,7 +69,7 @@ class PartUpload(io.RawIOBase):
 
     def _upload_part(self, data: bytes) -> None:
         part = self._bucket.blob(part_name(self._name, len(self._parts)))
-        part.upload_from_string(data, content_type=self._content_type)
+        part.upload_from_string(data, content_type=self._content_type, retry=self._retry)
         self._parts.append(part)
 
     def finish(self) -> None:
@@ -68,7 +77,7 @@ class PartUpload(io.RawIOBase):
         target = self._bucket.blob(self._name)
         target.metadata = self._metadata
         if not self._parts:
-            target.upload_from_string(bytes(self._buffer), content_type=self._content_type)
+            target.upload_from_string(bytes(self._buffer), content_type=self._content_type, retry=self._retry)
             return
         if self._buffer:
             self._upload_part(bytes(self._buffer))
@@ -82,20 +91,20 @@ class PartUpload(io.RawIOBase):
             sources = merged + sources[runs[-1][1] :]
             level += 1
         target.content_type = self._content_type
-        target.compose(sources)
+        target.compose(sources, retry=self._retry)
         self.discard()
 
     def _compose(self, sources: list[Any], name: str) -> Any:
         composed = self._bucket.blob(name)
         composed.content_type = self._content_type
-        composed.compose(sources)
+        composed.compose(sources, retry=self._retry)
         return composed
 
     def discard(self) -> None:
         """Delete the parts uploaded so far (the object is untouched). Failures to delete are not errors."""
         for part in self._parts:
-            with suppress(GoogleAPICallError):
-                part.delete()
+            with suppress(GoogleAPIError, requests.RequestException):
+                part.delete(retry=self._retry)
         self._parts.clear()
 
 
