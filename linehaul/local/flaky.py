@@ -86,6 +86,7 @@ class FlakyProxy:
         self._upstream = (address.hostname, address.port)
         self._lock = threading.Lock()
         self._random = random.Random(seed)
+        self._scripted: list[tuple[_Fate, str | None]] = []
         self.set_rates(fail_before, fail_after)
         self._counts = FlakyCounts()
         self._server: _Server | None = None
@@ -98,6 +99,13 @@ class FlakyProxy:
             raise ValueError(f"fail_before={fail_before} and fail_after={fail_after} are not fractions")
         with self._lock:
             self._fail_before, self._fail_after = fail_before, fail_after
+
+    def fail_next(self, count: int = 1, *, after: bool, method: str | None = None) -> None:
+        """Fail the next ``count`` requests (of that HTTP ``method``, if given), whatever the draws say:
+        before they reach the backend, or ``after`` it acted. For tests that need one particular request
+        to fail."""
+        with self._lock:
+            self._scripted += [(_Fate.FAIL_AFTER if after else _Fate.FAIL_BEFORE, method)] * count
 
     @property
     def url(self) -> str:
@@ -137,10 +145,13 @@ class FlakyProxy:
         server.server_close()
         thread.join()
 
-    def _draw(self) -> _Fate:
+    def _draw(self, method: str) -> _Fate:
         with self._lock:
             roll = self._random.random()
-            if roll < self._fail_before:
+            scripted = next((n for n, (_, only) in enumerate(self._scripted) if only in (None, method)), None)
+            if scripted is not None:
+                fate = self._scripted.pop(scripted)[0]
+            elif roll < self._fail_before:
                 fate = _Fate.FAIL_BEFORE
             elif roll < self._fail_before + self._fail_after:
                 fate = _Fate.FAIL_AFTER
@@ -207,7 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _relay(self) -> None:
         body = self._request_body()
         proxy = self.server.proxy
-        fate = proxy._draw()
+        fate = proxy._draw(self.command)
         if fate is _Fate.FAIL_BEFORE:
             self._unavailable("the request did not reach the backend")
             return

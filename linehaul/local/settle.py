@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["FlakyPlan", "SettleReport", "expected_counts", "settle"]
 
 _TRIES = 20  # deliveries of one storage event before the run gives up on it
+_ERROR_LINE = re.compile(r"(\w+\.)*\w*(Error|Exception): ")  # the last line of a traceback
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,7 @@ class SettleReport:
     staged_left: int = 0
     parts_left: int = 0
     lease_left: bool = False
+    run_errors: tuple[str, ...] = ()
 
     @property
     def exactly_once(self) -> bool:
@@ -113,6 +116,7 @@ class SettleReport:
             f"bigquery proxy: {self.bigquery.line()}",
             f"ingestor: {self.deliveries} deliveries, {self.redeliveries} of them after a failed one",
             f"publisher: {self.runs} runs, {self.runs_failed} failed, {self.runs_busy} found the lease held",
+            *(f"  failed with {error}" for error in self.run_errors),
             f"left: {self.staged_left} staged files, {self.parts_left} upload parts, "
             f"lease {'held' if self.lease_left else 'free'}",
         ]
@@ -168,7 +172,7 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
             settled = day.publish_until_settled()
             seconds = time.monotonic() - started
             day.wait_for_ingestor()
-            runs_busy = day.busy_runs()
+            runs_busy, run_errors = day.busy_runs(), day.run_errors()
         storage_counts, bigquery_counts = storage.counts(), bigquery.counts()
     admin, store = stack.bigquery_admin(), stack.blob_store()
     loaded = {table: admin.count_rows(TableRef(stack.project, DATASET, table.value)) for table in Table}
@@ -187,6 +191,7 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
         staged_left=len(day.staged()),
         parts_left=sum(1 for _ in store.list(STAGING_BUCKET, parts_prefix())),
         lease_left=store.stat(STAGING_BUCKET, LOCK) is not None,
+        run_errors=run_errors,
     )
 
 
@@ -271,6 +276,11 @@ class _Day:
             and not self.staged()
             and self.store.stat(STAGING_BUCKET, LOCK) is None
         )
+
+    def run_errors(self) -> tuple[str, ...]:
+        """The errors that failed publisher runs (the last line of each traceback the function printed)."""
+        lines = self.publisher.output(tail=None).splitlines()
+        return tuple(line[:200] for line in lines if _ERROR_LINE.match(line))
 
     def busy_runs(self) -> int:
         """Publisher runs that found the lease held (from the function's log lines)."""
