@@ -24,12 +24,12 @@ import random
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from linehaul.convert import Converted, Converter
 from linehaul.gcp.clients import BIGQUERY_EMULATOR_HOST, STORAGE_EMULATOR_HOST
@@ -92,6 +92,7 @@ class SettleReport:
     parts_left: int = 0
     lease_left: bool = False
     run_errors: tuple[str, ...] = ()
+    recovered: int = 0
 
     @property
     def exactly_once(self) -> bool:
@@ -115,7 +116,8 @@ class SettleReport:
             f"storage proxy: {self.storage.line()}",
             f"bigquery proxy: {self.bigquery.line()}",
             f"ingestor: {self.deliveries} deliveries, {self.redeliveries} of them after a failed one",
-            f"publisher: {self.runs} runs, {self.runs_failed} failed, {self.runs_busy} found the lease held",
+            f"publisher: {self.runs} runs, {self.runs_failed} failed, {self.runs_busy} found the lease held; "
+            f"{self.recovered} failed or ambiguous calls tried again or read back",
             *(f"  failed with {error}" for error in self.run_errors),
             f"left: {self.staged_left} staged files, {self.parts_left} upload parts, "
             f"lease {'held' if self.lease_left else 'free'}",
@@ -172,7 +174,7 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
             settled = day.publish_until_settled()
             seconds = time.monotonic() - started
             day.wait_for_ingestor()
-            runs_busy, run_errors = day.busy_runs(), day.run_errors()
+            runs_busy, run_errors, recovered = day.busy_runs(), day.run_errors(), day.recovered()
         storage_counts, bigquery_counts = storage.counts(), bigquery.counts()
     admin, store = stack.bigquery_admin(), stack.blob_store()
     loaded = {table: admin.count_rows(TableRef(stack.project, DATASET, table.value)) for table in Table}
@@ -192,6 +194,7 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
         parts_left=sum(1 for _ in store.list(STAGING_BUCKET, parts_prefix())),
         lease_left=store.stat(STAGING_BUCKET, LOCK) is not None,
         run_errors=run_errors,
+        recovered=recovered,
     )
 
 
@@ -284,11 +287,17 @@ class _Day:
 
     def busy_runs(self) -> int:
         """Publisher runs that found the lease held (from the function's log lines)."""
-        busy = 0
+        return sum(record.get("lease") == "busy" for record in self._records())
+
+    def recovered(self) -> int:
+        """Calls that publisher runs tried again or read back (from the function's log lines)."""
+        return sum(int(record.get("recovered", 0)) for record in self._records())
+
+    def _records(self) -> Iterator[dict[str, Any]]:
+        """The JSON log lines of the publisher's runs."""
         for line in self.publisher.output(tail=None).splitlines():
             if line.startswith("{"):
                 try:
-                    busy += json.loads(line).get("lease") == "busy"
+                    yield json.loads(line)
                 except ValueError:
                     continue
-        return busy

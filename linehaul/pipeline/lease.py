@@ -86,32 +86,37 @@ class Lease:
         body = _body(owner, now, seconds, None)
         error: Exception | None = None
         for attempt in range(1, retries.attempts + 2):  # a holder may release it between our steps, too
+            refused: PreconditionFailedError | None = None
             try:
                 return held_by_us(_create(store, bucket, body), None)
-            except PreconditionFailedError:
-                pass  # there is a lease: maybe ours (a retry after our write landed), read it
+            except PreconditionFailedError as failed:
+                refused = failed  # there is a lease: maybe ours (a retry after our write landed), read it
             except Exception as failed:
                 if not is_transient(failed):
                     raise
                 error = failed
+                retries.noticed(failed)
                 retries.after_failure(attempt)
             held = _read(store, bucket, retries)
             if held is None:
                 continue  # released meanwhile (or our write did not land): create it again
-            if held.owner == owner:
-                return held_by_us(held.generation, held.batch)  # our write landed
+            if held.owner == owner:  # our write landed
+                if refused is not None:
+                    retries.noticed(refused)
+                return held_by_us(held.generation, held.batch)
             if held.expires > now:
                 return None
             taken = _body(owner, now, seconds, held.batch)
             try:
                 generation = store.put(bucket, LOCK, taken, if_generation_match=held.generation)
                 return held_by_us(generation, held.batch)
-            except PreconditionFailedError:
-                pass  # another run took it first, or our own write landed: the next round reads it
+            except PreconditionFailedError as failed:
+                refused = failed  # another run took it first, or our own write landed: the next round reads
             except Exception as failed:
                 if not is_transient(failed):
                     raise
                 error = failed
+                retries.noticed(failed)
                 retries.after_failure(attempt)
         if error is not None:
             raise error
@@ -171,10 +176,12 @@ class Lease:
         try:
             write()
         except PreconditionFailedError as error:
+            self.retries.noticed(error)
             return error
         except Exception as error:
             if not is_transient(error):
                 raise
+            self.retries.noticed(error)
             self.retries.after_failure(attempt)
             return error
         return None

@@ -25,11 +25,12 @@ the rest of the batch still loads.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,6 +75,7 @@ class PublishReport:
     jobs_reused: int = 0
     already_loaded: int = 0
     quarantined: list[str] = field(default_factory=list)
+    recovered: int = 0  # port calls that failed (or answered ambiguously) and were tried again or read back
     seconds: float = 0.0
 
     def log_record(self) -> dict[str, Any]:
@@ -98,11 +100,11 @@ class _Publisher:
     """One run: holds the collaborators and the tally."""
 
     def __init__(self, store: BlobStore, loader: TableLoader, settings: PublishSettings, lease: Lease,
-                 now: Callable[[], datetime], retries: Retries) -> None:  # fmt: skip
+                 now: Callable[[], datetime], retries: Retries, report: PublishReport) -> None:  # fmt: skip
         self.store, self.loader, self.settings, self.lease, self.now = store, loader, settings, lease, now
         self.retries = retries
         self.bucket = settings.result_bucket
-        self.report = PublishReport()
+        self.report = report
         self.markers: dict[
             str, set[str]
         ] = {}  # staged-name prefix -> names with a marker at its first listing
@@ -244,11 +246,22 @@ def publish(
     """
     started = clock()
     owner = owner or uuid.uuid4().hex
+    report, counting = PublishReport(), threading.Lock()
     retries = retries or Retries()
+    told = retries.noticed
+
+    def noticed(error: BaseException) -> None:
+        told(error)
+        with counting:
+            report.recovered += 1
+
+    retries = replace(retries, noticed=noticed)
     lease = Lease.acquire(store, settings.result_bucket, owner, settings.lock_seconds, now(), retries)
     if lease is None:
-        return PublishReport(lease="busy", seconds=clock() - started)
-    run = _Publisher(store, loader, settings, lease, now, retries)
+        report.lease = "busy"
+        report.seconds = clock() - started
+        return report
+    run = _Publisher(store, loader, settings, lease, now, retries, report)
     try:
         run.publish_all(request, started, clock)
     except LeaseLostError:

@@ -45,12 +45,13 @@ def is_transient(error: BaseException) -> bool:
 @dataclass(frozen=True, slots=True)
 class Retries:
     """``attempts`` tries of a call that fails transiently, ``pause`` seconds before the second, doubling up
-    to ``max_pause``."""
+    to ``max_pause``. ``noticed`` hears of every failure that is tried again (or resolved by reading back)."""
 
     attempts: int = 3
     pause: float = 1.0
     max_pause: float = 8.0
     sleep: Callable[[float], None] = time.sleep
+    noticed: Callable[[BaseException], None] = lambda error: None
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.pause < 0:
@@ -67,6 +68,7 @@ class Retries:
             except Exception as error:
                 if attempt >= self.attempts or not is_transient(error):
                     raise
+                self.noticed(error)
             self.after_failure(attempt)
             attempt += 1
 
@@ -93,4 +95,5 @@ class Retries:
             except Exception as error:
                 if attempt >= self.attempts or not is_transient(error):
                     raise
+                self.noticed(error)
             self.after_failure(attempt)

@@ -65,6 +65,7 @@ def test_a_lease_write_that_landed_but_failed_does_not_stop_the_run(
     flaky = LandsThenFails(store, method, error, when=on_the_lease, after=after)
     report = run(flaky, loader, Clock())
     assert report.lease == "held"
+    assert report.recovered == 1  # the lease read back once, and found to be the run's own
     assert len(loader.rows(DOWNLOADS)) == rows
     assert len(loader.rows(SIMPLE)) == simple_rows(2)
     assert store.names("staging", "processed/") == []
