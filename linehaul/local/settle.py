@@ -10,7 +10,7 @@ through the proxies, then plays an operator's day:
 * meanwhile, every ``pause`` seconds, each partition that has staged files gets a Pub/Sub message with
   ``continue_publishing=true``: the scheduler's message, or Pub/Sub's redelivery of a failed one;
 * the pipeline has *settled* when every delivery was answered, the logs are gone, nothing is staged under
-  ``processed/``, no upload part is left and the publisher's lease is free.
+  ``processed/``, no upload part is left and no run holds the publisher's lease.
 
 It counts what an operator would look at: requests failed by the proxies, deliveries and redeliveries,
 publisher runs (and how many failed, or found the lease held), rows per table against the counts of parsing
@@ -38,8 +38,8 @@ from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.local.runner import RunError, function_source, provision
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import read_blocks
+from linehaul.pipeline.lease import is_held
 from linehaul.pipeline.naming import (
-    LOCK,
     is_quarantined,
     log_object_name,
     partition_in,
@@ -192,7 +192,7 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
         loaded=loaded,
         staged_left=len(day.staged()),
         parts_left=sum(1 for _ in store.list(STAGING_BUCKET, parts_prefix())),
-        lease_left=store.stat(STAGING_BUCKET, LOCK) is not None,
+        lease_left=is_held(store, STAGING_BUCKET, datetime.now(UTC)),
         run_errors=run_errors,
         recovered=recovered,
     )
@@ -277,7 +277,7 @@ class _Day:
             logs_left is None
             and parts_left is None
             and not self.staged()
-            and self.store.stat(STAGING_BUCKET, LOCK) is None
+            and not is_held(self.store, STAGING_BUCKET, datetime.now(UTC))
         )
 
     def run_errors(self) -> tuple[str, ...]:

@@ -13,16 +13,18 @@ what it wrote, else it tries again on the generation it read); another token, or
 really taken over.
 
 ``batch`` records the staged files a run is loading before it submits their load jobs: a run that takes
-over the lease finishes that batch first, with the same job ids, so nothing loads twice. A run that fails
-*releases* the lease (:meth:`Lease.release`): deleted when no batch is in flight, else rewritten as expired
-with its batch, so the next run takes it over at once instead of waiting ``LOCK_SECONDS``. Only a run that
-dies without running its error handling (its instance killed) leaves a live lease behind.
+over the lease finishes that batch first, with the same job ids, so nothing loads twice. A run that ends,
+well or by an exception, *releases* the lease (:meth:`Lease.release`): rewrites it as expired, with the
+batch in flight if any, so the next run takes it over at once instead of waiting ``LOCK_SECONDS``. Only a
+run that dies without running its error handling (its instance killed) leaves a live lease behind.
+:func:`is_held` says whether a live lease is there.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +33,7 @@ from linehaul.pipeline.naming import LOCK, object_uri
 from linehaul.pipeline.ports import BlobNotFoundError, BlobStore, PreconditionFailedError
 from linehaul.pipeline.retries import Retries, is_transient
 
-__all__ = ["Lease", "LeaseLostError"]
+__all__ = ["Lease", "LeaseLostError", "is_held"]
 
 
 class LeaseLostError(Exception):
@@ -125,48 +127,31 @@ class Lease:
     def record(self, batch: dict[str, Any] | None, now: datetime) -> None:
         """Write down the batch being loaded (None: nothing in flight) and renew the lease."""
         body = _body(self.owner, now, self.seconds, batch)
-        self._swap(body, lambda held: held.data == body)
+        self._swap(lambda: body, lambda held: held.data == body)
         self.batch = batch
 
     def release(self, now: datetime) -> None:
-        """Give the lease up if it is still this run's: delete it, or, with a batch in flight, rewrite it as
-        expired with that batch (for the next run to finish). Does nothing if another run holds it."""
-        try:
-            if self.batch is None:
-                self._delete()
-            if self.batch is not None:
-                batch = self.batch
-                body = _body(self.owner, now, 0.0, batch)
-                self._swap(body, lambda held: held.batch == batch and held.expires <= now)
-        except LeaseLostError:
-            pass  # not ours any more: leave it alone
+        """Give the lease up if it is still this run's: rewrite it as expired, with the batch in flight if
+        any (for the next run to finish). Does nothing if another run holds it.
 
-    def _swap(self, body: bytes, landed: Callable[[_Held], bool]) -> None:
-        """Replace the lease with ``body`` by compare-and-swap on our generation, knowing what we wrote:
+        The lease is rewritten, never deleted: a compare-and-swap retried after it landed fails, where a
+        delete retried after it landed (after the next run took the lease) would remove the next run's
+        lease on any store that ignores a delete's generation precondition, as fake-gcs-server does.
+        """
+        with suppress(LeaseLostError):  # not ours any more: leave it alone
+            self._swap(lambda: _body(self.owner, now, 0.0, self.batch), lambda held: held.expires <= now)
+
+    def _swap(self, body: Callable[[], bytes], landed: Callable[[_Held], bool]) -> None:
+        """Replace the lease with ``body()`` by compare-and-swap on our generation, knowing what we wrote:
         after a failure, the lease is read back; ``landed`` says whether it holds what we wrote."""
 
         def write() -> None:
-            self.generation = self.store.put(self.bucket, LOCK, body, if_generation_match=self.generation)
+            self.generation = self.store.put(self.bucket, LOCK, body(), if_generation_match=self.generation)
 
         error = None
         for attempt in range(1, self.retries.attempts + 1):
             error = self._attempt(write, attempt)
             if error is None or landed(self._ours()):
-                return
-        assert error is not None  # there was at least one attempt
-        raise error
-
-    def _delete(self) -> None:
-        """Delete the lease, knowing what we deleted; keeps ``batch`` if the lease turns out to record one
-        (a write of ours that we did not know had landed)."""
-
-        def delete() -> None:
-            self.store.delete(self.bucket, LOCK, if_generation_match=self.generation)
-
-        error = None
-        for attempt in range(1, self.retries.attempts + 1):
-            error = self._attempt(delete, attempt)  # a retry after our delete landed finds nothing: done
-            if error is None or self._ours().batch is not None:
                 return
         assert error is not None  # there was at least one attempt
         raise error
@@ -194,6 +179,12 @@ class Lease:
             raise LeaseLostError(f"{object_uri(self.bucket, LOCK)} was taken over")
         self.generation, self.batch = held.generation, held.batch
         return held
+
+
+def is_held(store: BlobStore, bucket: str, now: datetime) -> bool:
+    """Whether a run holds the lease at ``now`` (or died holding it): it exists and has not expired."""
+    held = _read(store, bucket, Retries())
+    return held is not None and held.expires > now
 
 
 def _create(store: BlobStore, bucket: str, body: bytes) -> int:

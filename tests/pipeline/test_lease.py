@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from linehaul.pipeline.lease import Lease, LeaseLostError
+from linehaul.pipeline.lease import Lease, LeaseLostError, is_held
 from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.naming import LOCK
 from linehaul.pipeline.ports import PreconditionFailedError, StorageError, TableLoaderError, TableRef
@@ -42,6 +42,12 @@ def lease_of(store: MemoryBlobStore) -> dict[str, Any] | None:
     return None if found is None else json.loads(store.get("staging", LOCK)[0])
 
 
+def free(store: MemoryBlobStore, clock: Clock) -> bool:
+    """No run holds the lease, and it records no batch in flight."""
+    left = lease_of(store)
+    return not is_held(store, "staging", clock.now()) and (left is None or left["batch"] is None)
+
+
 def on_the_lease(bucket: str, name: str, *rest: Any) -> bool:
     return name == LOCK
 
@@ -55,21 +61,21 @@ def on_the_lease(bucket: str, name: str, *rest: Any) -> bool:
     ],
     ids=["precondition", "unavailable", "timeout"],
 )
-@pytest.mark.parametrize("write", [0, 1, 2, 4], ids=["acquire", "record-batch", "record-done", "release"])
+@pytest.mark.parametrize("write", [0, 1, 2, 5], ids=["acquire", "record-batch", "record-done", "release"])
 def test_a_lease_write_that_landed_but_failed_does_not_stop_the_run(
     store: MemoryBlobStore, loader: MemoryTableLoader, error: Any, write: int
 ) -> None:
     rows = stage(store, "20261101", 2)
-    # the lease is written when taken, before and after each of the two batches, then deleted
-    method, after = ("delete", 0) if write == 4 else ("put", write)
-    flaky = LandsThenFails(store, method, error, when=on_the_lease, after=after)
-    report = run(flaky, loader, Clock())
+    # the lease is written when taken, before and after each of the two batches, and when released
+    flaky = LandsThenFails(store, "put", error, when=on_the_lease, after=write)
+    clock = Clock()
+    report = run(flaky, loader, clock)
     assert report.lease == "held"
     assert report.recovered == 1  # the lease read back once, and found to be the run's own
     assert len(loader.rows(DOWNLOADS)) == rows
     assert len(loader.rows(SIMPLE)) == simple_rows(2)
     assert store.names("staging", "processed/") == []
-    assert lease_of(store) is None
+    assert free(store, clock)
 
 
 def test_a_job_insert_that_landed_but_failed_loads_its_rows_once(
@@ -100,17 +106,18 @@ def test_a_run_that_fails_leaves_the_lease_free_with_its_batch_for_the_next(
     assert len(loader.rows(DOWNLOADS)) == rows  # the batch in flight, finished once
     assert len(loader.rows(SIMPLE)) == simple_rows(3)
     assert store.names("staging", "processed/") == []
-    assert lease_of(store) is None
+    assert free(store, clock)
 
 
-def test_a_run_that_fails_with_nothing_in_flight_deletes_the_lease(
+def test_a_run_that_fails_with_nothing_in_flight_frees_the_lease(
     store: MemoryBlobStore, loader: MemoryTableLoader
 ) -> None:
     stage(store, "20261101", 1)
+    clock = Clock()
     flaky = LandsThenFails(store, "list", lambda: RuntimeError("a bug"))
     with pytest.raises(RuntimeError, match="a bug"):
-        run(flaky, loader, Clock())
-    assert lease_of(store) is None
+        run(flaky, loader, clock)
+    assert free(store, clock)
 
 
 def test_a_run_that_cannot_release_the_lease_says_so_on_its_error(
@@ -158,4 +165,5 @@ def test_a_lease_created_by_a_write_whose_answer_was_lost_is_ours(store: MemoryB
     assert lease is not None
     assert Lease.acquire(store, "staging", "someone else", 600, Clock().now(), NO_PAUSE) is None
     lease.release(Clock().now())
-    assert lease_of(store) is None
+    assert free(store, Clock())
+    assert Lease.acquire(store, "staging", "someone else", 600, Clock().now(), NO_PAUSE) is not None

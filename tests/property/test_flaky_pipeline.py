@@ -22,8 +22,8 @@ from linehaul.convert import Converted, Converter
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.faults import Faults, FlakyBlobStore, FlakyTableLoader
 from linehaul.pipeline.ingest import ingest_log
+from linehaul.pipeline.lease import is_held
 from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
-from linehaul.pipeline.naming import LOCK
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest
@@ -52,8 +52,8 @@ def canonical(rows: list[Any]) -> list[str]:
     )
 
 
-def settled(store: MemoryBlobStore) -> bool:
-    return not store.names("staging", "processed/") and store.stat("staging", LOCK) is None
+def settled(store: MemoryBlobStore, clock: Clock) -> bool:
+    return not store.names("staging", "processed/") and not is_held(store, "staging", clock.now())
 
 
 def publish_until_settled(
@@ -61,7 +61,7 @@ def publish_until_settled(
 ) -> int:
     """Publisher runs, each through the flaky ports, until the pipeline settles; returns how many."""
     runs = 0
-    while not settled(store):
+    while not settled(store, clock):
         runs += 1
         assert runs <= MAX_RUNS, f"not settled after {MAX_RUNS} runs ({faults.total()} faults injected)"
         run(store, loader, faults, clock)
