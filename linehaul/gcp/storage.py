@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from http import HTTPStatus
 from typing import Any, BinaryIO, TypeVar, cast
 
@@ -29,8 +29,14 @@ from google.auth.exceptions import TransportError
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from linehaul.gcp.uploads import PartUpload
-from linehaul.pipeline.naming import object_uri
-from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, PreconditionFailedError, StorageError
+from linehaul.pipeline.naming import object_uri, parts_prefix
+from linehaul.pipeline.ports import (
+    BlobInfo,
+    BlobNotFoundError,
+    PendingObject,
+    PreconditionFailedError,
+    StorageError,
+)
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "GcsBlobStore"]
 
@@ -104,17 +110,36 @@ class GcsBlobStore:
     def _writer(
         self, bucket: str, name: str, content_type: str, metadata: Mapping[str, str] | None
     ) -> Iterator[BinaryIO]:
-        where = _where(bucket, name)
+        with self._pending(bucket, name, content_type) as pending:
+            yield cast(BinaryIO, pending)
+            pending.finish(name, metadata=metadata)  # the parts composed: the object is replaced now
+
+    def open_pending(
+        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+    ) -> AbstractContextManager[PendingObject]:
+        """Stream bytes in parts under ``key`` (:func:`linehaul.pipeline.naming.part_name`), composed into
+        the object named by ``finish``; an unfinished write deletes its parts."""
+        return self._pending(bucket, key, content_type)
+
+    @contextmanager
+    def _pending(self, bucket: str, key: str, content_type: str) -> Iterator[_PendingUpload]:
         upload = PartUpload(
-            self._client.bucket(bucket), name, self._chunk_size, content_type, metadata, retry=self._retry
+            self._client.bucket(bucket), key, self._chunk_size, content_type, retry=self._retry
         )
+        pending = _PendingUpload(upload, bucket, key)
         try:
-            yield cast(BinaryIO, _PortStream(upload, where))
-        except BaseException:
-            upload.discard()
-            raise
-        with _storage_errors(where):
-            upload.finish()  # the parts composed: the object is replaced now
+            yield pending
+        finally:
+            if not pending.finished:
+                upload.discard()
+
+    def remove_pending(self, bucket: str, key: str) -> None:
+        """Delete the parts unfinished uploads under ``key`` left (a crashed run's)."""
+        with _storage_errors(_where(bucket, parts_prefix(key))):
+            leftovers = list(self._client.list_blobs(bucket, prefix=parts_prefix(key), retry=self._retry))
+        for blob in leftovers:
+            with suppress(BlobNotFoundError), _storage_errors(_where(bucket, blob.name)):
+                blob.delete(retry=self._retry)
 
     def put(
         self,
@@ -259,6 +284,20 @@ class _PortStream(io.BufferedIOBase):
 
     def flush(self) -> None:
         pass  # nothing to do before the transfer ends
+
+
+class _PendingUpload(_PortStream):
+    """A pending object in Cloud Storage: a part upload, composed into its object by :meth:`finish`."""
+
+    def __init__(self, upload: PartUpload, bucket: str, key: str) -> None:
+        super().__init__(upload, _where(bucket, parts_prefix(key)))
+        self._upload, self._bucket = upload, bucket
+        self.finished = False
+
+    def finish(self, name: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        with _storage_errors(_where(self._bucket, name)):
+            self._upload.finish(name, metadata)
+        self.finished = True
 
 
 def _pinned(found: Any) -> Any:

@@ -38,6 +38,7 @@ from linehaul.pipeline.ports import (
     BlobStore,
     JobExistsError,
     LoadJob,
+    PendingObject,
     PreconditionFailedError,
     Schema,
     StorageError,
@@ -175,6 +176,23 @@ class FlakyBlobStore:
         if fate.fault is not None:  # it landed
             _act(fate, lambda: None, _storage(where))
 
+    def open_pending(
+        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+    ) -> AbstractContextManager[PendingObject]:
+        return self._pending(bucket, key, content_type)
+
+    @contextmanager
+    def _pending(self, bucket: str, key: str, content_type: str) -> Iterator[PendingObject]:
+        fate = self.faults.fate("open_pending", bucket, key)
+        if fate.fault is not None and fate.fault is not Fault.AFTER:  # the first part's upload failed
+            _act(fate, lambda: None, _storage(object_uri(bucket, key)))
+        with self.inner.open_pending(bucket, key, content_type=content_type) as pending:
+            yield _FlakyPending(pending, bucket, self.faults)
+
+    def remove_pending(self, bucket: str, key: str) -> None:
+        fate = self.faults.fate("remove_pending", bucket, key)
+        _act(fate, lambda: self.inner.remove_pending(bucket, key), _storage(object_uri(bucket, key)))
+
     def put(
         self,
         bucket: str,
@@ -242,6 +260,21 @@ class FlakyBlobStore:
             if fate.fault is Fault.AFTER and number == fate.reads:
                 raise StorageError(f"{where}: the listing failed part-way (injected)")
             yield info
+
+
+class _FlakyPending:
+    """A pending object whose ``finish`` (the compose, or the rename) may fail, before or after acting."""
+
+    def __init__(self, inner: PendingObject, bucket: str, faults: Faults) -> None:
+        self._inner, self._bucket, self._faults = inner, bucket, faults
+
+    def write(self, data: bytes, /) -> int:
+        return self._inner.write(data)
+
+    def finish(self, name: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        fate = self._faults.fate("finish", self._bucket, name)
+        where = object_uri(self._bucket, name)
+        _act(fate, lambda: self._inner.finish(name, metadata=metadata), _storage(where))
 
 
 class _FailingStream:

@@ -26,6 +26,7 @@ __all__ = [
     "BlobStore",
     "JobExistsError",
     "LoadJob",
+    "PendingObject",
     "PreconditionFailedError",
     "StorageError",
     "TableLoader",
@@ -59,6 +60,19 @@ class BlobInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
+class PendingObject(Protocol):
+    """Bytes streamed into an object whose name is given once they are all written (see
+    :meth:`BlobStore.open_pending`)."""
+
+    def write(self, data: bytes, /) -> int:
+        """Append ``data``; returns its length."""
+        ...
+
+    def finish(self, name: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        """Make the object ``name`` (replacing it whole) of everything written, with ``metadata``."""
+        ...
+
+
 class BlobStore(Protocol):
     """Objects in buckets, addressed by (bucket, name)."""
 
@@ -78,6 +92,22 @@ class BlobStore(Protocol):
     ) -> AbstractContextManager[BinaryIO]:
         """Stream bytes into the object; it is replaced, whole, with ``metadata``, when the block exits
         without an error."""
+        ...
+
+    def open_pending(
+        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+    ) -> AbstractContextManager[PendingObject]:
+        """Stream bytes for an object named only when they are all written (:meth:`PendingObject.finish`).
+
+        Nothing is visible until then; what is not finished when the block exits (an error, or no
+        ``finish``) is discarded. ``key`` names the scratch space the bytes wait in (upload parts, a
+        temporary file): give the same key to the same content, so that :meth:`remove_pending` of a later
+        run finds what a crashed run left behind.
+        """
+        ...
+
+    def remove_pending(self, bucket: str, key: str) -> None:
+        """Remove what unfinished writes whose key starts with ``key`` left behind (a crashed run's parts)."""
         ...
 
     def put(

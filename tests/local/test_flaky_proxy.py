@@ -45,8 +45,9 @@ def upload(url: str, bucket: str, name: str) -> tuple[int, dict[str, object]]:
 def test_streams_pass_through_intact(local_stack: LocalStack, bucket: str) -> None:
     parts, whole = os.urandom(3_000_000), os.urandom(9_000_000)
     with FlakyProxy(local_stack.gcs_url) as proxy, proxied_store(local_stack, proxy) as store:
-        with store.open_writer(bucket, "parts") as stream:  # 12 parts of 256 KiB, composed
-            stream.write(parts)
+        with store.open_writer(bucket, "parts") as stream:  # 6 parts (two writes each), composed
+            for start in range(0, len(parts), 250_000):
+                stream.write(parts[start : start + 250_000])
         store.put(bucket, "whole", whole)  # over 8 MiB: a resumable upload session, its URL rewritten
         with store.open_reader(bucket, "parts") as stream:  # ranged reads of 256 KiB
             assert stream.read() == parts
@@ -54,7 +55,7 @@ def test_streams_pass_through_intact(local_stack: LocalStack, bucket: str) -> No
     direct = local_stack.blob_store()
     assert direct.get(bucket, "parts")[0] == parts
     assert direct.get(bucket, "whole")[0] == whole
-    assert counts.requests > 20
+    assert counts.requests > 15  # the parts, the compose, the session, the ranged reads
     assert counts.failed == 0
 
 

@@ -23,7 +23,7 @@ SEEDS = range(40)
 
 
 def flaky(fault: Fault, seed: int = 0) -> tuple[MemoryBlobStore, FlakyBlobStore]:
-    store = MemoryBlobStore()
+    store = MemoryBlobStore("b")
     return store, FlakyBlobStore(store, Faults(seed, **{fault.value: 1.0}))
 
 
@@ -69,7 +69,7 @@ def test_after_a_delete_landed_it_is_gone() -> None:
 
 def test_after_a_job_insert_landed_the_job_exists() -> None:
     for seed in SEEDS:
-        store = MemoryBlobStore()
+        store = MemoryBlobStore("b")
         store.put("b", "rows.json", b"")
         loader = MemoryTableLoader(store)
         broken = FlakyTableLoader(loader, Faults(seed, after=1.0))
@@ -100,7 +100,7 @@ def test_a_timeout_may_have_acted_or_not() -> None:
 
 def test_the_same_seed_gives_the_same_faults_whatever_the_order_of_calls() -> None:
     def fates(names: list[str]) -> dict[str, str]:
-        broken = FlakyBlobStore(MemoryBlobStore(), Faults(7, before=0.5))
+        broken = FlakyBlobStore(MemoryBlobStore("b"), Faults(7, before=0.5))
         outcome = {}
         for name in names:
             try:
@@ -142,7 +142,7 @@ def test_retries_try_transient_failures_again_and_nothing_else() -> None:
 
 
 def test_a_listing_that_fails_part_way_resumes_without_repeating() -> None:
-    store = MemoryBlobStore()
+    store = MemoryBlobStore("b")
     for number in range(6):
         store.put("b", f"o{number}", b"")
     broken = FlakyBlobStore(store, Faults(11, after=0.6))

@@ -25,7 +25,7 @@ NO_PAUSE = Retries(pause=0.0)
 
 @pytest.fixture
 def store() -> MemoryBlobStore:
-    return MemoryBlobStore()
+    return MemoryBlobStore("staging")
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ ALL = PublishRequest(partition="20261101", continue_publishing=True)
 
 @pytest.fixture
 def store() -> MemoryBlobStore:
-    return MemoryBlobStore()
+    return MemoryBlobStore("logs", "staging")
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ def run(store: MemoryBlobStore, loader: MemoryTableLoader, faults: Faults, clock
 @settings(max_examples=150)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_publishing_through_flaky_ports_loads_every_staged_row_once(seed: int) -> None:
-    store = MemoryBlobStore()
+    store = MemoryBlobStore("logs", "staging")
     loader = MemoryTableLoader(store)
     stage(store, PARTITION, 5, lines=LINES)
     faults = Faults(seed, **RATES)
@@ -118,7 +118,7 @@ def parsed() -> tuple[list[str], list[str]]:
 def test_both_functions_through_flaky_ports_load_every_line_once(seed: int) -> None:
     """Three logs, each event delivered twice (and again while the ingestor fails), publisher runs between
     deliveries: every row of every log in its table once."""
-    store = MemoryBlobStore()
+    store = MemoryBlobStore("logs", "staging")
     loader = MemoryTableLoader(store)
     faults = Faults(seed, **INGEST_RATES)
     order = random.Random(seed)
