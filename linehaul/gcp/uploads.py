@@ -10,6 +10,10 @@ beyond 32 parts the first runs of parts are composed first, just enough of them 
 fake-gcs-server rewrites every byte it composes, and a whole extra level would write the object twice. An
 output that fits in one part is uploaded directly. Until the end, the object is left as it was; an error
 deletes the parts.
+
+Every request is retried by the client library on a transient failure, composes included (the library
+retries those only with a generation precondition): a part uploaded again, or the same parts composed
+again into the same name, gives the same bytes, so a repetition after the first landed changes nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
 
-from google.api_core.exceptions import GoogleAPICallError
+import requests
+from google.api_core.exceptions import GoogleAPIError
+from google.cloud.storage.retry import DEFAULT_RETRY
 
 from linehaul.pipeline.naming import merged_part_name, part_name
 
@@ -34,9 +40,12 @@ class PartUpload(io.RawIOBase):
     :func:`linehaul.pipeline.naming.part_name`); :meth:`finish` makes the object of a name given then,
     :meth:`discard` gives up. Memory: one part (``chunk_size`` bytes) at a time."""
 
-    def __init__(self, bucket: Any, key: str, chunk_size: int, content_type: str) -> None:
+    def __init__(
+        self, bucket: Any, key: str, chunk_size: int, content_type: str, *, retry: Any = DEFAULT_RETRY
+    ) -> None:
         super().__init__()
         self._bucket, self._key, self._chunk_size, self._content_type = bucket, key, chunk_size, content_type
+        self._retry = retry
         self._pieces: list[bytes] = []  # written, not uploaded yet
         self._pending = 0  # their size
         self._parts: list[Any] = []
@@ -64,7 +73,7 @@ class PartUpload(io.RawIOBase):
 
     def _upload_part(self, data: bytes) -> None:
         part = self._bucket.blob(part_name(self._key, len(self._parts)))
-        part.upload_from_string(data, content_type=self._content_type)
+        part.upload_from_string(data, content_type=self._content_type, retry=self._retry)
         self._parts.append(part)
 
     def finish(self, name: str, metadata: Mapping[str, str] | None = None) -> None:
@@ -72,7 +81,7 @@ class PartUpload(io.RawIOBase):
         target = self._bucket.blob(name)
         target.metadata = dict(metadata) if metadata else None
         if not self._parts:
-            target.upload_from_string(self._kept(), content_type=self._content_type)
+            target.upload_from_string(self._kept(), content_type=self._content_type, retry=self._retry)
             return
         if self._pending:
             self._upload_part(self._kept())
@@ -85,20 +94,20 @@ class PartUpload(io.RawIOBase):
             sources = merged + sources[runs[-1][1] :]
             level += 1
         target.content_type = self._content_type
-        target.compose(sources)
+        target.compose(sources, retry=self._retry)
         self.discard()
 
     def _compose(self, sources: list[Any], name: str) -> Any:
         composed = self._bucket.blob(name)
         composed.content_type = self._content_type
-        composed.compose(sources)
+        composed.compose(sources, retry=self._retry)
         return composed
 
     def discard(self) -> None:
         """Delete the parts uploaded so far (the object is untouched). Failures to delete are not errors."""
         for part in self._parts:
-            with suppress(GoogleAPICallError):
-                part.delete()
+            with suppress(GoogleAPIError, requests.RequestException):
+                part.delete(retry=self._retry)
         self._parts.clear()
 
 

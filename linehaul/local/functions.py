@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from linehaul.local._processes import ServerProcess, free_port
+from linehaul.local._processes import LOG_TAIL, ServerProcess, free_port
 from linehaul.local.stack import DEFAULT_PROJECT
 from linehaul.runtime.entry import PUBSUB_MESSAGE_PUBLISHED, STORAGE_OBJECT_FINALIZED
 
@@ -110,9 +110,10 @@ class FunctionServer:
         """Stop the server and its worker (the whole process group). Idempotent."""
         self._process.stop()
 
-    def output(self) -> str:
-        """The end of what the function and the framework printed (tracebacks of failed events too)."""
-        return self._process.output()
+    def output(self, tail: int | None = LOG_TAIL) -> str:
+        """The last ``tail`` characters (None: all) of what the function and the framework printed, tracebacks
+        of failed events too."""
+        return self._process.output(tail)
 
     def storage_finalized(
         self,

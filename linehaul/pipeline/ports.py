@@ -1,7 +1,16 @@
 """The pipeline's ports: what the ingestor and the publisher need of object storage and of BigQuery.
 
 Only ``linehaul.gcp`` implements these over Google Cloud clients; ``linehaul.pipeline.memory`` implements
-them in memory for fast tests (they really keep bytes, generations and rows, and fail as the real ones do).
+them in memory for fast tests (they really keep bytes, generations and rows, and fail as the real ones do);
+``linehaul.pipeline.faults`` wraps any of them to fail now and then, as the real services do.
+
+Failures: a call that fails with :class:`StorageError` or :class:`TableLoaderError` (other than the answers
+below), ``TimeoutError`` or ``ConnectionError`` may have acted before it failed: a write may have landed
+although its answer was lost, even after the client library's own retries. Callers that must know read
+back what is there (see :mod:`linehaul.pipeline.retries`). Some errors are answers, not failures:
+:class:`BlobNotFoundError`, :class:`PreconditionFailedError`, :class:`JobExistsError`, and they too can be
+the echo of a write that landed (a retried conditional write fails its own precondition; a retried job
+insert finds its own job).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ __all__ = [
     "PreconditionFailedError",
     "StorageError",
     "TableLoader",
+    "TableLoaderError",
     "TableRef",
 ]
 
@@ -158,7 +168,11 @@ class TableRef:
         return f"{self.project}.{self.dataset}.{self.table}"
 
 
-class JobExistsError(Exception):
+class TableLoaderError(Exception):
+    """BigQuery refused or failed a request about a load job (a job's own failure: :attr:`LoadJob.error`)."""
+
+
+class JobExistsError(TableLoaderError):
     """A load job with this id was submitted before (BigQuery answers 409 Conflict)."""
 
 
@@ -195,5 +209,6 @@ class TableLoader(Protocol):
         ...
 
     def wait(self, job_id: str, timeout: float) -> LoadJob:
-        """Block until the job is done (or ``timeout`` seconds pass) and return its state."""
+        """Block until the job is done (or ``timeout`` seconds pass) and return its state. LookupError if no
+        job has this id."""
         ...
