@@ -5,10 +5,12 @@
 Each corpus is measured in a fresh child process (cold caches, its own peak RSS), for:
 
 * ``core``: ``read_blocks`` + ``block_converter(NDJSON)``, the path of ``linehaul parse`` and the ingestor
-  (the columnar path, :mod:`linehaul.columnar`, where pyarrow is installed), minus writing the output files
-  (each block's NDJSON bytes are made, then dropped);
-* ``line``: the same with the line converter (``Converter.convert_block`` and the rows joined into NDJSON
-  bytes, as ``parse`` and the ingestor do without pyarrow);
+  (the line converter), minus writing the output files (each block's NDJSON bytes are made, then dropped);
+* ``columnar path, NDJSON``: the same bytes made by the columnar path (:mod:`linehaul.columnar`), which
+  NDJSON does not use: measured here to show why;
+* ``Arrow tables``: the rows as Arrow tables (``linehaul.analysis.arrow.ARROW``, the work of
+  ``parse --format parquet`` and ``stats`` on logs before the Parquet writer), by the line converter and
+  Arrow's JSON reader, and by the columnar path (which serves it where pyarrow is installed);
 * ``baseline``: a minimal split-and-dump (``line.split("|")`` and ``json.dumps`` of a flat dict) over the
   same decompressed lines, no validation, no classification: the floor the issue compares against;
 * ``library``: ``dumps_row(to_row(parse_line(line)))`` per line (the first 100,000 lines), the simple path;
@@ -29,7 +31,9 @@ import resource
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 REF_INGEST = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "ref_ingest.py"
 LIBRARY_LINES = 100_000
@@ -48,33 +52,42 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _core(corpus: str) -> dict[str, float]:
-    from linehaul.logfiles import read_blocks
-    from linehaul.logs.parallel import NDJSON, block_converter
+def _converted(corpus: str, codec_name: str, columnar: bool) -> dict[str, float]:
+    """``read_blocks`` + ``block_converter(codec)``: every block's rows made (NDJSON bytes or Arrow
+    tables), then dropped."""
+    import os
 
+    os.environ["LINEHAUL_COLUMNAR"] = "1" if columnar else "0"
+    from linehaul.logfiles import read_blocks
+    from linehaul.logs import parallel
+
+    codec: Any = parallel.COLUMNAR_NDJSON if columnar else parallel.NDJSON
+    if codec_name == "arrow":
+        from linehaul.analysis.arrow import ARROW
+
+        codec = ARROW
     started, cpu = time.perf_counter(), time.process_time()
-    converter, lines, rows = block_converter(NDJSON), 0, 0
+    converter, lines = parallel.block_converter(codec), 0
     for block in read_blocks(corpus, converter.block_size):
-        result = converter.convert(corpus, block)
-        lines, rows = lines + result.counts.lines, rows + len(result.downloads) + len(result.simple)
-    return {"lines": lines, "rows": rows, "seconds": time.perf_counter() - started,
-            "cpu": time.process_time() - cpu, "rss": _peak_rss_mib()}  # fmt: skip
-
-
-def _line(corpus: str) -> dict[str, float]:
-    from linehaul.convert import Converted, Converter
-    from linehaul.logfiles import read_blocks
-
-    started, cpu = time.perf_counter(), time.process_time()
-    converter, lines = Converter(), 0
-    for block in read_blocks(corpus):
-        out = Converted()
-        converter.convert_block(block, out)
-        for rows in (out.downloads, out.simple):
-            ("\n".join(rows) + "\n").encode() if rows else b""
-        lines += out.lines
+        lines += converter.convert(corpus, block).counts.lines
     return {"lines": lines, "seconds": time.perf_counter() - started,
             "cpu": time.process_time() - cpu, "rss": _peak_rss_mib()}  # fmt: skip
+
+
+def _core(corpus: str) -> dict[str, float]:
+    return _converted(corpus, "ndjson", columnar=False)
+
+
+def _columnar(corpus: str) -> dict[str, float]:
+    return _converted(corpus, "ndjson", columnar=True)
+
+
+def _arrow(corpus: str) -> dict[str, float]:
+    return _converted(corpus, "arrow", columnar=False)
+
+
+def _arrow_columnar(corpus: str) -> dict[str, float]:
+    return _converted(corpus, "arrow", columnar=True)
 
 
 def _baseline(corpus: str) -> dict[str, float]:
@@ -130,6 +143,10 @@ def _production(python: str, corpus: str) -> dict[str, float]:
     return {"lines": int(lines[1]), "seconds": float(loop[1]), "rss": float(rss[1])}
 
 
+def _best_of(corpus: str, repeat: int, kind: str) -> dict[str, float]:
+    return min((_child(kind, corpus) for _ in range(repeat)), key=lambda run: run["seconds"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpora", nargs="+", metavar="CORPUS")
@@ -142,11 +159,13 @@ def main() -> int:
     print("|---|---:|---|---:|---:|---:|---:|")
     for corpus in args.corpora:
         name = Path(corpus).name
-        runs = [_child("core", corpus) for _ in range(args.repeat)]
-        best = min(runs, key=lambda run: run["seconds"])
-        lines = [_child("line", corpus) for _ in range(args.repeat)]
-        figures = {f"core (best of {args.repeat})": best,
-                   f"line converter (best of {args.repeat})": min(lines, key=lambda run: run["seconds"]),
+
+        best_of = partial(_best_of, corpus, args.repeat)
+        best = best_of("core")
+        figures = {f"core: line converter, NDJSON (best of {args.repeat})": best,
+                   f"columnar path, NDJSON (best of {args.repeat})": best_of("columnar"),
+                   f"line converter, Arrow tables (best of {args.repeat})": best_of("arrow"),
+                   f"columnar path, Arrow tables (best of {args.repeat})": best_of("arrow_columnar"),
                    "baseline split+dump": _child("baseline", corpus),
                    "library parse_line": _child("library", corpus)}  # fmt: skip
         if args.reference:

@@ -11,20 +11,25 @@ The parsing core is pure (no I/O, no cloud imports)::
     ('numpy', 'uv')
 """
 
-from linehaul.convert import Converted, Converter
-from linehaul.errors import LineError
-from linehaul.events import (
-    Download,
-    Event,
-    File,
-    Ignored,
-    Outcome,
-    SimpleRequest,
-    parse_line,
-    parse_timestamp,
-)
-from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS, dumps_row, table_for, to_row
-from linehaul.useragents import UNKNOWN, Classification, Unknown, Unusable, UserAgent, classify
+from typing import TYPE_CHECKING
+
+from linehaul._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from linehaul.convert import Converted, Converter
+    from linehaul.errors import LineError
+    from linehaul.events import (
+        Download,
+        Event,
+        File,
+        Ignored,
+        Outcome,
+        SimpleRequest,
+        parse_line,
+        parse_timestamp,
+    )
+    from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS, dumps_row, table_for, to_row
+    from linehaul.useragents import UNKNOWN, Classification, Unknown, Unusable, UserAgent, classify
 
 __all__ = [
     "FILE_DOWNLOADS",
@@ -50,3 +55,21 @@ __all__ = [
     "table_for",
     "to_row",
 ]
+
+# Imported on first use: a program that needs only part of linehaul (the command line counting Parquet
+# files, linehaul.tables) does not pay for the parser and the user-agent rules (a tenth of a second).
+_HOMES = {
+    "Converted": "convert",
+    "Converter": "convert",
+    "LineError": "errors",
+    **dict.fromkeys(
+        ("Download", "Event", "File", "Ignored", "Outcome", "SimpleRequest", "parse_line", "parse_timestamp"),
+        "events",
+    ),
+    **dict.fromkeys(("FILE_DOWNLOADS", "SIMPLE_REQUESTS", "dumps_row", "table_for", "to_row"), "rows"),
+    **dict.fromkeys(
+        ("UNKNOWN", "Classification", "Unknown", "Unusable", "UserAgent", "classify"), "useragents"
+    ),
+}
+
+__getattr__ = lazy_attributes(__name__, _HOMES)

@@ -11,8 +11,8 @@ For people with log files and no cloud project (analysts, mirror operators)::
     with open_database(["logs/*.log.gz"]) as db:    # embedded DuckDB, views file_downloads, simple_requests
         db.query("SELECT count(*) FROM file_downloads").rows
 
-Names that need pyarrow or duckdb (the ``analysis`` extra) are imported on first use, so importing
-this package, or reading rows and events, does not load them.
+Names are imported on first use, so importing this package, or reading rows and events, does not load
+pyarrow or duckdb (the ``analysis`` extra), and counting Parquet files does not load the parsing core.
 """
 
 from __future__ import annotations
@@ -21,33 +21,48 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from linehaul.analysis.errors import MissingExtraError, QueryError, UnknownFieldError
-from linehaul.analysis.sources import LogReading, ReadCounts, expand_paths, read_events, read_rows
 
 if TYPE_CHECKING:
     from linehaul.analysis.arrow import arrow_schema, ndjson_to_arrow, read_arrow, rows_to_arrow
     from linehaul.analysis.database import Database, QueryResult, open_database
+    from linehaul.analysis.engine import DataSpan, Engine, SqlQuery
+    from linehaul.analysis.fields import FIELDS, MIRROR_INSTALLERS, Field, Sort
     from linehaul.analysis.parquet import ParquetOutput, ParquetTableWriter, write_parquet
-    from linehaul.analysis.report import write_report
-    from linehaul.analysis.stats import STATS_FIELDS, Count, Stats, TimeWindow, count_by
+    from linehaul.analysis.report import gather_report, write_report
+    from linehaul.analysis.selection import Mirrors, Selection, TimeWindow, normalise_project
+    from linehaul.analysis.sources import LogReading, ReadCounts, expand_paths, read_events, read_rows
+    from linehaul.analysis.stats import STATS_FIELDS, Count, Order, Stats, count_by
 
 __all__ = [
+    "FIELDS",
+    "MIRROR_INSTALLERS",
     "STATS_FIELDS",
     "Count",
+    "DataSpan",
     "Database",
+    "Engine",
+    "Field",
     "LogReading",
+    "Mirrors",
     "MissingExtraError",
+    "Order",
     "ParquetOutput",
     "ParquetTableWriter",
     "QueryError",
     "QueryResult",
     "ReadCounts",
+    "Selection",
+    "Sort",
+    "SqlQuery",
     "Stats",
     "TimeWindow",
     "UnknownFieldError",
     "arrow_schema",
     "count_by",
     "expand_paths",
+    "gather_report",
     "ndjson_to_arrow",
+    "normalise_project",
     "open_database",
     "read_arrow",
     "read_events",
@@ -57,6 +72,8 @@ __all__ = [
     "write_report",
 ]
 
+# Every name is imported on first use: the command line imports this package to count a Parquet file,
+# and should not pay for the parsing core (reading logs), nor pyarrow (writing Parquet).
 _LAZY = {
     "arrow_schema": "arrow",
     "ndjson_to_arrow": "arrow",
@@ -65,20 +82,37 @@ _LAZY = {
     "Database": "database",
     "QueryResult": "database",
     "open_database": "database",
+    "DataSpan": "engine",
+    "Engine": "engine",
+    "SqlQuery": "engine",
+    "FIELDS": "fields",
+    "MIRROR_INSTALLERS": "fields",
+    "Field": "fields",
+    "Sort": "fields",
     "ParquetOutput": "parquet",
     "ParquetTableWriter": "parquet",
     "write_parquet": "parquet",
+    "gather_report": "report",
     "write_report": "report",
+    "Mirrors": "selection",
+    "Selection": "selection",
+    "TimeWindow": "selection",
+    "normalise_project": "selection",
+    "LogReading": "sources",
+    "ReadCounts": "sources",
+    "expand_paths": "sources",
+    "read_events": "sources",
+    "read_rows": "sources",
     "STATS_FIELDS": "stats",
     "Count": "stats",
+    "Order": "stats",
     "Stats": "stats",
-    "TimeWindow": "stats",
     "count_by": "stats",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """Import the module of a name that needs pyarrow or duckdb when it is first used."""
+    """Import the module of a name when it is first used (see above)."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)

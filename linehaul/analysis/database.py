@@ -1,12 +1,16 @@
-"""SQL over log files: an embedded DuckDB database (in memory, no server) with two views.
+"""SQL over log files and rows: an embedded DuckDB database (in memory, no server) with two views.
 
-:func:`open_database` converts log files to Parquet in a temporary directory (streamed: memory stays
-flat however big the logs) and opens DuckDB with the views ``file_downloads`` and ``simple_requests``
-over them: the columns of ``schemas/*.json``, nested RECORDs as STRUCTs (``details.installer.name``),
-``timestamp`` a TIMESTAMPTZ, and the session time zone UTC, so ``CAST(timestamp AS DATE)`` is the UTC day.
-:meth:`Database.from_parquet` opens the same views over the Parquet files of ``linehaul parse --format
-parquet``. Results come back as a :class:`QueryResult` (by way of Arrow, so timestamps are aware
-datetimes in UTC); :attr:`Database.connection` is DuckDB's own connection for anything else.
+:func:`open_database` reads what it is given (see :mod:`linehaul.analysis.inputs`: log files, the Parquet
+output of ``linehaul parse --format parquet``, NDJSON row files), converts logs and NDJSON rows to Parquet
+in a temporary directory (streamed: memory stays flat however big the logs) and opens DuckDB with the
+views ``file_downloads`` and ``simple_requests`` over all of it: the columns of ``schemas/*.json``, nested
+RECORDs as STRUCTs (``details.installer.name``), ``timestamp`` a TIMESTAMPTZ, and the session time zone
+UTC, so ``CAST(timestamp AS DATE)`` is the UTC day. A table that no input has rows of is an empty view.
+
+:meth:`Database.query` runs SQL typed by a person (a :class:`QueryResult`, by way of Arrow, so
+timestamps are aware datetimes in UTC); :meth:`Database.run` runs linehaul's own queries (an
+:class:`~linehaul.analysis.engine.Engine`, without Arrow: reading Parquet output needs only DuckDB).
+:attr:`Database.connection` is DuckDB's own connection for anything else.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import MissingExtraError, QueryError
-from linehaul.analysis.parquet import Progress, parquet_path, write_parquet
+from linehaul.analysis.fields import DUCKDB, Dialect
+from linehaul.analysis.inputs import Input, InputKind, classify, expand_inputs, table_of_columns
+from linehaul.analysis.selection import TimeWindow
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError
+from linehaul.schema import Field
 from linehaul.tables import Table
 
 try:
@@ -31,6 +39,8 @@ except ImportError as error:  # pragma: no cover - the analysis extra is part of
     raise MissingExtraError("duckdb") from error
 
 __all__ = ["Database", "QueryResult", "open_database"]
+
+Progress = Any  # linehaul.analysis.parquet.Progress: imported with pyarrow, when logs are read
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +60,57 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_DUCKDB_TYPES = {
+    "STRING": "VARCHAR",
+    "BOOLEAN": "BOOLEAN",
+    "INTEGER": "BIGINT",
+    "FLOAT": "DOUBLE",
+    "TIMESTAMP": "TIMESTAMPTZ",
+}
+
+
+def _duckdb_type(column: Field) -> str:
+    if column["type"] in ("RECORD", "STRUCT"):
+        return (
+            "STRUCT("
+            + ", ".join(f'"{child["name"]}" {_duckdb_type(child)}' for child in column["fields"])
+            + ")"
+        )
+    return _DUCKDB_TYPES[column["type"]]
+
+
+def _empty_view(table: Table) -> str:
+    """SELECT of no row with the table's columns (for a table that no input has rows of)."""
+    columns = ", ".join(
+        f'CAST(NULL AS {_duckdb_type(column)}) AS "{column["name"]}"' for column in table.schema
+    )
+    return f"SELECT {columns} WHERE FALSE"
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(":memory:")
+    connection.execute("SET TimeZone = 'UTC'")
+    return connection
+
+
+def _parquet_table(connection: duckdb.DuckDBPyConnection, path: str) -> Table:
+    """The table whose rows the Parquet file holds, from its columns (its footer: nothing else is read)."""
+    try:
+        described = connection.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
+    except duckdb.Error as error:
+        raise LogFileError(path, f"unreadable Parquet: {error}") from None
+    return table_of_columns(path, (row[0] for row in described))
+
+
 class Database:
     """An in-memory DuckDB database with views ``file_downloads`` and ``simple_requests`` over Parquet.
 
     Use it as a context manager (or call :meth:`close`): closing it removes the temporary Parquet files
-    that :meth:`from_logs` wrote. ``counts`` and ``failures`` tell what was read from the logs.
+    it wrote. ``counts`` and ``failures`` tell what was read from logs, ``inputs`` what each input held.
     """
+
+    dialect: Dialect = DUCKDB
+    default_window = TimeWindow()
 
     def __init__(
         self,
@@ -64,18 +119,76 @@ class Database:
         counts: ReadCounts | None = None,
         failures: Sequence[LogFileError] = (),
         workdir: tempfile.TemporaryDirectory[str] | None = None,
+        inputs: Sequence[Input] = (),
+        connection: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
-        missing = [table.value for table in Table if table not in parquet]
-        if missing:
-            raise ValueError(f"no Parquet files given for {', '.join(missing)}")
         self.counts = counts if counts is not None else ReadCounts()
         self.failures = tuple(failures)
+        self.inputs = tuple(inputs)
         self._workdir = workdir
-        self.connection = duckdb.connect(":memory:")
-        self.connection.execute("SET TimeZone = 'UTC'")
+        self.connection = _connect() if connection is None else connection
         for table in Table:
-            files = ", ".join(_sql_text(os.fspath(path)) for path in parquet[table])
-            self.connection.execute(f"CREATE VIEW {table.value} AS SELECT * FROM read_parquet([{files}])")
+            files = [os.fspath(path) for path in parquet.get(table, ())]
+            source = (
+                f"SELECT * FROM read_parquet([{', '.join(map(_sql_text, files))}], union_by_name = true)"
+                if files
+                else _empty_view(table)
+            )
+            self.connection.execute(f"CREATE VIEW {table.value} AS {source}")
+
+    @classmethod
+    def from_inputs(
+        cls,
+        patterns: Iterable[str | os.PathLike[str]],
+        *,
+        jobs: int = 1,
+        keep_going: bool = False,
+        progress: Progress | None = None,
+    ) -> Database:
+        """Read logs, Parquet and NDJSON rows (see :mod:`linehaul.analysis.inputs`) and open the views.
+
+        Every input is looked at before any is read: :class:`~linehaul.logs.files.LogFileError` names one
+        that is missing, or holds neither rows nor log lines. A log that cannot be read to its end raises
+        it too; with ``keep_going=True`` such logs are listed in :attr:`failures` instead.
+        """
+        inputs = [classify(path) for path in expand_inputs(patterns)]
+        files: dict[Table, list[str]] = {table: [] for table in Table}
+        connection = _connect()  # one: each DuckDB connection to :memory: is a new database, not cheap
+        try:
+            for item in inputs:
+                if item.kind is InputKind.PARQUET:
+                    files[_parquet_table(connection, item.path)].append(item.path)
+        except BaseException:
+            connection.close()
+            raise
+        logs = [item.path for item in inputs if item.kind is InputKind.LOG]
+        rows = [(item.path, item.table) for item in inputs if item.kind is InputKind.ROWS and item.table]
+        if not logs and not rows:
+            return cls(files, inputs=inputs, connection=connection)
+        workdir = tempfile.TemporaryDirectory(prefix="linehaul-db-")
+        try:
+            counts, failures = ReadCounts(), tuple[LogFileError, ...]()
+            if logs:
+                from linehaul.analysis.parquet import write_parquet
+
+                output = write_parquet(
+                    logs, workdir.name, jobs=jobs, keep_going=keep_going, progress=progress
+                )
+                counts, failures = output.counts, output.failures
+                files[Table.FILE_DOWNLOADS].insert(0, str(output.file_downloads))
+                files[Table.SIMPLE_REQUESTS].insert(0, str(output.simple_requests))
+            if rows:
+                from linehaul.analysis.rowfiles import write_row_files
+
+                for table, path in write_row_files(rows, workdir.name).items():
+                    files[table].append(path)
+        except BaseException:
+            workdir.cleanup()
+            connection.close()
+            raise
+        return cls(
+            files, counts=counts, failures=failures, workdir=workdir, inputs=inputs, connection=connection
+        )
 
     @classmethod
     def from_logs(
@@ -91,6 +204,8 @@ class Database:
         Raises :class:`~linehaul.logs.files.LogFileError` for a file that is missing or cannot be read to
         its end; with ``keep_going=True`` such files are listed in :attr:`failures` instead.
         """
+        from linehaul.analysis.parquet import write_parquet
+
         workdir = tempfile.TemporaryDirectory(prefix="linehaul-db-")
         try:
             output = write_parquet(
@@ -112,13 +227,60 @@ class Database:
         files: dict[Table, list[Path]] = {table: [] for table in Table}
         for directory in map(Path, directories):
             for table in Table:
-                path = parquet_path(directory, table)
+                path = directory / f"{table.value}.parquet"
                 if not path.is_file():
                     raise LogFileError(
                         str(path), "no such file (write it with linehaul parse --format parquet)"
                     )
                 files[table].append(path)
         return cls(files)
+
+    # -- the Engine protocol: linehaul's own queries ------------------------------------------------
+
+    def describe(self) -> str:
+        """What was read: ``2 log files, 5,000 lines (25 unprocessed, 31 ignored) · 1 Parquet file``."""
+
+        def files(number: int, what: str) -> str:
+            return f"{number} {what} file{'' if number == 1 else 's'}"
+
+        counts = self.counts
+        logs = sum(item.kind is InputKind.LOG for item in self.inputs) if self.inputs else counts.files
+        parts = []
+        if logs:
+            parts.append(
+                f"{files(logs, 'log')}, {counts.lines:,} lines "
+                f"({counts.unprocessed:,} unprocessed, {counts.ignored:,} ignored)"
+            )
+        for kind, what in ((InputKind.PARQUET, "Parquet"), (InputKind.ROWS, "NDJSON row")):
+            number = sum(item.kind is kind for item in self.inputs)
+            if number:
+                parts.append(files(number, what))
+        return " · ".join(parts) or "Parquet files"
+
+    def table(self, table: Table) -> str:
+        """The view of ``table``."""
+        return Table.of(table).value
+
+    def run(self, query: SqlQuery) -> list[tuple[Any, ...]]:
+        """The rows of one of linehaul's queries (named ``$parameters``), as plain Python values."""
+        values = {
+            parameter.name: list(parameter.value) if isinstance(parameter.value, tuple) else parameter.value
+            for parameter in query.parameters
+        }
+        try:
+            return self.connection.execute(query.text, values or None).fetchall()
+        except duckdb.Error as error:
+            raise QueryError(str(error)) from None
+
+    def data_span(self, table: Table) -> DataSpan | None:
+        """The first and last UTC day of ``table``'s rows (None: no row)."""
+        view = self.table(table)
+        first, last = self.run(
+            SqlQuery(f"SELECT CAST(min(timestamp) AS DATE), CAST(max(timestamp) AS DATE) FROM {view}")
+        )[0]
+        return None if first is None else DataSpan(first, last)
+
+    # -- SQL typed by a person ----------------------------------------------------------------------
 
     def query(self, sql: str, parameters: Sequence[object] | None = None) -> QueryResult:
         """Run ``sql`` (``?`` placeholders take ``parameters``); :class:`QueryError` has DuckDB's message."""
@@ -159,5 +321,6 @@ def open_database(
     keep_going: bool = False,
     progress: Progress | None = None,
 ) -> Database:
-    """:meth:`Database.from_logs`: an embedded DuckDB database with views over the rows of log files."""
-    return Database.from_logs(patterns, jobs=jobs, keep_going=keep_going, progress=progress)
+    """:meth:`Database.from_inputs`: an embedded DuckDB database with views over the rows of log files,
+    Parquet files and NDJSON row files."""
+    return Database.from_inputs(patterns, jobs=jobs, keep_going=keep_going, progress=progress)

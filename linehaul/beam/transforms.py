@@ -66,7 +66,7 @@ class StageLogs(beam.PTransform):  # type: ignore[type-arg]  # Beam's PTransform
     """Every log matched by ``patterns`` (``gs://bucket/dir/*.log.gz`` or local globs), staged into
     ``staging`` (``gs://bucket`` or a local directory). Its output: one IngestReport per staged log."""
 
-    def __init__(self, patterns: Sequence[str], staging: str, *, echo: bool = False, chunk_mb: int = 16):
+    def __init__(self, patterns: Sequence[str], staging: str, *, echo: bool = False, chunk_mb: int = 8):
         super().__init__()
         self._patterns = list(patterns)
         self._stage = StageLog(staging_bucket(staging), echo=echo, chunk_mb=chunk_mb)
@@ -93,7 +93,7 @@ class StageLog(beam.DoFn):
     counted and named as conflicts.
     """
 
-    def __init__(self, staging: str, *, echo: bool = False, chunk_mb: int = 16) -> None:
+    def __init__(self, staging: str, *, echo: bool = False, chunk_mb: int = 8) -> None:
         super().__init__()
         self._settings = IngestSettings(
             result_bucket=staging, quarantine_bucket=staging, upload_chunk_mb=chunk_mb

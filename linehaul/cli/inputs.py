@@ -10,20 +10,19 @@ from typing import TYPE_CHECKING
 
 from linehaul.cli.progress import Progress
 from linehaul.logs.files import LogFileError
-from linehaul.logs.paths import expand_paths
 
 if TYPE_CHECKING:  # they need the analysis extra: imported when a command runs
     from linehaul.analysis.database import Database
-    from linehaul.analysis.stats import TimeWindow
+    from linehaul.analysis.selection import Selection
 
 __all__ = [
     "add_input_arguments",
-    "add_window_arguments",
+    "add_selection_arguments",
     "input_paths",
     "open_logs",
     "positive_int",
     "report_missing_extra",
-    "time_window",
+    "selection",
     "whole_number",
 ]
 
@@ -47,13 +46,15 @@ positive_int = whole_number(1)
 """An argparse type: a whole number of at least 1."""
 
 
-def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """FILE..., --jobs and --quiet."""
+def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """FILE... (one at least, unless not ``required``: with --bigquery), --jobs and --quiet."""
     parser.add_argument(
         "files",
-        nargs="+",
+        nargs="+" if required else "*",
         metavar="FILE",
-        help="log files (.log, .log.gz, gzip recognised by content), quoted globs ('logs/*.gz'), - for stdin",
+        help="log files (.log, .log.gz), Parquet files or folders of linehaul parse, NDJSON row files "
+        "(staged files, BigQuery exports), quoted globs ('logs/*.gz'), - for a log on stdin; told apart "
+        "by content",
     )
     parser.add_argument(
         "-j",
@@ -69,12 +70,15 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def input_paths(command: str, patterns: Sequence[str]) -> list[str] | None:
-    """The files to read, or None after naming on stderr every pattern or file that is not readable."""
+    """The files to read (a folder gives the table files ``linehaul parse`` writes into one), or None
+    after naming on stderr every pattern, file or folder that is not readable."""
+    from linehaul.analysis.inputs import expand_inputs
+
     paths: list[str] = []
     problems: list[LogFileError] = []
     for pattern in patterns:
         try:
-            found = expand_paths([pattern])
+            found = expand_inputs([pattern])
         except LogFileError as error:
             problems.append(error)
             continue
@@ -91,8 +95,9 @@ def report_missing_extra(command: str, error: ImportError) -> int:
 
 
 def open_logs(command: str, args: argparse.Namespace) -> Database | int:
-    """The database over ``args.files`` (with a progress line on a terminal), or the exit status after
-    saying on stderr what went wrong. Damaged files are named on stderr; their readable rows are kept."""
+    """The database over ``args.files`` (logs, Parquet, NDJSON rows; a progress line on a terminal), or
+    the exit status after saying on stderr what went wrong: 2 for a missing file, 1 for one that holds
+    neither rows nor log lines. Damaged logs are named on stderr; their readable rows are kept."""
     paths = input_paths(command, args.files)
     if paths is None:
         return 2
@@ -105,6 +110,9 @@ def open_logs(command: str, args: argparse.Namespace) -> Database | int:
         database = open_database(paths, jobs=args.jobs, keep_going=True, progress=progress.update)
     except MissingExtraError as error:
         return report_missing_extra(command, error)
+    except LogFileError as error:
+        print(f"linehaul {command}: {error}", file=sys.stderr)
+        return 1
     finally:
         progress.finish()
     for failure in database.failures:
@@ -120,18 +128,57 @@ def parse_day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def add_window_arguments(parser: argparse.ArgumentParser) -> None:
-    """--since and --until."""
-    parser.add_argument("--since", type=parse_day, metavar="DATE", help="from this UTC day on (YYYY-MM-DD)")
-    parser.add_argument("--until", type=parse_day, metavar="DATE", help="up to this UTC day, included")
+def add_selection_arguments(parser: argparse.ArgumentParser, *, where_dialect: str = "DuckDB's") -> None:
+    """--project, --where, --exclude-mirrors or --mirrors-only, and --since/--until, --days or --month."""
+    group = parser.add_argument_group("which rows")
+    group.add_argument(
+        "--project",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this project (repeat for several); Django, django and DJANGO match (PEP 503 names)",
+    )
+    group.add_argument(
+        "--where",
+        metavar="EXPR",
+        help=f"only rows where this SQL expression over the table's columns holds ({where_dialect} "
+        "dialect; it is run as SQL, as written: e.g. \"details.installer.version LIKE '24.%%'\")",
+    )
+    mirrors = group.add_mutually_exclusive_group()
+    mirrors.add_argument(
+        "--exclude-mirrors",
+        action="store_true",
+        help="leave out mirroring tools (bandersnatch, z3c.pypimirror, Artifactory, devpi, Nexus, "
+        "pep381client); rows without an installer are kept",
+    )
+    mirrors.add_argument("--mirrors-only", action="store_true", help="only the rows of mirroring tools")
+    group.add_argument("--since", type=parse_day, metavar="DATE", help="from this UTC day on (YYYY-MM-DD)")
+    group.add_argument("--until", type=parse_day, metavar="DATE", help="up to this UTC day, included")
+    group.add_argument(
+        "--days", type=positive_int, metavar="N", help="the N days up to the last day in the data"
+    )
+    group.add_argument("--month", metavar="YYYY-MM", help="the days of this month")
 
 
-def time_window(command: str, args: argparse.Namespace) -> TimeWindow | None:
-    """The window of --since and --until, or None after saying why it is empty."""
-    from linehaul.analysis.stats import TimeWindow
+def selection(command: str, args: argparse.Namespace) -> Selection | None:
+    """The selection of the arguments, or None after saying on stderr what is wrong with them."""
+    from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
 
     try:
-        return TimeWindow(args.since, args.until)
+        if args.month is not None:
+            if args.since or args.until or args.days:
+                raise ValueError("--month cannot be combined with --since, --until or --days")
+            window = TimeWindow.of_month(args.month)
+        else:
+            window = TimeWindow(args.since, args.until, args.days)
+        mirrors = (
+            Mirrors.EXCLUDE
+            if args.exclude_mirrors
+            else Mirrors.ONLY
+            if args.mirrors_only
+            else Mirrors.INCLUDE
+        )
+        return Selection(tuple(args.project), args.where, mirrors, window)
     except ValueError as error:
-        print(f"linehaul {command}: --since/--until: {error}", file=sys.stderr)
+        print(f"linehaul {command}: {error}", file=sys.stderr)
         return None

@@ -8,13 +8,18 @@ import sys
 from typing import Any
 
 from linehaul.analysis.errors import QueryError
-from linehaul.cli.inputs import add_input_arguments, open_logs
-from linehaul.cli.tables import json_value, render_csv, render_table
+from linehaul.cli.inputs import add_input_arguments
+from linehaul.cli.stats_command import add_output_arguments
+from linehaul.cli.tables import json_value, render_csv, render_markdown, render_table
+from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
+from linehaul.gcp.costs import DEFAULT_DATASET
+from linehaul.tables import Table
 
 __all__ = ["register"]
 
 _DESCRIPTION = """\
-Run SQL (DuckDB's dialect) over the rows of log files, in an embedded database (no server):
+Run SQL (DuckDB's dialect) over the rows of log files, Parquet files or folders (linehaul parse --format
+parquet) and NDJSON row files, in an embedded database (no server):
 
   file_downloads   timestamp, country_code, url, project, file.{filename, project, version, type},
                    details.{installer.{name, version, subcommand}, python, implementation.{name, version},
@@ -27,41 +32,74 @@ Run SQL (DuckDB's dialect) over the rows of log files, in an embedded database (
   linehaul query logs/*.log.gz "SELECT details.installer.name AS installer, count(*) AS downloads
       FROM file_downloads GROUP BY ALL ORDER BY downloads DESC LIMIT 5"
 
-Options go before the files or after the SQL. Exit status: 0, 1 when DuckDB refused the SQL (its
-message is printed) or a file was damaged, 2 on a usage error.
+The result prints as an aligned table, or with --json, --csv or --markdown. Options go before the files
+or after the SQL.
+
+With --bigquery [PROJECT.]DATASET, the SQL runs on BigQuery (its dialect, GoogleSQL), where file_downloads
+and simple_requests are the dataset's tables, with the same limits as stats: --max-bytes-billed, and
+--dry-run to see what it would process and cost first. Filter on timestamp (the partitioning column):
+BigQuery then reads only those days. Example:
+
+  linehaul query --bigquery bigquery-public-data.pypi --dry-run "SELECT details.installer.name, COUNT(*)
+      FROM file_downloads WHERE timestamp >= TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)
+      AND project = 'requests' GROUP BY 1"
+
+Exit status: 0, 1 when DuckDB or BigQuery refused the SQL (their message is printed), an input was
+damaged or holds neither rows nor log lines, 2 on a usage error.
 """
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "query",
-        help="run SQL over the rows of log files",
+        help="run SQL over the rows of log files, Parquet, NDJSON rows, or BigQuery",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_input_arguments(parser)
-    parser.add_argument("sql", metavar="SQL", help="the query, over file_downloads and simple_requests")
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print a JSON array of objects")
-    output.add_argument("--csv", action="store_true", help="print CSV with a header line")
+    add_input_arguments(parser, required=False)
+    parser.add_argument(
+        "sql", nargs="?", metavar="SQL", help="the query, over file_downloads and simple_requests (the last)"
+    )
+    add_output_arguments(parser)
+    add_bigquery_arguments(parser)
     parser.set_defaults(run=_run)
 
 
+def _sql(args: argparse.Namespace) -> str | None:
+    """The SQL: the last argument (FILE... SQL); or what --bigquery took for a dataset when it was given
+    alone before the SQL (a dataset name has no spaces)."""
+    if args.sql is not None:
+        return str(args.sql)
+    if args.bigquery is not None and not args.files and any(space in args.bigquery for space in " \n\t"):
+        sql, args.bigquery = args.bigquery, DEFAULT_DATASET
+        return str(sql)
+    return str(args.files.pop()) if args.files else None
+
+
 def _run(args: argparse.Namespace) -> int:
-    database = open_logs("query", args)
-    if isinstance(database, int):
-        return database
-    with database:
+    sql = _sql(args)
+    if sql is None:
+        print("linehaul query: give the SQL to run", file=sys.stderr)
+        return 2
+    engine = open_source("query", args, Table.FILE_DOWNLOADS)
+    if isinstance(engine, int):
+        return engine
+    with engine:
         try:
-            result = database.query(args.sql)
+            result = engine.query(sql)
         except QueryError as error:
-            print(f"linehaul query: DuckDB says: {error}", file=sys.stderr)
-            return 1
+            return say_query_error("query", error, args)
+        if args.dry_run:
+            print_dry_runs(engine, args.price_per_tib)
+            return 0
+    rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
     if args.json:
-        print(json.dumps([json_value(record) for record in result.records()], indent=2, ensure_ascii=False))
+        print(json.dumps([json_value(record) for record in rows], indent=2, ensure_ascii=False))
     elif args.csv:
         sys.stdout.write(render_csv(result.columns, result.rows))
+    elif args.markdown:
+        print(render_markdown(result.columns, result.rows))
     elif result.columns:
         print(render_table(result.columns, result.rows))
         print(f"({len(result.rows)} row{'' if len(result.rows) == 1 else 's'})")
-    return 1 if database.failures else 0
+    return 1 if engine.failures else 0

@@ -7,15 +7,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from linehaul.cli.inputs import add_input_arguments, add_window_arguments, open_logs, time_window
+from linehaul.analysis.errors import QueryError
+from linehaul.cli.inputs import add_input_arguments, add_selection_arguments, selection
+from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
+from linehaul.tables import Table
 
 __all__ = ["register"]
 
 _DESCRIPTION = """\
-Write one HTML page with charts of the downloads in log files: downloads over time, installers, Python
-versions, operating systems, the share from CI and the top projects, with the counts of lines read,
-rejected and ignored. The page is self-contained (inline CSS and SVG, no JavaScript, nothing fetched):
-open it in any browser, offline.
+Write one HTML page with charts of the downloads: over time, installers, Python versions, operating
+systems, the share from CI, countries and the top projects; with --project, a page about those projects
+(their versions instead of the top projects). Every figure is for the rows selected (projects, window,
+mirrors, --where); an empty selection says which days the data covers. The page is self-contained
+(inline CSS and SVG, no JavaScript, nothing fetched): open it in any browser, offline. With --bigquery,
+the figures come from BigQuery (a dozen queries, each within --max-bytes-billed; --dry-run prices them).
 """
 
 
@@ -26,31 +31,43 @@ def register(commands: Any) -> None:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_input_arguments(parser)
+    add_input_arguments(parser, required=False)
     parser.add_argument(
         "-o", "--output", required=True, type=Path, metavar="FILE", help="the HTML file to write"
     )
     parser.add_argument(
-        "--title", default="PyPI downloads", help="the page's title (default: PyPI downloads)"
+        "--title", help="the page's title (default: PyPI downloads, or the projects' names and downloads)"
     )
-    add_window_arguments(parser)
+    add_selection_arguments(parser, where_dialect="DuckDB's, or BigQuery's with --bigquery")
+    add_bigquery_arguments(parser)
     parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    window = time_window("report", args)
-    if window is None:
+    chosen = selection("report", args)
+    if chosen is None:
         return 2
-    database = open_logs("report", args)
-    if isinstance(database, int):
-        return database
-    from linehaul.analysis.report import write_report
+    engine = open_source("report", args, Table.FILE_DOWNLOADS)
+    if isinstance(engine, int):
+        return engine
+    from linehaul.analysis.report import gather_report
+    from linehaul.analysis.report_page import render_report
 
-    with database:
+    title = args.title or (
+        ", ".join(chosen.projects) + ": downloads" if chosen.projects else "PyPI downloads"
+    )
+    with engine:
         try:
-            data = write_report(database, args.output, title=args.title, window=window)
+            data = gather_report(engine, title=title, selection=chosen)
+        except QueryError as error:  # a --where the engine refused, BigQuery's limits
+            return say_query_error("report", error, args)
+        if args.dry_run:
+            print_dry_runs(engine, args.price_per_tib)
+            return 0
+        try:
+            args.output.write_text(render_report(data), encoding="utf-8")
         except OSError as error:
             print(f"linehaul report: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
             return 1
-    print(f"wrote {args.output}: {data.installers.total} downloads, {len(data.over_time)} {data.bucket}s")
-    return 1 if database.failures else 0
+    print(f"wrote {args.output}: {data.downloads} downloads, {len(data.over_time)} {data.bucket}s")
+    return 1 if engine.failures else 0

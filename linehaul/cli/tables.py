@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["json_value", "render_csv", "render_table", "text_value"]
+__all__ = ["json_value", "render_csv", "render_markdown", "render_table", "text_value"]
 
 _MAX_CELL = 60
 
@@ -78,6 +78,28 @@ def render_table(
     body = [line(row) for row in cells]
     if footer:
         body.insert(len(body) - 1, rule)
+    return "\n".join([line(columns), rule, *body])
+
+
+def render_markdown(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    none: str = "NULL",
+    footer: Sequence[Any] | None = None,
+    right: Sequence[bool] | None = None,
+) -> str:
+    """A Markdown (GitHub) table: numbers right-aligned, ``|`` in cells escaped, the footer in bold."""
+    if right is None:
+        right = [bool(rows) and all(_numeric(row[index]) or row[index] is None for row in rows)
+                 for index in range(len(columns))]  # fmt: skip
+
+    def line(values: Sequence[Any], bold: bool = False) -> str:
+        cells = [text_value(value, none).replace("|", "\\|") for value in values]
+        return "| " + " | ".join(f"**{cell}**" if bold and cell else cell for cell in cells) + " |"
+
+    rule = "|" + "|".join("---:" if align else "---" for align in right) + "|"
+    body = [line(row) for row in rows] + ([line(footer, bold=True)] if footer else [])
     return "\n".join([line(columns), rule, *body])
 
 

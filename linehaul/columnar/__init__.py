@@ -1,8 +1,10 @@
 """The columnar path: blocks of log lines converted with Apache Arrow, a whole block per step.
 
 It gives, for every line, exactly what :class:`linehaul.convert.Converter` gives (outcome, reason, row
-bytes), by sending every line it is not sure of to that converter; it is several times faster, and gives
-rows either as NDJSON bytes or as Arrow record batches with the schema of ``schemas/`` (no NDJSON detour).
+bytes), by sending every line it is not sure of to that converter, and gives rows either as NDJSON bytes
+or as Arrow record batches with the schema of ``schemas/`` (no NDJSON detour). Only the second is used
+(:data:`linehaul.analysis.arrow.ARROW`): Arrow rows it makes about twice as fast as the line converter and
+Arrow's JSON reader, NDJSON no faster than the line converter (benchmarks/README.md).
 It needs pyarrow (the ``columnar`` extra, also part of ``analysis``): :func:`available` says whether it can
 run; without it, the line converter serves. See docs/columnar.md.
 """

@@ -12,10 +12,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, cast
 
-from google.api_core.exceptions import Conflict, GoogleAPICallError, NotFound
+import requests
+from google.api_core.exceptions import Conflict, GoogleAPICallError, GoogleAPIError, NotFound
+from google.auth.exceptions import TransportError
 from google.cloud import bigquery
 
-from linehaul.pipeline.ports import JobExistsError, LoadJob, Schema, TableRef
+from linehaul.pipeline.ports import JobExistsError, LoadJob, Schema, TableLoaderError, TableRef
 
 __all__ = [
     "CLUSTERING_FIELDS",
@@ -37,6 +39,10 @@ _FIRST_POLL = 0.05  # seconds before the first look at a running job; doubled up
 _LAST_POLL = 2.0
 
 _JobState = Literal["PENDING", "RUNNING", "DONE"]
+
+_FAILURES = (GoogleAPIError, requests.RequestException, TransportError, ConnectionError, TimeoutError)
+"""What a request fails with once the client library's retries are spent: API errors (RetryError too),
+timeouts and failed connections."""
 
 
 class BigQueryAdminError(Exception):
@@ -75,13 +81,18 @@ class BigQueryTableLoader:
 
     Jobs are never retried under another id: ``start_load`` with an id that BigQuery knows raises
     JobExistsError, so a caller that lost track of a job finds it again by its id instead of loading the
-    same files twice. Other API errors propagate as ``google.api_core`` exceptions (they are transient or
-    a configuration fault, not a property of the job).
+    same files twice. The client library retries every request on a transient failure (for up to 10
+    minutes), the job insert included: a retry of an insert that landed gets 409, JobExistsError, our own
+    job. Other failures raise TableLoaderError (they are transient or a configuration fault, not a property
+    of the job: a job's own failure is in its state).
     """
 
-    def __init__(self, client: bigquery.Client, *, location: str | None = None) -> None:
+    def __init__(self, client: bigquery.Client, *, location: str | None = None, retry: Any = None) -> None:
+        """``retry``: how the client library retries each request (a ``google.api_core.retry.Retry``; None:
+        the library's default, whose deadline is 10 minutes)."""
         self._client = client
         self._location = location
+        self._retry = retry or bigquery.DEFAULT_RETRY
 
     def start_load(self, job_id: str, uris: Sequence[str], table: TableRef, schema: Schema) -> None:
         """Submit a load job appending ``uris`` (``gs://bucket/name``) to ``table``, typed by ``schema``.
@@ -98,10 +109,17 @@ class BigQueryTableLoader:
         )
         try:
             self._client.load_table_from_uri(
-                list(uris), str(table), job_id=job_id, job_config=config, location=self._location
+                list(uris),
+                str(table),
+                job_id=job_id,
+                job_config=config,
+                location=self._location,
+                retry=self._retry,
             )
         except Conflict as error:
             raise JobExistsError(f"load job {job_id!r} was submitted before") from error
+        except _FAILURES as error:
+            raise TableLoaderError(f"submit load job {job_id}: {error}") from error
 
     def job(self, job_id: str) -> LoadJob | None:
         """The job's current state, or None if no job has this id."""
@@ -124,14 +142,19 @@ class BigQueryTableLoader:
                 break
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, _LAST_POLL)
-            found.reload()
+            try:
+                found.reload(retry=self._retry)
+            except _FAILURES as error:
+                raise TableLoaderError(f"look up load job {job_id}: {error}") from error
         return _load_job(found)
 
     def _get_job(self, job_id: str) -> Any:
         try:
-            return self._client.get_job(job_id, location=self._location)
+            return self._client.get_job(job_id, location=self._location, retry=self._retry)
         except NotFound:
             return None
+        except _FAILURES as error:
+            raise TableLoaderError(f"look up load job {job_id}: {error}") from error
 
 
 def _load_job(job: Any) -> LoadJob:

@@ -52,15 +52,18 @@ def storage_client(
 
 
 def bigquery_client(
-    project: str, *, endpoint: str | None = None, environ: Mapping[str, str] | None = None
+    project: str | None, *, endpoint: str | None = None, environ: Mapping[str, str] | None = None
 ) -> bigquery.Client:
     """A BigQuery client for ``project``: of the emulator at ``endpoint`` or $BIGQUERY_EMULATOR_HOST,
-    else of Google Cloud."""
+    else of Google Cloud. Without a project: Google Cloud's is the application default credentials' one;
+    the emulator's is $GOOGLE_CLOUD_PROJECT, else a placeholder."""
     from google.cloud import bigquery
 
     url = _emulator_url(endpoint, BIGQUERY_EMULATOR_HOST, environ)
     if url is None:
         return bigquery.Client(project=project)
+    env = os.environ if environ is None else environ
+    project = project or env.get("GOOGLE_CLOUD_PROJECT") or "_"
     return bigquery.Client(project=project, credentials=_anonymous(), client_options={"api_endpoint": url})
 
 

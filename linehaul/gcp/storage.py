@@ -5,27 +5,46 @@ pinned to one generation: an object replaced while it is being read fails the re
 instead of mixing the bytes of two versions. Google API errors become the port's errors
 (:class:`~linehaul.pipeline.ports.StorageError` and its subclasses), also when they surface while the
 caller reads or writes inside an ``open_reader``/``open_writer`` block.
+
+Retries: every request is retried by the client library on a transient failure (429, 5xx, timeouts,
+dropped connections), writes included, whatever the library's default for them is (uploads and deletes
+are retried, composes and rewrites only with a generation precondition): each write here has the same
+effect when repeated, or, for a conditional one, a repetition after the first landed fails its own
+precondition, which the pipeline resolves by reading back (:mod:`linehaul.pipeline.lease`). What still fails
+surfaces as StorageError, after the library's deadline (120 s by default).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from http import HTTPStatus
 from typing import Any, BinaryIO, TypeVar, cast
 
 import google.cloud.storage as storage
-from google.api_core.exceptions import GoogleAPICallError, NotFound, PreconditionFailed
+import requests
+from google.api_core.exceptions import GoogleAPIError, NotFound, PreconditionFailed
+from google.auth.exceptions import TransportError
+from google.cloud.storage.retry import DEFAULT_RETRY
 
 from linehaul.gcp.uploads import PartUpload
-from linehaul.pipeline.naming import object_uri
-from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, PreconditionFailedError, StorageError
+from linehaul.pipeline.naming import object_uri, parts_prefix
+from linehaul.pipeline.ports import (
+    BlobInfo,
+    BlobNotFoundError,
+    PendingObject,
+    PreconditionFailedError,
+    StorageError,
+)
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "GcsBlobStore"]
 
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
-"""Bytes per request when streaming; resumable uploads need a multiple of 256 KiB."""
+"""Bytes per request when uploading; resumable uploads need a multiple of 256 KiB."""
+READ_CHUNK_SIZE = 2 * 1024 * 1024
+"""Bytes fetched per request while an object is streamed: logs are read 64 KiB at a time, so a small
+buffer does (each one is held twice while it is handed over: 8 MiB cost an ingest 12 MiB of peak memory)."""
 
 _CHUNK_MULTIPLE = 256 * 1024
 _ATTEMPTS = 3  # reads of "the current generation" retried when the object is replaced meanwhile
@@ -41,11 +60,16 @@ except ImportError:  # pragma: no cover - google-cloud-storage 2
 class GcsBlobStore:
     """Objects in Cloud Storage buckets (or in fake-gcs-server), addressed by (bucket, name)."""
 
-    def __init__(self, client: storage.Client, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+    def __init__(
+        self, client: storage.Client, *, chunk_size: int = DEFAULT_CHUNK_SIZE, retry: Any = DEFAULT_RETRY
+    ) -> None:
+        """``retry``: how the client library retries each request (a ``google.api_core.retry.Retry``: the
+        library's default, whose deadline is 120 s, unless a test wants a shorter one)."""
         if chunk_size <= 0 or chunk_size % _CHUNK_MULTIPLE:
             raise ValueError(f"chunk_size must be a positive multiple of {_CHUNK_MULTIPLE}, not {chunk_size}")
         self._client = client
         self._chunk_size = chunk_size
+        self._retry = retry
 
     def open_reader(
         self, bucket: str, name: str, generation: int | None = None
@@ -60,10 +84,10 @@ class GcsBlobStore:
     def _reader(self, bucket: str, name: str, generation: int | None) -> Iterator[BinaryIO]:
         where = _where(bucket, name, generation)
         with _storage_errors(where):
-            found = self._client.bucket(bucket).get_blob(name, generation=generation)
+            found = self._client.bucket(bucket).get_blob(name, generation=generation, retry=self._retry)
         if found is None:
             raise BlobNotFoundError(f"{where}: no such object")
-        reader = _pinned(found).open("rb", chunk_size=self._chunk_size)
+        reader = _pinned(found).open("rb", chunk_size=READ_CHUNK_SIZE, retry=self._retry)
         try:
             yield cast(BinaryIO, _PortStream(reader, where))
         finally:
@@ -89,15 +113,36 @@ class GcsBlobStore:
     def _writer(
         self, bucket: str, name: str, content_type: str, metadata: Mapping[str, str] | None
     ) -> Iterator[BinaryIO]:
-        where = _where(bucket, name)
-        upload = PartUpload(self._client.bucket(bucket), name, self._chunk_size, content_type, metadata)
+        with self._pending(bucket, name, content_type) as pending:
+            yield cast(BinaryIO, pending)
+            pending.finish(name, metadata=metadata)  # the parts composed: the object is replaced now
+
+    def open_pending(
+        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+    ) -> AbstractContextManager[PendingObject]:
+        """Stream bytes in parts under ``key`` (:func:`linehaul.pipeline.naming.part_name`), composed into
+        the object named by ``finish``; an unfinished write deletes its parts."""
+        return self._pending(bucket, key, content_type)
+
+    @contextmanager
+    def _pending(self, bucket: str, key: str, content_type: str) -> Iterator[_PendingUpload]:
+        upload = PartUpload(
+            self._client.bucket(bucket), key, self._chunk_size, content_type, retry=self._retry
+        )
+        pending = _PendingUpload(upload, bucket, key)
         try:
-            yield cast(BinaryIO, _PortStream(upload, where))
-        except BaseException:
-            upload.discard()
-            raise
-        with _storage_errors(where):
-            upload.finish()  # the parts composed: the object is replaced now
+            yield pending
+        finally:
+            if not pending.finished:
+                upload.discard()
+
+    def remove_pending(self, bucket: str, key: str) -> None:
+        """Delete the parts unfinished uploads under ``key`` left (a crashed run's)."""
+        with _storage_errors(_where(bucket, parts_prefix(key))):
+            leftovers = list(self._client.list_blobs(bucket, prefix=parts_prefix(key), retry=self._retry))
+        for blob in leftovers:
+            with suppress(BlobNotFoundError), _storage_errors(_where(bucket, blob.name)):
+                blob.delete(retry=self._retry)
 
     def put(
         self,
@@ -117,17 +162,21 @@ class GcsBlobStore:
         with _storage_errors(_where(bucket, name)):
             blob = self._client.bucket(bucket).blob(name)
             blob.metadata = dict(metadata) if metadata else None
-            blob.upload_from_string(data, content_type=content_type, if_generation_match=if_generation_match)
+            blob.upload_from_string(
+                data, content_type=content_type, if_generation_match=if_generation_match, retry=self._retry
+            )
             return int(blob.generation)
 
     def get(self, bucket: str, name: str) -> tuple[bytes, BlobInfo]:
         """The object's bytes and info, both of the same generation. BlobNotFoundError if it is missing."""
-        return self._on_current_generation(bucket, name, lambda pinned, _: pinned.download_as_bytes())
+        return self._on_current_generation(
+            bucket, name, lambda pinned, _: pinned.download_as_bytes(retry=self._retry)
+        )
 
     def stat(self, bucket: str, name: str) -> BlobInfo | None:
         """The object's info, or None if it (or its bucket) is missing."""
         with _storage_errors(_where(bucket, name)):
-            blob = self._client.bucket(bucket).get_blob(name)
+            blob = self._client.bucket(bucket).get_blob(name, retry=self._retry)
         return None if blob is None else _info(blob)
 
     def copy(
@@ -147,7 +196,7 @@ class GcsBlobStore:
             target.content_type = found.content_type
             token = None
             while True:  # a rewrite of a large object across locations takes several calls
-                token, _, _ = target.rewrite(source, token=token)
+                token, _, _ = target.rewrite(source, token=token, retry=self._retry)  # same source: same copy
                 if token is None:
                     return
 
@@ -158,7 +207,7 @@ class GcsBlobStore:
         blob = self._client.bucket(bucket).blob(name)
         try:
             with _storage_errors(_where(bucket, name)):
-                blob.delete(if_generation_match=if_generation_match)
+                blob.delete(if_generation_match=if_generation_match, retry=self._retry)
         except BlobNotFoundError:
             return False
         return True
@@ -166,7 +215,7 @@ class GcsBlobStore:
     def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
         """Objects whose name starts with ``prefix``, in name order, at most ``limit`` of them."""
         with _storage_errors(object_uri(bucket, prefix) + "*"):
-            for blob in self._client.list_blobs(bucket, prefix=prefix, max_results=limit):
+            for blob in self._client.list_blobs(bucket, prefix=prefix, max_results=limit, retry=self._retry):
                 yield _info(blob)
 
     def _on_current_generation(
@@ -180,13 +229,13 @@ class GcsBlobStore:
         where = _where(bucket, name)
         for _ in range(_ATTEMPTS):
             with _storage_errors(where):
-                blob = self._client.bucket(bucket).get_blob(name)
+                blob = self._client.bucket(bucket).get_blob(name, retry=self._retry)
                 if blob is None:
                     raise BlobNotFoundError(f"{where}: no such object")
                 try:
                     return action(_pinned(blob), blob), _info(blob)
                 except NotFound:
-                    current = self._client.bucket(bucket).get_blob(name)
+                    current = self._client.bucket(bucket).get_blob(name, retry=self._retry)
                     if current is not None and current.generation == blob.generation:
                         raise  # not about this object (a missing target bucket, say)
                     # that generation was replaced or deleted meanwhile: look again
@@ -240,6 +289,20 @@ class _PortStream(io.BufferedIOBase):
         pass  # nothing to do before the transfer ends
 
 
+class _PendingUpload(_PortStream):
+    """A pending object in Cloud Storage: a part upload, composed into its object by :meth:`finish`."""
+
+    def __init__(self, upload: PartUpload, bucket: str, key: str) -> None:
+        super().__init__(upload, _where(bucket, parts_prefix(key)))
+        self._upload, self._bucket = upload, bucket
+        self.finished = False
+
+    def finish(self, name: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        with _storage_errors(_where(self._bucket, name)):
+            self._upload.finish(name, metadata)
+        self.finished = True
+
+
 def _pinned(found: Any) -> Any:
     """A handle on exactly the generation of ``found``, every chunk of a download included.
 
@@ -271,8 +334,8 @@ def _storage_errors(where: str) -> Iterator[None]:
         raise BlobNotFoundError(f"{where}: not found ({error.message})") from error
     except PreconditionFailed as error:
         raise PreconditionFailedError(f"{where}: generation precondition failed") from error
-    except GoogleAPICallError as error:
-        raise StorageError(f"{where}: {error.code} {error.message}") from error
+    except GoogleAPIError as error:  # an API error, or the last of the library's retries (RetryError)
+        raise StorageError(f"{where}: {error}") from error
     except _MediaError as error:  # streamed uploads and downloads report failures this way
         status = getattr(getattr(error, "response", None), "status_code", None)
         if status == HTTPStatus.NOT_FOUND:
@@ -280,3 +343,5 @@ def _storage_errors(where: str) -> Iterator[None]:
         if status == HTTPStatus.PRECONDITION_FAILED:
             raise PreconditionFailedError(f"{where}: generation precondition failed") from error
         raise StorageError(f"{where}: {status} {error}") from error
+    except (requests.RequestException, TransportError, ConnectionError, TimeoutError) as error:
+        raise StorageError(f"{where}: {error!r}") from error  # timed out, or the connection failed

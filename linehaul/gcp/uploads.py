@@ -2,12 +2,18 @@
 
 A resumable upload would do, on Cloud Storage; fake-gcs-server, though, hashes the whole object again for
 every chunk of a resumable upload, so a large output takes quadratic time there. Parts avoid that on both:
-each part of ``chunk_size`` bytes is one simple upload to ``_linehaul_parts/<object>/<number>``, and closing
-composes them (server-side) into the object, then deletes them. A compose takes 32 sources at most, so
+each part (what was written since the last one, once that is ``chunk_size`` bytes or more: a compose takes
+parts of any size, and not slicing them saves a copy of every byte) is one upload under the upload's key
+(:func:`linehaul.pipeline.naming.part_name`), and finishing composes them (server-side) into the object
+named then, and deletes them. A compose takes 32 sources at most, so
 beyond 32 parts the first runs of parts are composed first, just enough of them (see :func:`merge_runs`):
 fake-gcs-server rewrites every byte it composes, and a whole extra level would write the object twice. An
 output that fits in one part is uploaded directly. Until the end, the object is left as it was; an error
 deletes the parts.
+
+Every request is retried by the client library on a transient failure, composes included (the library
+retries those only with a generation precondition): a part uploaded again, or the same parts composed
+again into the same name, gives the same bytes, so a repetition after the first landed changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
 
-from google.api_core.exceptions import GoogleAPICallError
+import requests
+from google.api_core.exceptions import GoogleAPIError
+from google.cloud.storage.retry import DEFAULT_RETRY
 
 from linehaul.pipeline.naming import merged_part_name, part_name
 
@@ -28,74 +36,78 @@ COMPOSE_LIMIT = 32
 
 
 class PartUpload(io.RawIOBase):
-    """A writable stream into ``bucket``'s object ``name``; :meth:`finish` makes the object, :meth:`discard`
-    gives up. Memory: one part (``chunk_size`` bytes) at a time."""
+    """A writable stream into ``bucket``, its parts under ``key`` (see
+    :func:`linehaul.pipeline.naming.part_name`); :meth:`finish` makes the object of a name given then,
+    :meth:`discard` gives up. Memory: one part (``chunk_size`` bytes) at a time."""
 
     def __init__(
-        self,
-        bucket: Any,
-        name: str,
-        chunk_size: int,
-        content_type: str,
-        metadata: Mapping[str, str] | None = None,
+        self, bucket: Any, key: str, chunk_size: int, content_type: str, *, retry: Any = DEFAULT_RETRY
     ) -> None:
         super().__init__()
-        self._bucket, self._name, self._chunk_size = bucket, name, chunk_size
-        self._content_type, self._metadata = content_type, dict(metadata) if metadata else None
-        self._buffer = bytearray()
+        self._bucket, self._key, self._chunk_size, self._content_type = bucket, key, chunk_size, content_type
+        self._retry = retry
+        self._pieces: list[bytes] = []  # written, not uploaded yet
+        self._pending = 0  # their size
         self._parts: list[Any] = []
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
-        self._buffer += data
-        while len(self._buffer) >= self._chunk_size:
-            with memoryview(self._buffer) as view:
-                part = bytes(view[: self._chunk_size])  # one copy (a slice of the bytearray would be two)
-            del self._buffer[: self._chunk_size]
-            self._upload_part(part)
-            del part
-        return len(data)
+        """Keep ``data``; once ``chunk_size`` bytes or more are kept, upload them as one part.
+
+        A part is every byte kept, joined once: parts for a compose may have any size, and slicing them to
+        ``chunk_size`` would cost another copy of every byte.
+        """
+        piece = bytes(data)  # the same object when it is bytes already
+        self._pieces.append(piece)
+        self._pending += len(piece)
+        if self._pending >= self._chunk_size:
+            self._upload_part(self._kept())
+        return len(piece)
+
+    def _kept(self) -> bytes:
+        kept = self._pieces[0] if len(self._pieces) == 1 else b"".join(self._pieces)
+        self._pieces, self._pending = [], 0
+        return kept
 
     def _upload_part(self, data: bytes) -> None:
-        part = self._bucket.blob(part_name(self._name, len(self._parts)))
-        part.upload_from_string(data, content_type=self._content_type)
+        part = self._bucket.blob(part_name(self._key, len(self._parts)))
+        part.upload_from_string(data, content_type=self._content_type, retry=self._retry)
         self._parts.append(part)
 
-    def finish(self) -> None:
-        """Make the object: the parts composed, or the only part uploaded as it."""
-        target = self._bucket.blob(self._name)
-        target.metadata = self._metadata
+    def finish(self, name: str, metadata: Mapping[str, str] | None = None) -> None:
+        """Make the object ``name``: the parts composed, or the only part uploaded as it."""
+        target = self._bucket.blob(name)
+        target.metadata = dict(metadata) if metadata else None
         if not self._parts:
-            target.upload_from_string(bytes(self._buffer), content_type=self._content_type)
+            target.upload_from_string(self._kept(), content_type=self._content_type, retry=self._retry)
             return
-        if self._buffer:
-            self._upload_part(bytes(self._buffer))
-            self._buffer.clear()
+        if self._pending:
+            self._upload_part(self._kept())
         sources, level = list(self._parts), 0
         while len(sources) > COMPOSE_LIMIT:
             runs = merge_runs(len(sources))
-            merged = [self._compose(sources[start:stop], merged_part_name(self._name, level, n))
+            merged = [self._compose(sources[start:stop], merged_part_name(self._key, level, n))
                       for n, (start, stop) in enumerate(runs)]  # fmt: skip
             self._parts += merged
             sources = merged + sources[runs[-1][1] :]
             level += 1
         target.content_type = self._content_type
-        target.compose(sources)
+        target.compose(sources, retry=self._retry)
         self.discard()
 
     def _compose(self, sources: list[Any], name: str) -> Any:
         composed = self._bucket.blob(name)
         composed.content_type = self._content_type
-        composed.compose(sources)
+        composed.compose(sources, retry=self._retry)
         return composed
 
     def discard(self) -> None:
         """Delete the parts uploaded so far (the object is untouched). Failures to delete are not errors."""
         for part in self._parts:
-            with suppress(GoogleAPICallError):
-                part.delete()
+            with suppress(GoogleAPIError, requests.RequestException):
+                part.delete(retry=self._retry)
         self._parts.clear()
 
 

@@ -15,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-__all__ = ["LocalStackError", "ServerProcess", "free_port", "wait_for_http"]
+__all__ = ["LOG_TAIL", "LocalStackError", "ServerProcess", "free_port", "wait_for_http"]
 
 _POLL = 0.02  # seconds between readiness probes
-_LOG_TAIL = 4000  # characters of a failed server's output quoted in the error
+LOG_TAIL = 4000
+"""Characters of a server's output quoted in errors (the end of it)."""
 
 
 class LocalStackError(RuntimeError):
@@ -120,13 +121,13 @@ class ServerProcess:
         self.stop()
         raise LocalStackError(message)
 
-    def output(self) -> str:
-        """The end of what the server printed so far."""
+    def output(self, tail: int | None = LOG_TAIL) -> str:
+        """The last ``tail`` characters of what the server printed so far (None: all of it)."""
         if self._log is None:
             return ""
         self._log.seek(0)
         text = self._log.read().decode(errors="replace")
-        return text[-_LOG_TAIL:]
+        return text if tail is None else text[-tail:]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server's process group: SIGTERM, then SIGKILL after ``timeout`` seconds. Idempotent."""

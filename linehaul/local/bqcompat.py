@@ -18,6 +18,9 @@ tables.patch dropping or          400 "Provided Schema does not        accepted
   retyping a column,              match Table"
   NULLABLE→REQUIRED, or adding
   a REQUIRED column
+a dry run's bytes processed       its estimate                         0
+a query job over its              fails: bytesBilledLimitExceeded,     runs
+  ``maximumBytesBilled``          "… NEEDED or higher required."
 ================================  ===================================  ===================================
 
 How: :func:`apply` replaces a few private functions of bqemulator, in the process that runs the
@@ -31,6 +34,9 @@ proxy in front of the emulator could answer the 409, but not make a load atomic 
   modules that imported it by name) is replaced by a copy of the 1.4.0 function that runs the
   write-disposition step and every file in one DuckDB transaction, drops a destination it created when
   the job fails, and reports the rows this job added.
+- bytes processed and billed: ``api.routes.jobs._handle_query_job`` is wrapped by
+  :func:`linehaul.local.bqbilling.pricing_query_jobs` (an estimate: see that module), inside the refusal
+  of known job ids, as BigQuery looks at the id first.
 - schema evolution: ``api.routes.tables._rest_to_table_meta`` (used by tables.patch/update) rejects what
   BigQuery rejects, and the catalogs' ``update_table`` adds new fields to the DuckDB table with
   ``ALTER TABLE ... ADD COLUMN`` (nested fields too, but not inside REPEATED RECORDs).
@@ -99,6 +105,9 @@ def apply() -> None:
         from bqemulator.catalog.memory_repository import MemoryCatalogRepository
         from bqemulator.jobs import executor
 
+        from linehaul.local.bqbilling import pricing_query_jobs
+
+        _replace_attribute(job_routes, "_handle_query_job", pricing_query_jobs)
         for name in (
             "_handle_query_job",
             "_handle_load_job_with_async_envelope",

@@ -25,13 +25,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from linehaul.local._processes import ServerProcess, free_port
+from linehaul.local._processes import LOG_TAIL, ServerProcess, free_port
 from linehaul.local.stack import DEFAULT_PROJECT
+from linehaul.runtime.entry import PUBSUB_MESSAGE_PUBLISHED, STORAGE_OBJECT_FINALIZED
 
 __all__ = ["PUBSUB_MESSAGE_PUBLISHED", "STORAGE_OBJECT_FINALIZED", "Delivery", "FunctionServer"]
 
-STORAGE_OBJECT_FINALIZED = "google.cloud.storage.object.v1.finalized"
-PUBSUB_MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 
 _DELIVERY_TIMEOUT = 300.0  # seconds a function may take to answer one event
 
@@ -111,9 +110,10 @@ class FunctionServer:
         """Stop the server and its worker (the whole process group). Idempotent."""
         self._process.stop()
 
-    def output(self) -> str:
-        """The end of what the function and the framework printed (tracebacks of failed events too)."""
-        return self._process.output()
+    def output(self, tail: int | None = LOG_TAIL) -> str:
+        """The last ``tail`` characters (None: all) of what the function and the framework printed, tracebacks
+        of failed events too."""
+        return self._process.output(tail)
 
     def storage_finalized(
         self,
@@ -178,12 +178,13 @@ class FunctionServer:
         self,
         event_type: str,
         source: str,
-        data: Mapping[str, Any],
+        data: Mapping[str, Any] | bytes,
         *,
         subject: str | None = None,
         event_id: str | None = None,
     ) -> Delivery:
-        """POST one CloudEvent (binary content mode) and return the function's answer."""
+        """POST one CloudEvent (binary content mode) and return the function's answer. ``data`` is sent as
+        JSON, or as it is when it is bytes (a broken event, for tests)."""
         headers = {
             "Content-Type": "application/json",
             "ce-specversion": "1.0",
@@ -195,7 +196,10 @@ class FunctionServer:
         if subject is not None:
             headers["ce-subject"] = subject
         request = urllib.request.Request(
-            self.url, data=json.dumps(data).encode(), headers=headers, method="POST"
+            self.url,
+            data=data if isinstance(data, bytes) else json.dumps(data).encode(),
+            headers=headers,
+            method="POST",
         )
         try:
             with urllib.request.urlopen(request, timeout=_DELIVERY_TIMEOUT) as response:

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
-from linehaul.convert import Converted
+if TYPE_CHECKING:  # only a type here: programs that count (the analysis commands) need no converter
+    from linehaul.convert import Converted
 
 __all__ = ["ReadCounts"]
 

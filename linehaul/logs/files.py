@@ -119,8 +119,8 @@ def line_blocks(chunks: Iterable[bytes], size: int = BLOCK_SIZE) -> Iterator[byt
 
 
 def stream_blocks(stream: BinaryIO, name: str, size: int = BLOCK_SIZE) -> Iterator[bytes]:
-    """Blocks of whole lines (about ``size`` bytes) of a plain or gzip log read from ``stream``; ``name``
-    is for errors."""
+    """Blocks of whole lines (about ``size`` bytes each) of a plain or gzip log read from ``stream``;
+    ``name`` is for errors."""
 
     def chunks() -> Iterator[bytes]:
         first = stream.read(2)
@@ -136,7 +136,7 @@ def stream_blocks(stream: BinaryIO, name: str, size: int = BLOCK_SIZE) -> Iterat
 
 
 def read_blocks(path: str, size: int = BLOCK_SIZE) -> Iterator[bytes]:
-    """Blocks of whole lines (about ``size`` bytes) of the log at ``path`` (``-`` for stdin);
+    """Blocks of whole lines (about ``size`` bytes each) of the log at ``path`` (``-`` for stdin);
     :class:`LogFileError` on failure."""
     if path == STDIN:
         yield from stream_blocks(sys.stdin.buffer, "<stdin>", size)

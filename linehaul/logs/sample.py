@@ -1,9 +1,10 @@
 """A deterministic, realistic sample CDN log, for demos, tests and benchmarks.
 
 ``write_sample(path, lines=..., seed=...)`` writes ``lines`` lines (gzip when the name ends in ``.gz``):
-about 75% downloads and 25% simple-index requests over one day, with pip and uv JSON agents, the other
-clients production recognises, browsers, ignored bots, unknown agents and about 0.5% malformed lines.
-The same (lines, seed, start) always gives the same bytes.
+about 75% downloads and 25% simple-index requests spread evenly over ``days`` days (one by default) from
+``start``, with pip and uv JSON agents, the other clients production recognises, browsers, ignored bots,
+unknown agents and about 0.5% malformed lines. The same (lines, seed, start, days) always gives the same
+bytes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, cast
 
-__all__ = ["sample_lines", "write_sample"]
+__all__ = ["DEFAULT_START", "sample_lines", "write_sample"]
 
 _PROJECTS = [
     ("boto3", "1.35.{}"),
@@ -161,13 +162,19 @@ def _malformed(rng: random.Random, line: str) -> str:
     return ""
 
 
-def sample_lines(lines: int, seed: int = 1, start: datetime | None = None) -> Iterator[str]:
-    """The sample's lines (without newlines)."""
+DEFAULT_START = datetime(2026, 11, 1, tzinfo=UTC)
+"""The first moment of a sample log, unless another is given."""
+
+
+def sample_lines(lines: int, seed: int = 1, start: datetime | None = None, days: int = 1) -> Iterator[str]:
+    """The sample's lines (without newlines), ``days`` days of them from ``start``."""
+    if days < 1:
+        raise ValueError(f"a sample spans at least one day, not {days}")
     rng = random.Random(seed)
-    start = start or datetime(2026, 11, 1, tzinfo=UTC)
+    start = start or DEFAULT_START
     agents = _agents(rng)
     agent_weights = [1 / (rank + 2) for rank in range(len(agents))]
-    step = 86_400 / max(lines, 1)
+    step = 86_400 * days / max(lines, 1)
     for number in range(lines):
         moment = start + timedelta(seconds=int(number * step))
         day, month = _DAYS[moment.weekday()], _MONTHS[moment.month - 1]
@@ -187,14 +194,16 @@ def sample_lines(lines: int, seed: int = 1, start: datetime | None = None) -> It
         yield _malformed(rng, line) if rng.random() < 0.005 else line
 
 
-def write_sample(path: Path, lines: int = 10_000, seed: int = 1, start: datetime | None = None) -> Path:
+def write_sample(
+    path: Path, lines: int = 10_000, seed: int = 1, start: datetime | None = None, days: int = 1
+) -> Path:
     """Write the sample log to ``path`` (gzip if it ends in ``.gz``), streaming; returns ``path``."""
     with open(path, "wb") as raw:
         out: BinaryIO = raw
         if path.name.endswith(".gz"):
             out = cast(BinaryIO, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0))
         batch: list[str] = []
-        for line in sample_lines(lines, seed, start):
+        for line in sample_lines(lines, seed, start, days):
             batch.append(line)
             if len(batch) == 10_000:
                 out.write(("\n".join(batch) + "\n").encode())

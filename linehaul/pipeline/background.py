@@ -9,9 +9,15 @@ from __future__ import annotations
 import queue
 import threading
 from types import TracebackType
-from typing import BinaryIO
+from typing import Protocol
 
-__all__ = ["BackgroundWriter"]
+__all__ = ["BackgroundWriter", "Writable"]
+
+
+class Writable(Protocol):
+    """Anything bytes are written to: a file, an upload, a pending object."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 class BackgroundWriter:
@@ -20,8 +26,8 @@ class BackgroundWriter:
     An error of the worker comes out of the next ``write`` or of ``close``; the writes after it are dropped.
     """
 
-    def __init__(self, depth: int = 4) -> None:
-        self._queue: queue.Queue[tuple[BinaryIO, bytes] | None] = queue.Queue(maxsize=depth)
+    def __init__(self, depth: int = 2) -> None:
+        self._queue: queue.Queue[tuple[Writable, bytes] | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name="linehaul-writer", daemon=True)
         self._thread.start()
@@ -35,7 +41,7 @@ class BackgroundWriter:
                 except BaseException as error:  # handed to the caller's next write or close
                     self._error = error
 
-    def write(self, stream: BinaryIO, data: bytes) -> None:
+    def write(self, stream: Writable, data: bytes) -> None:
         if self._error is not None:
             raise self._error
         self._queue.put((stream, data))

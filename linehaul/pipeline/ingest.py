@@ -1,42 +1,41 @@
-"""Ingest one CDN log: stream it, parse it, stage its rows as NDJSON, keep every other line, then delete it.
+"""Ingest one CDN log: stream it once, parse it, stage its rows as NDJSON, keep every other line, delete it.
 
 :func:`ingest_log` does, for ``gs://<bucket>/<dir>/<name>.log.gz``:
 
-1. read the log once quickly for the days of its events (:mod:`linehaul.pipeline.days`), to name the
-   outputs after the UTC day of its earliest event (see :mod:`linehaul.pipeline.naming`);
-2. stream the log (one block of lines at a time: memory stays flat) through the converter (the columnar
-   path where pyarrow is installed), writing each output under its final name as it goes (streamed
-   uploads, in a background thread), except a
-   staged file whose ``loaded/`` marker says the publisher already loaded it. When the first look cannot
-   be sure of the days (a date field with odd spacing), the outputs go to ``ingesting/<name>/`` and are
-   copied to their final names at the end, named after the earliest row;
+1. stream the log (one block of lines at a time: memory stays flat) through the fast converter, writing
+   each output as it goes, in the background, into a pending object of the staging bucket (upload parts on
+   Cloud Storage, a hidden file in a directory, a buffer in memory) whose name does not depend on the log's
+   dates (:func:`~linehaul.pipeline.naming.pending_key`); what crashed runs of the same log left there is
+   removed first;
+2. when the log has been read, name the outputs after the UTC day of the earliest row (production's
+   minimum timestamp; the object's creation day for a log without one, see
+   :mod:`linehaul.pipeline.naming`) and finish each pending object under its name: the parts composed into
+   it, the file renamed to it. Objects appear whole or not at all. A staged file whose ``loaded/`` marker
+   says the publisher already loaded it is not staged again;
 3. delete the log (only the generation that was read), or, if it could not be read to its end (corrupt or
    truncated gzip), move it to ``quarantine/`` in its bucket (or in QUARANTINE_BUCKET), the reason in its
    metadata, after its readable lines went through 1-2. A backfill (``keep_source``) deletes nothing: it
    copies a damaged log to quarantine and leaves every log where it was.
 
-An event is a download or simple line with a valid date, valid otherwise or not: its day names the
-partition, as production's minimum timestamp does for every log whose earliest line is a valid one.
 Every name is derived from the log, so a duplicate delivery, or a crash at any step followed by a
-redelivery, writes the same objects again; and a staged file that was already loaded is not staged again.
-An event for a log that no longer exists (already ingested) does nothing.
+redelivery, writes the same objects again. An event for a log that no longer exists (already ingested)
+does nothing; a storage error of the staging bucket propagates (the event is retried).
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
-from linehaul.convert import Converter, reason_records
+from linehaul.convert import Converted, Converter, reason_records
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError, stream_blocks
-from linehaul.logs.parallel import NDJSON, BlockResult, block_converter
 from linehaul.pipeline.background import BackgroundWriter
-from linehaul.pipeline.days import event_days
 from linehaul.pipeline.naming import (
     is_quarantined,
     loaded_marker,
@@ -44,15 +43,25 @@ from linehaul.pipeline.naming import (
     object_uri,
     partition_of,
     partition_of_timestamp,
+    pending_key,
+    pending_prefix,
     quarantine_name,
-    spool_name,
     staged_names,
 )
-from linehaul.pipeline.ports import BlobNotFoundError, BlobStore, PreconditionFailedError
+from linehaul.pipeline.ports import (
+    BlobNotFoundError,
+    BlobStore,
+    PendingObject,
+    PreconditionFailedError,
+)
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.tables import Output
 
 __all__ = ["IngestReport", "ingest_log"]
+
+_BLOCK_SIZE = 512 << 10
+"""Bytes of log per block: a block's rows are held three times (rows, joined, encoded) and queued for the
+writer, so the ingestor's blocks are half the usual size (parse's): Cloud Functions bills its memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,52 +97,68 @@ class IngestReport:
         return {"severity": severity, "message": message, **record, **counts_record}
 
 
+class _LogGoneError(Exception):
+    """The log (that generation of it) is not there to read: ingested already, or replaced."""
+
+
 @dataclass(slots=True)
 class _Outputs:
-    """The outputs of one log, written (in the background) while it is read, each opened on first use.
-
-    ``names`` says where each output goes; an output in ``skip`` is counted but not written (its staged
-    file was already loaded into BigQuery).
-    """
+    """The outputs of one log: pending objects of the staging bucket, each opened on first use and written
+    in the background, finished under their names once the log has been read."""
 
     store: BlobStore
     bucket: str
-    names: dict[Output, str]
+    log: str
+    run: str
     stack: ExitStack
     background: BackgroundWriter
-    skip: frozenset[Output] = frozenset()
-    writers: dict[Output, BinaryIO] = field(default_factory=dict)
+    pending: dict[Output, PendingObject] = field(default_factory=dict)
     counts: ReadCounts = field(default_factory=ReadCounts)
 
     def write(self, output: Output, data: bytes) -> None:
-        if output in self.skip:
-            return
-        writer = self.writers.get(output)
+        writer = self.pending.get(output)
         if writer is None:
-            opened = self.store.open_writer(self.bucket, self.names[output])
-            writer = self.writers[output] = self.stack.enter_context(opened)
+            opened = self.store.open_pending(self.bucket, pending_key(self.log, self.run, output))
+            writer = self.pending[output] = self.stack.enter_context(opened)
         self.background.write(writer, data)
 
-    def add(self, converted: BlockResult[bytes], lines_before: int) -> None:
-        self.counts += converted.counts
-        if converted.downloads:
-            self.write(Output.DOWNLOADS, converted.downloads)
-        if converted.simple:
-            self.write(Output.SIMPLE, converted.simple)
-        if converted.rejected:
-            self.write(Output.UNPROCESSED, b"".join(line.raw + b"\n" for line in converted.rejected))
-            self.write(Output.REASONS, reason_records(converted.rejected, lines_before))
+    def add(self, converted: Converted, lines_before: int) -> None:
+        self.counts += ReadCounts.of(converted)
+        for output, rows in ((Output.DOWNLOADS, converted.downloads), (Output.SIMPLE, converted.simple)):
+            if rows:
+                rows.append("")  # the last row's newline, without copying the block once more
+                self.write(output, "\n".join(rows).encode())
+        if converted.unprocessed:
+            self.write(Output.UNPROCESSED, b"".join(line.raw + b"\n" for line in converted.unprocessed))
+            self.write(Output.REASONS, reason_records(converted.unprocessed, lines_before))
         if converted.ignored:
             self.write(Output.IGNORED, b"".join(raw + b"\n" for raw in converted.ignored))
+
+    def finish(self, partition: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Name every output after ``partition``; returns (staged, already loaded). An output of rows whose
+        staged file was loaded already is left unfinished (discarded)."""
+        names = staged_names(partition, self.log)
+        staged: list[str] = []
+        loaded: list[str] = []
+        for output, writer in self.pending.items():
+            name = names[output]
+            if output.table is not None and self.store.stat(self.bucket, loaded_marker(name)) is not None:
+                loaded.append(name)
+            else:
+                writer.finish(name)
+                staged.append(name)
+        return tuple(staged), tuple(loaded)
 
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
-    """The real pass over a log: where it stopped (``damage``), its earliest row, what was written."""
+    """What reading a log did: its outputs' counts, where they were staged, and where it broke off."""
 
+    counts: ReadCounts
+    partition: str
+    staged: tuple[str, ...]
+    already_loaded: tuple[str, ...]
     damage: str | None
-    earliest: str | None
-    outputs: _Outputs
 
 
 def ingest_log(
@@ -149,36 +174,19 @@ def ingest_log(
 ) -> IngestReport:
     """Ingest ``gs://bucket/name`` (that ``generation``, if given) into ``settings.result_bucket``.
 
-    ``created`` (the object's creation time) names the partition of a log with no valid event; today
-    (UTC) if not given. With ``keep_source`` the log is neither deleted nor moved (a damaged one is copied
-    to quarantine). Storage errors other than a missing log propagate: the event is then retried.
+    ``created`` (the object's creation time) names the partition of a log with no row; today (UTC) if not
+    given. With ``keep_source`` the log is neither deleted nor moved (a damaged one is copied to
+    quarantine). Storage errors other than a missing log propagate: the event is then retried.
     """
-    started, source, log = time.perf_counter(), object_uri(bucket, name), log_name(name)
+    started, source = time.perf_counter(), object_uri(bucket, name)
     quarantine_bucket = settings.quarantine_bucket or bucket
     if bucket == quarantine_bucket and is_quarantined(name):
         return IngestReport(source, "skipped")  # the event of its own quarantining: ingesting it would loop
-    staging = settings.result_bucket
     fallback = partition_of((created or datetime.now(UTC)).date())
     try:
-        with store.open_reader(bucket, name, generation) as stream:
-            days = event_days(_until_damage(stream_blocks(stream, source)))
-        loaded: set[Output] = set()
-        if days is not None:  # the usual case: the partition, so the final names, are known before writing
-            names = staged_names(min(days, default=fallback), log).by_output()
-            loaded = {out for out in Output.of_rows() if store.stat(staging, loaded_marker(names[out]))}
-        else:  # an unusual date somewhere: write under temporary names, decide the partition at the end
-            names = {output: spool_name(log, output) for output in Output}
-        reading = _convert(
-            store, bucket, name, generation, source, _Target(staging, names, loaded), converter
-        )
-    except BlobNotFoundError:
+        reading = _read(store, bucket, name, generation, settings.result_bucket, fallback, converter)
+    except _LogGoneError:
         return IngestReport(source, "missing", seconds=time.perf_counter() - started)
-    if days is not None:
-        partition = min(days, default=fallback)
-    else:
-        partition = partition_of_timestamp(reading.earliest) if reading.earliest else fallback
-    outputs = reading.outputs
-    staged, already_loaded = _place(store, staging, outputs, staged_names(partition, log).by_output())
 
     quarantined_as = None
     if reading.damage is not None:
@@ -192,78 +200,59 @@ def ingest_log(
     return IngestReport(
         source=source,
         outcome="ingested" if reading.damage is None else "quarantined",
-        counts=outputs.counts.plus(files=1),
-        partition=partition,
-        staged=tuple(staged),
-        already_loaded=tuple(already_loaded),
+        counts=reading.counts.plus(files=1),
+        partition=reading.partition,
+        staged=reading.staged,
+        already_loaded=reading.already_loaded,
         damage=reading.damage,
         quarantined_as=quarantined_as,
         seconds=time.perf_counter() - started,
     )
 
 
-def _until_damage(blocks: Iterator[bytes]) -> Iterator[bytes]:
-    """The blocks before the damage, if any: the real pass reads exactly these too, and handles the damage."""
-    with suppress(LogFileError):
-        yield from blocks
-
-
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """Where the real pass writes: the staging bucket, each output's name there, outputs already loaded."""
-
-    bucket: str
-    names: dict[Output, str]
-    loaded: set[Output]
-
-
-def _convert(
+def _read(
     store: BlobStore,
     bucket: str,
     name: str,
     generation: int | None,
-    source: str,
-    target: _Target,
+    staging: str,
+    fallback: str,
     converter: Callable[[], Converter],
 ) -> _Reading:
-    """The real pass: read and convert the log, writing its outputs as it goes."""
+    """The one pass over the log, after removing what crashed runs of it left: convert it, write its outputs
+    and name them."""
+    source, log = object_uri(bucket, name), log_name(name)
     damage, earliest = None, None
     with ExitStack() as stack:
-        stream = stack.enter_context(store.open_reader(bucket, name, generation))
-        background = BackgroundWriter()
-        outputs = _Outputs(store, target.bucket, target.names, stack, background, frozenset(target.loaded))
-        convert = block_converter(NDJSON, converter())  # the columnar path where pyarrow is installed
         try:
-            for block in stream_blocks(stream, source, convert.block_size):
+            stream = stack.enter_context(store.open_reader(bucket, name, generation))
+        except BlobNotFoundError as error:
+            raise _LogGoneError(str(error)) from error
+        # A run of this log that is still going loses its parts too: it fails and is retried (the log is
+        # gone by then, or it starts again); never the other way round, so two runs cannot keep failing.
+        store.remove_pending(staging, pending_prefix(log))
+        outputs = _Outputs(store, staging, log, uuid.uuid4().hex[:12], stack, BackgroundWriter())
+        convert = converter()
+        try:
+            for block in _blocks(stream, source):
+                converted = Converted(earliest=earliest)
                 lines_before = outputs.counts.lines
-                converted = convert.convert(source, block)
+                convert.convert_block(block, converted)
                 outputs.add(converted, lines_before)
-                if converted.earliest is not None and (earliest is None or converted.earliest < earliest):
-                    earliest = converted.earliest
+                earliest = converted.earliest
         except LogFileError as error:
             damage = error.reason
         finally:
-            background.close()  # everything written before the writers close (and uploads finish)
-    return _Reading(damage, earliest, outputs)
+            outputs.background.close()  # every write done before the outputs are named
+        partition = partition_of_timestamp(earliest) if earliest else fallback
+        staged, already_loaded = outputs.finish(partition)
+    return _Reading(outputs.counts, partition, staged, already_loaded, damage)
 
 
-def _place(
-    store: BlobStore, bucket: str, outputs: _Outputs, final: dict[Output, str]
-) -> tuple[list[str], list[str]]:
-    """Move written outputs to their ``final`` names if they are not there; returns (staged, already loaded).
-
-    A staged file of rows whose marker says it was loaded is not staged again.
-    """
-    staged = [final[output] for output in Output if output in outputs.writers]
-    already_loaded = [final[output] for output in Output if output in outputs.skip]
-    for output in outputs.writers:
-        written = outputs.names[output]
-        if written == final[output]:
-            continue
-        if output.table is not None and store.stat(bucket, loaded_marker(final[output])) is not None:
-            staged.remove(final[output])
-            already_loaded.append(final[output])
-        else:
-            store.copy(bucket, written, bucket, final[output])
-        store.delete(bucket, written)
-    return staged, already_loaded
+def _blocks(stream: BinaryIO, source: str) -> Iterator[bytes]:
+    """The log's blocks of lines; the log's own disappearance (its generation replaced or deleted while it is
+    read) is :class:`_LogGoneError`, which no storage error of the staging bucket can be taken for."""
+    try:
+        yield from stream_blocks(stream, source, _BLOCK_SIZE)
+    except BlobNotFoundError as error:
+        raise _LogGoneError(str(error)) from error

@@ -1,85 +1,206 @@
 """The publisher's lease: one object in the staging bucket that lets one run at a time publish.
 
-``publisher.lock`` holds JSON ``{"owner", "expires", "batch"}``. A run takes the lease by creating the object
-only if it does not exist (``if_generation_match=0``), or by replacing a lease whose ``expires`` has passed
-(a crashed run's) only if it is still that generation. Every later write is a compare-and-swap on the
-generation the run last wrote, so a run that lost its lease learns it (:class:`LeaseLostError`) before it
-submits anything more.
+``publisher.lock`` holds JSON ``{"owner", "expires", "batch"}``: ``owner`` is the token of the run that
+holds it (random, one per run). A run takes the lease by creating the object only if it does not exist
+(``if_generation_match=0``), or by replacing a lease whose ``expires`` has passed only if it is still that
+generation. Every later write is a compare-and-swap on the generation the run last wrote, so a run that
+lost its lease learns it (:class:`LeaseLostError`) before it submits anything more.
+
+**Know what you wrote.** A write can land and still fail: the answer is lost, the client library retries,
+and the retry fails its own precondition (or times out). So after any failed or ambiguous write the run
+reads the lease back: its own token means the lease is still the run's (the write landed if the content is
+what it wrote, else it tries again on the generation it read); another token, or no lease, means it was
+really taken over.
 
 ``batch`` records the staged files a run is loading before it submits their load jobs: a run that takes
-over a crashed run's lease finishes that batch first, with the same job ids, so nothing loads twice.
+over the lease finishes that batch first, with the same job ids, so nothing loads twice. A run that ends,
+well or by an exception, *releases* the lease (:meth:`Lease.release`): rewrites it as expired, with the
+batch in flight if any, so the next run takes it over at once instead of waiting ``LOCK_SECONDS``. Only a
+run that dies without running its error handling (its instance killed) leaves a live lease behind.
+:func:`is_held` says whether a live lease is there.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from linehaul.pipeline.naming import LOCK, object_uri
 from linehaul.pipeline.ports import BlobNotFoundError, BlobStore, PreconditionFailedError
+from linehaul.pipeline.retries import Retries, is_transient
 
-__all__ = ["Lease", "LeaseLostError"]
+__all__ = ["Lease", "LeaseLostError", "is_held"]
 
 
 class LeaseLostError(Exception):
     """Another run took the lease (this run overran it): stop before doing anything more."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """The lease as read: its bytes, its generation and what they say."""
+
+    data: bytes
+    generation: int
+    owner: str
+    expires: datetime
+    batch: dict[str, Any] | None
+
+
 @dataclass(slots=True)
 class Lease:
-    """A held lease. ``inherited`` is the batch a crashed run left unfinished, if any."""
+    """A held lease. ``batch`` is what it records now; ``inherited`` the batch a failed or crashed run left
+    unfinished, if any, when this run took the lease."""
 
     store: BlobStore
     bucket: str
     owner: str
     seconds: float
     generation: int
+    batch: dict[str, Any] | None = None
     inherited: dict[str, Any] | None = None
+    retries: Retries = field(default_factory=Retries)
 
     @classmethod
     def acquire(
-        cls, store: BlobStore, bucket: str, owner: str, seconds: float, now: datetime
+        cls,
+        store: BlobStore,
+        bucket: str,
+        owner: str,
+        seconds: float,
+        now: datetime,
+        retries: Retries | None = None,
     ) -> Lease | None:
-        """The lease, or None if another live run holds it."""
-        for _ in range(3):  # the holder may release it between our two steps: try again
-            body = _body(owner, now, seconds, None)
+        """The lease, or None if another live run holds it. ``owner``: this run's token, unique to it.
+
+        The lease's reads and writes are tried three times as often as other calls (``retries.patient()``):
+        every later run waits on them.
+        """
+        retries = (retries or Retries()).patient()
+
+        def held_by_us(generation: int, batch: dict[str, Any] | None) -> Lease:
+            return cls(store, bucket, owner, seconds, generation, batch, batch, retries)
+
+        body = _body(owner, now, seconds, None)
+        error: Exception | None = None
+        for attempt in range(1, retries.attempts + 2):  # a holder may release it between our steps, too
+            refused: PreconditionFailedError | None = None
             try:
-                generation = store.put(
-                    bucket, LOCK, body, if_generation_match=0, content_type="application/json"
-                )
-                return cls(store, bucket, owner, seconds, generation)
-            except PreconditionFailedError:
-                pass
-            try:
-                data, info = store.get(bucket, LOCK)
-            except BlobNotFoundError:
-                continue
-            held = json.loads(data)
-            if datetime.fromisoformat(held["expires"]) > now:
+                return held_by_us(_create(store, bucket, body), None)
+            except PreconditionFailedError as failed:
+                refused = failed  # there is a lease: maybe ours (a retry after our write landed), read it
+            except Exception as failed:
+                if not is_transient(failed):
+                    raise
+                error = failed
+                retries.noticed(failed)
+                retries.after_failure(attempt)
+            held = _read(store, bucket, retries)
+            if held is None:
+                continue  # released meanwhile (or our write did not land): create it again
+            if held.owner == owner:  # our write landed
+                if refused is not None:
+                    retries.noticed(refused)
+                return held_by_us(held.generation, held.batch)
+            if held.expires > now:
                 return None
-            body = _body(owner, now, seconds, held.get("batch"))
+            taken = _body(owner, now, seconds, held.batch)
             try:
-                generation = store.put(bucket, LOCK, body, if_generation_match=info.generation)
-            except PreconditionFailedError:
-                return None  # another run took over first
-            return cls(store, bucket, owner, seconds, generation, inherited=held.get("batch"))
+                generation = store.put(bucket, LOCK, taken, if_generation_match=held.generation)
+                return held_by_us(generation, held.batch)
+            except PreconditionFailedError as failed:
+                refused = failed  # another run took it first, or our own write landed: the next round reads
+            except Exception as failed:
+                if not is_transient(failed):
+                    raise
+                error = failed
+                retries.noticed(failed)
+                retries.after_failure(attempt)
+        if error is not None:
+            raise error
         return None
 
     def record(self, batch: dict[str, Any] | None, now: datetime) -> None:
         """Write down the batch being loaded (None: nothing in flight) and renew the lease."""
         body = _body(self.owner, now, self.seconds, batch)
-        try:
-            self.generation = self.store.put(self.bucket, LOCK, body, if_generation_match=self.generation)
-        except PreconditionFailedError:
-            raise LeaseLostError(f"{object_uri(self.bucket, LOCK)} was taken over") from None
+        self._swap(lambda: body, lambda held: held.data == body)
+        self.batch = batch
 
-    def release(self) -> None:
-        """Give the lease up (if it is still ours)."""
-        with suppress(PreconditionFailedError):
-            self.store.delete(self.bucket, LOCK, if_generation_match=self.generation)
+    def release(self, now: datetime) -> None:
+        """Give the lease up if it is still this run's: rewrite it as expired, with the batch in flight if
+        any (for the next run to finish). Does nothing if another run holds it.
+
+        The lease is rewritten, never deleted: a compare-and-swap retried after it landed fails, where a
+        delete retried after it landed (after the next run took the lease) would remove the next run's
+        lease on any store that ignores a delete's generation precondition, as fake-gcs-server does.
+        """
+        with suppress(LeaseLostError):  # not ours any more: leave it alone
+            self._swap(lambda: _body(self.owner, now, 0.0, self.batch), lambda held: held.expires <= now)
+
+    def _swap(self, body: Callable[[], bytes], landed: Callable[[_Held], bool]) -> None:
+        """Replace the lease with ``body()`` by compare-and-swap on our generation, knowing what we wrote:
+        after a failure, the lease is read back; ``landed`` says whether it holds what we wrote."""
+
+        def write() -> None:
+            self.generation = self.store.put(self.bucket, LOCK, body(), if_generation_match=self.generation)
+
+        error = None
+        for attempt in range(1, self.retries.attempts + 1):
+            error = self._attempt(write, attempt)
+            if error is None or landed(self._ours()):
+                return
+        assert error is not None  # there was at least one attempt
+        raise error
+
+    def _attempt(self, write: Callable[[], None], attempt: int) -> Exception | None:
+        """None if ``write()`` succeeded; the error if it failed in a way that a read-back can resolve."""
+        try:
+            write()
+        except PreconditionFailedError as error:
+            self.retries.noticed(error)
+            return error
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            self.retries.noticed(error)
+            self.retries.after_failure(attempt)
+            return error
+        return None
+
+    def _ours(self) -> _Held:
+        """The lease as it is, if it is still ours (its generation and batch adopted); LeaseLostError if
+        not (another run's token, or no lease)."""
+        held = _read(self.store, self.bucket, self.retries)
+        if held is None or held.owner != self.owner:
+            raise LeaseLostError(f"{object_uri(self.bucket, LOCK)} was taken over")
+        self.generation, self.batch = held.generation, held.batch
+        return held
+
+
+def is_held(store: BlobStore, bucket: str, now: datetime) -> bool:
+    """Whether a run holds the lease at ``now`` (or died holding it): it exists and has not expired."""
+    held = _read(store, bucket, Retries())
+    return held is not None and held.expires > now
+
+
+def _create(store: BlobStore, bucket: str, body: bytes) -> int:
+    return store.put(bucket, LOCK, body, if_generation_match=0, content_type="application/json")
+
+
+def _read(store: BlobStore, bucket: str, retries: Retries) -> _Held | None:
+    """The lease as it is now, or None if there is none."""
+    try:
+        data, info = retries.call(lambda: store.get(bucket, LOCK))
+    except BlobNotFoundError:
+        return None
+    held = json.loads(data)
+    return _Held(
+        data, info.generation, str(held.get("owner")), datetime.fromisoformat(held["expires"]), held["batch"]
+    )
 
 
 def _body(owner: str, now: datetime, seconds: float, batch: dict[str, Any] | None) -> bytes:

@@ -23,6 +23,7 @@ from linehaul.pipeline.ports import (
     BlobNotFoundError,
     JobExistsError,
     LoadJob,
+    PendingObject,
     PreconditionFailedError,
     Schema,
     TableRef,
@@ -40,11 +41,21 @@ class _Object:
 
 
 class MemoryBlobStore:
-    """A :class:`~linehaul.pipeline.ports.BlobStore` in a dict. Buckets exist once something is written."""
+    """A :class:`~linehaul.pipeline.ports.BlobStore` in a dict, with the buckets given (more with
+    :meth:`create_bucket`). As in Cloud Storage, writing into or listing a missing bucket raises
+    BlobNotFoundError; reading from one finds nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, *buckets: str) -> None:
         self.objects: dict[tuple[str, str], _Object] = {}
+        self.buckets: set[str] = set(buckets)
         self._generations = itertools.count(1_000_000)
+
+    def create_bucket(self, bucket: str) -> None:
+        self.buckets.add(bucket)
+
+    def _bucket(self, bucket: str) -> None:
+        if bucket not in self.buckets:
+            raise BlobNotFoundError(f"{object_uri(bucket)}: no such bucket")
 
     def _object(self, bucket: str, name: str) -> _Object:
         found = self.objects.get((bucket, name))
@@ -75,6 +86,17 @@ class MemoryBlobStore:
         yield buffer
         self.put(bucket, name, buffer.getvalue(), content_type=content_type, metadata=metadata)
 
+    @contextmanager
+    def open_pending(
+        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+    ) -> Iterator[PendingObject]:
+        """Bytes kept in this process until finished: nothing is left behind by an unfinished write."""
+        self._bucket(bucket)
+        yield _Pending(self, bucket)
+
+    def remove_pending(self, bucket: str, key: str) -> None:
+        """Nothing to remove: unfinished writes live in their process only."""
+
     def put(
         self,
         bucket: str,
@@ -85,6 +107,7 @@ class MemoryBlobStore:
         metadata: Mapping[str, str] | None = None,
         content_type: str = "application/octet-stream",
     ) -> int:
+        self._bucket(bucket)
         current = self.objects.get((bucket, name))
         if if_generation_match is not None and (current.generation if current else 0) != if_generation_match:
             raise PreconditionFailedError(
@@ -126,6 +149,7 @@ class MemoryBlobStore:
         return True
 
     def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
+        self._bucket(bucket)
         names = sorted(name for owner, name in self.objects if owner == bucket and name.startswith(prefix))
         for name in names[:limit]:
             found = self.objects.get((bucket, name))
@@ -135,6 +159,17 @@ class MemoryBlobStore:
     def names(self, bucket: str, prefix: str = "") -> builtins.list[str]:
         """Every object name under ``prefix``: for tests' end-state assertions."""
         return [info.name for info in self.list(bucket, prefix)]
+
+
+class _Pending(io.BytesIO):
+    """A pending object of a MemoryBlobStore: a buffer put under its name when finished."""
+
+    def __init__(self, store: MemoryBlobStore, bucket: str) -> None:
+        super().__init__()
+        self._store, self._bucket = store, bucket
+
+    def finish(self, name: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        self._store.put(self._bucket, name, self.getvalue(), metadata=metadata)
 
 
 class MemoryTableLoader:

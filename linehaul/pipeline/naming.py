@@ -12,8 +12,9 @@ In the staging (result) bucket, for a log ``.../<name>.log.gz`` whose earliest e
     unprocessed/YYYYMMDD/<name>.reasons.json      why, line by line (NDJSON: line, field, reason)
     ignored/YYYYMMDD/<name>.txt                   lines with an agent production ignores, byte for byte
     loaded/processed/YYYYMMDD/downloads-<name>.json   marker: this staged file is in BigQuery
-    ingesting/<name>/<output>                     the outputs, when the partition is known only at the end
-    _linehaul_parts/<object>/<n>                  parts of an upload, composed into <object> at its end
+    _linehaul_parts/ingest/<name>/<run>/<output>/<n>  an output's parts while a run reads the log,
+                                                  composed into its name above when the log has been read
+    _linehaul_parts/<object>/<n>                  parts of any other streamed upload of <object>
     quarantine/<log object name>                  a log that could not be read to its end, moved there
                                                   in its own bucket (or, with QUARANTINE_BUCKET, to
                                                   quarantine/<log bucket>/<log object name> there;
@@ -51,12 +52,13 @@ __all__ = [
     "partition_of",
     "partition_of_timestamp",
     "parts_prefix",
+    "pending_key",
+    "pending_prefix",
     "processed_prefix",
     "quarantine_name",
     "quarantine_prefix",
     "quarantined_staged_name",
     "split_uri",
-    "spool_name",
     "staged_names",
     "staged_output",
     "staged_prefix",
@@ -67,7 +69,7 @@ _GS = "gs://"
 _LOADED = "loaded/"
 _QUARANTINE = "quarantine/"
 _PARTS = "_linehaul_parts/"
-_INGESTING = "ingesting/"
+_INGEST = "ingest/"
 _PROCESSED = "processed/"
 _FOLDERS = {
     Output.DOWNLOADS: _PROCESSED,
@@ -179,9 +181,17 @@ def partition_in(name: str) -> str | None:
     return partition if is_partition(partition) else None
 
 
-def spool_name(log: str, output: Output) -> str:
-    """Where an output is written while its log is read (its partition is known only at the end)."""
-    return f"{_INGESTING}{log}/{output.value}"
+def pending_key(log: str, run: str, output: Output) -> str:
+    """The scratch space of one output of a log while one run reads the log (the output's name is known
+    only at the end; see :meth:`linehaul.pipeline.ports.BlobStore.open_pending`). Scratch names are the one
+    place a run's own token goes: two runs of the same log at once never share a part, and the outputs
+    they finish are named after the log alone."""
+    return f"{pending_prefix(log)}{run}/{output.value}"
+
+
+def pending_prefix(log: str) -> str:
+    """The scratch space of every output of a log: what a crashed run of it left is found under it."""
+    return f"{_INGEST}{log}/"
 
 
 def loaded_marker(staged: str) -> str:
@@ -232,9 +242,10 @@ def part_name(object_name: str, number: int) -> str:
     return f"{_PARTS}{object_name}/{number:06d}"
 
 
-def parts_prefix(object_name: str = "") -> str:
-    """Where the parts of a streamed upload of ``object_name`` (of every upload, by default) are."""
-    return f"{_PARTS}{object_name}/" if object_name else _PARTS
+def parts_prefix(key: str = "") -> str:
+    """Where the parts of streamed uploads under ``key`` (an object name, a pending key or a prefix of
+    them; every upload, by default) are."""
+    return f"{_PARTS}{key}" + ("" if not key or key.endswith("/") else "/")
 
 
 def merged_part_name(object_name: str, level: int, number: int) -> str:

@@ -1,7 +1,16 @@
 """The pipeline's ports: what the ingestor and the publisher need of object storage and of BigQuery.
 
 Only ``linehaul.gcp`` implements these over Google Cloud clients; ``linehaul.pipeline.memory`` implements
-them in memory for fast tests (they really keep bytes, generations and rows, and fail as the real ones do).
+them in memory for fast tests (they really keep bytes, generations and rows, and fail as the real ones do);
+``linehaul.pipeline.faults`` wraps any of them to fail now and then, as the real services do.
+
+Failures: a call that fails with :class:`StorageError` or :class:`TableLoaderError` (other than the answers
+below), ``TimeoutError`` or ``ConnectionError`` may have acted before it failed: a write may have landed
+although its answer was lost, even after the client library's own retries. Callers that must know read
+back what is there (see :mod:`linehaul.pipeline.retries`). Some errors are answers, not failures:
+:class:`BlobNotFoundError`, :class:`PreconditionFailedError`, :class:`JobExistsError`, and they too can be
+the echo of a write that landed (a retried conditional write fails its own precondition; a retried job
+insert finds its own job).
 """
 
 from __future__ import annotations
@@ -17,9 +26,11 @@ __all__ = [
     "BlobStore",
     "JobExistsError",
     "LoadJob",
+    "PendingObject",
     "PreconditionFailedError",
     "StorageError",
     "TableLoader",
+    "TableLoaderError",
     "TableRef",
 ]
 
@@ -49,6 +60,19 @@ class BlobInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
+class PendingObject(Protocol):
+    """Bytes streamed into an object whose name is given once they are all written (see
+    :meth:`BlobStore.open_pending`)."""
+
+    def write(self, data: bytes, /) -> int:
+        """Append ``data``; returns its length."""
+        ...
+
+    def finish(self, name: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        """Make the object ``name`` (replacing it whole) of everything written, with ``metadata``."""
+        ...
+
+
 class BlobStore(Protocol):
     """Objects in buckets, addressed by (bucket, name)."""
 
@@ -68,6 +92,22 @@ class BlobStore(Protocol):
     ) -> AbstractContextManager[BinaryIO]:
         """Stream bytes into the object; it is replaced, whole, with ``metadata``, when the block exits
         without an error."""
+        ...
+
+    def open_pending(
+        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+    ) -> AbstractContextManager[PendingObject]:
+        """Stream bytes for an object named only when they are all written (:meth:`PendingObject.finish`).
+
+        Nothing is visible until then; what is not finished when the block exits (an error, or no
+        ``finish``) is discarded. ``key`` names the scratch space the bytes wait in (upload parts, a
+        temporary file): give the same key to the same content, so that :meth:`remove_pending` of a later
+        run finds what a crashed run left behind.
+        """
+        ...
+
+    def remove_pending(self, bucket: str, key: str) -> None:
+        """Remove what unfinished writes whose key starts with ``key`` left behind (a crashed run's parts)."""
         ...
 
     def put(
@@ -128,7 +168,11 @@ class TableRef:
         return f"{self.project}.{self.dataset}.{self.table}"
 
 
-class JobExistsError(Exception):
+class TableLoaderError(Exception):
+    """BigQuery refused or failed a request about a load job (a job's own failure: :attr:`LoadJob.error`)."""
+
+
+class JobExistsError(TableLoaderError):
     """A load job with this id was submitted before (BigQuery answers 409 Conflict)."""
 
 
@@ -165,5 +209,6 @@ class TableLoader(Protocol):
         ...
 
     def wait(self, job_id: str, timeout: float) -> LoadJob:
-        """Block until the job is done (or ``timeout`` seconds pass) and return its state."""
+        """Block until the job is done (or ``timeout`` seconds pass) and return its state. LookupError if no
+        job has this id."""
         ...

@@ -12,6 +12,11 @@ The mechanism, in four parts:
   A staged file with a marker is never loaded again, only deleted (an ingestor redelivery after
   publishing, or a crash between marking and deleting).
 
+Flaky services: a port call that fails transiently is tried again (:mod:`linehaul.pipeline.retries`); every
+step may be repeated without effect (markers, deletes, copies, job inserts under their deterministic ids:
+a 409 on our id is our job), and the lease's writes are read back (:mod:`linehaul.pipeline.lease`). A run
+that fails anyway releases the lease, its batch kept in it, so the next run finishes that batch at once.
+
 A file that makes a load fail (malformed NDJSON, a row the schema refuses) is found by splitting the
 batch in halves (each half with its own deterministic ids) and moved to ``quarantine/`` with the error;
 the rest of the batch still loads.
@@ -20,15 +25,16 @@ the rest of the batch still loads.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from linehaul.pipeline.lease import Lease
+from linehaul.pipeline.lease import Lease, LeaseLostError
 from linehaul.pipeline.naming import (
     loaded_marker,
     marked_name,
@@ -45,6 +51,7 @@ from linehaul.pipeline.ports import (
     TableRef,
 )
 from linehaul.pipeline.request import PublishRequest
+from linehaul.pipeline.retries import Retries
 from linehaul.pipeline.settings import PublishSettings
 from linehaul.tables import Output, Table
 
@@ -68,6 +75,7 @@ class PublishReport:
     jobs_reused: int = 0
     already_loaded: int = 0
     quarantined: list[str] = field(default_factory=list)
+    recovered: int = 0  # port calls that failed (or answered ambiguously) and were tried again or read back
     seconds: float = 0.0
 
     def log_record(self) -> dict[str, Any]:
@@ -92,10 +100,11 @@ class _Publisher:
     """One run: holds the collaborators and the tally."""
 
     def __init__(self, store: BlobStore, loader: TableLoader, settings: PublishSettings, lease: Lease,
-                 now: Callable[[], datetime]) -> None:  # fmt: skip
+                 now: Callable[[], datetime], retries: Retries, report: PublishReport) -> None:  # fmt: skip
         self.store, self.loader, self.settings, self.lease, self.now = store, loader, settings, lease, now
+        self.retries = retries
         self.bucket = settings.result_bucket
-        self.report = PublishReport()
+        self.report = report
         self.markers: dict[
             str, set[str]
         ] = {}  # staged-name prefix -> names with a marker at its first listing
@@ -135,37 +144,57 @@ class _Publisher:
 
     def run_job(self, table: Table, destination: TableRef, names: list[str], attempt: int) -> LoadJob:
         job_id = batch_job_id(destination, names, attempt)
-        job = self.loader.job(job_id)
+        job = self.retries.call(lambda: self.loader.job(job_id))
         if job is None:
             uris = [object_uri(self.bucket, name) for name in names]
-            try:
-                self.loader.start_load(job_id, uris, destination, table.schema)
+            try:  # tried again if it fails: a retry of an insert that landed finds our job (409)
+                self.retries.call(lambda: self.loader.start_load(job_id, uris, destination, table.schema))
                 self.report.jobs_submitted += 1
             except JobExistsError:
                 self.report.jobs_reused += 1
         else:
             self.report.jobs_reused += 1
         if job is None or job.state != "DONE":
-            job = self.loader.wait(job_id, _JOB_TIMEOUT)
+            job = self.retries.call(lambda: self.loader.wait(job_id, _JOB_TIMEOUT))
         if job.state != "DONE":  # stop: the lease keeps the batch, and the next run waits for this job
             raise TimeoutError(f"load job {job_id} is still {job.state} after {_JOB_TIMEOUT:.0f} s")
         return job
 
     def quarantine(self, name: str, error: str) -> None:
         target = quarantined_staged_name(name)
+        metadata = {"linehaul-load-error": error[:1000]}
         try:
-            self.store.copy(
-                self.bucket, name, self.bucket, target, metadata={"linehaul-load-error": error[:1000]}
+            self.retries.call(
+                lambda: self.store.copy(self.bucket, name, self.bucket, target, metadata=metadata)
             )
-        except BlobNotFoundError:  # a crashed run moved it already
-            if self.store.stat(self.bucket, target) is None:
+        except BlobNotFoundError:  # a failed or crashed run moved it already
+            if self.retries.call(lambda: self.store.stat(self.bucket, target)) is None:
                 raise
-        self.store.delete(self.bucket, name)
+        self.retries.call(lambda: self.store.delete(self.bucket, name))
         self.report.quarantined.append(target)
 
     def each(self, action: Callable[[str], object], names: Iterable[str]) -> None:
+        """``action(name)`` for every name, several at a time, each tried again if it fails transiently."""
         with ThreadPoolExecutor(_WORKERS) as pool:
-            list(pool.map(action, names))
+            list(pool.map(lambda name: self.retries.call(lambda: action(name)), names))
+
+    # -- the whole run ----------------------------------------------------------------------------------
+
+    def publish_all(self, request: PublishRequest, started: float, clock: Callable[[], float]) -> None:
+        """The inherited batch first, if any; then batches of each table's partition, as asked."""
+        inherited = self.lease.inherited
+        if inherited:
+            table = Output(inherited["kind"]).table
+            if table is None:
+                raise ValueError(f"the lease records a batch of {inherited['kind']!r}, not of a table")
+            self.publish_batch(table, list(inherited["names"]))
+        for table in Table:
+            partition = request.partition or self.default_partition(table)
+            self.report.partitions.append(f"{table.output.value}:{partition}")
+            while names := self.pending(partition, table):
+                self.publish_batch(table, names)
+                if not request.continue_publishing or clock() - started > self.settings.time_budget:
+                    break
 
     # -- choosing what to load -------------------------------------------------------------------------
 
@@ -178,12 +207,11 @@ class _Publisher:
         prefix = processed_prefix(partition, table.output)
         loaded = self.markers.get(prefix)
         if loaded is None:
-            loaded = self.markers[prefix] = {
-                marked_name(info.name) for info in self.store.list(self.bucket, loaded_marker(prefix))
-            }
+            markers = self.retries.listing(lambda: self.store.list(self.bucket, loaded_marker(prefix)))
+            loaded = self.markers[prefix] = {marked_name(info.name) for info in markers}
         names: list[str] = []
         done: list[str] = []
-        for info in self.store.list(self.bucket, prefix):
+        for info in self.retries.listing(lambda: self.store.list(self.bucket, prefix)):
             (done if info.name in loaded or info.name in self.loaded_now else names).append(info.name)
             if len(names) >= self.settings.max_blobs_per_run:
                 break
@@ -195,9 +223,8 @@ class _Publisher:
         """Yesterday's partition if it has staged files of ``table``, else today's (production's order)."""
         today = self.now().date()
         yesterday = f"{today - timedelta(days=1):%Y%m%d}"
-        has_files = next(
-            iter(self.store.list(self.bucket, processed_prefix(yesterday, table.output), limit=1)), None
-        )
+        prefix = processed_prefix(yesterday, table.output)
+        has_files = next(self.retries.listing(lambda: self.store.list(self.bucket, prefix, limit=1)), None)
         return yesterday if has_files else f"{today:%Y%m%d}"
 
 
@@ -210,28 +237,49 @@ def publish(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     clock: Callable[[], float] = time.monotonic,
     owner: str | None = None,
+    retries: Retries | None = None,
 ) -> PublishReport:
-    """One publisher run (see the module docstring). Returns what it did; LeaseLostError if overrun."""
+    """One publisher run (see the module docstring). Returns what it did; LeaseLostError if overrun.
+
+    ``owner`` is the run's token in the lease (random by default); ``retries`` how port calls that fail
+    transiently are tried again (:class:`~linehaul.pipeline.retries.Retries`, by default 3 attempts).
+    """
     started = clock()
     owner = owner or uuid.uuid4().hex
-    lease = Lease.acquire(store, settings.result_bucket, owner, settings.lock_seconds, now())
+    report, counting = PublishReport(), threading.Lock()
+    retries = retries or Retries()
+    told = retries.noticed
+
+    def noticed(error: BaseException) -> None:
+        told(error)
+        with counting:
+            report.recovered += 1
+
+    retries = replace(retries, noticed=noticed)
+    lease = Lease.acquire(store, settings.result_bucket, owner, settings.lock_seconds, now(), retries)
     if lease is None:
-        return PublishReport(lease="busy", seconds=clock() - started)
-    run = _Publisher(store, loader, settings, lease, now)
-    if lease.inherited:
-        inherited = Output(lease.inherited["kind"]).table
-        if inherited is None:
-            raise ValueError(f"the lease records a batch of {lease.inherited['kind']!r}, not of a table")
-        run.publish_batch(inherited, list(lease.inherited["names"]))
-    for table in Table:
-        partition = request.partition or run.default_partition(table)
-        run.report.partitions.append(f"{table.output.value}:{partition}")
-        while names := run.pending(partition, table):
-            run.publish_batch(table, names)
-            if not request.continue_publishing or clock() - started > settings.time_budget:
-                break
-    # Released only after a clean run: a run that fails keeps the lease, with the batch it was loading,
-    # until it expires; the next run then finishes that batch with the same job ids.
-    lease.release()
+        report.lease = "busy"
+        report.seconds = clock() - started
+        return report
+    run = _Publisher(store, loader, settings, lease, now, retries, report)
+    try:
+        run.publish_all(request, started, clock)
+    except LeaseLostError:
+        raise  # another run holds the lease now: it is not ours to release
+    except Exception as error:
+        _release_after(error, lease, now())
+        raise
+    lease.release(now())
     run.report.seconds = clock() - started
     return run.report
+
+
+def _release_after(error: Exception, lease: Lease, now: datetime) -> None:
+    """Release the lease after ``error`` (best effort): the next run then continues at once, with the batch
+    this run had in flight. A failure to release is noted on ``error``, never raised instead of it."""
+    try:
+        lease.release(now)
+    except Exception as failure:
+        error.add_note(
+            f"and the lease could not be released ({failure!r}): the next run waits for it to expire"
+        )

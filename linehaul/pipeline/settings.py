@@ -78,19 +78,19 @@ class IngestSettings:
     ``RESULT_BUCKET`` (required): the staging bucket for processed, unprocessed and ignored outputs.
     ``QUARANTINE_BUCKET`` (default: none, the log's own bucket): where damaged logs are moved, under
     ``quarantine/``.
-    ``UPLOAD_CHUNK_MB`` (default 16): the size of each part of a streamed upload; memory use follows it.
+    ``UPLOAD_CHUNK_MB`` (default 8): the least size of each part of a streamed upload; memory use follows it.
     """
 
     result_bucket: str
     quarantine_bucket: str | None = None
-    upload_chunk_mb: int = 16
+    upload_chunk_mb: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> IngestSettings:
         read = _Reader(env)
         result = read.text("RESULT_BUCKET", _BUCKET, "a bucket name (the staging bucket)")
         quarantine = read.optional("QUARANTINE_BUCKET", _BUCKET, "a bucket name")
-        chunk = int(read.number("UPLOAD_CHUNK_MB", 16, 1, 256, whole=True))
+        chunk = int(read.number("UPLOAD_CHUNK_MB", 8, 1, 256, whole=True))
         read.done()
         return cls(result_bucket=result, quarantine_bucket=quarantine, upload_chunk_mb=chunk)
 

@@ -10,7 +10,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-__all__ = ["EventError", "Lazy", "StorageObject", "log_json", "message_attributes"]
+__all__ = [
+    "PUBSUB_MESSAGE_PUBLISHED",
+    "STORAGE_OBJECT_FINALIZED",
+    "EventError",
+    "Lazy",
+    "StorageObject",
+    "log_json",
+    "message_attributes",
+]
+
+STORAGE_OBJECT_FINALIZED = "google.cloud.storage.object.v1.finalized"
+"""The CloudEvent type of a new object in a bucket (the ingestor's trigger)."""
+PUBSUB_MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+"""The CloudEvent type of a Pub/Sub message (the publisher's trigger)."""
+_SHOWN = 300  # characters of a bad event shown in the log
 
 _T = TypeVar("_T")
 
@@ -35,21 +49,28 @@ class StorageObject:
     created: datetime | None = None
 
     @classmethod
-    def from_event_data(cls, data: Mapping[str, Any] | None) -> StorageObject:
-        data = data or {}
+    def from_event(cls, event_type: str, data: object) -> StorageObject:
+        """The object a storage event names. EventError (saying what was received) for an event of another
+        type, data that is not a JSON object, or one without a bucket and a name."""
+        if event_type != STORAGE_OBJECT_FINALIZED:
+            raise EventError(f"not an object event: type {event_type!r:.{_SHOWN}}")
+        if not isinstance(data, Mapping):
+            raise EventError(f"the event's data is not a JSON object: {data!r:.{_SHOWN}}")
         bucket, name = data.get("bucket"), data.get("name")
         if not isinstance(bucket, str) or not isinstance(name, str) or not bucket or not name:
-            raise EventError(f"a storage event needs a bucket and a name, got {dict(data)!r:.200}")
-        generation = data.get("generation")
-        created = data.get("timeCreated")
-        return cls(
-            bucket=bucket,
-            name=name,
-            generation=int(generation) if generation not in (None, "") else None,
-            created=datetime.fromisoformat(created.replace("Z", "+00:00"))
-            if isinstance(created, str)
-            else None,
-        )
+            raise EventError(f"a storage event needs a bucket and a name, got {dict(data)!r:.{_SHOWN}}")
+        generation, created = data.get("generation"), data.get("timeCreated")
+        try:
+            return cls(
+                bucket=bucket,
+                name=name,
+                generation=int(generation) if generation not in (None, "") else None,
+                created=datetime.fromisoformat(created.replace("Z", "+00:00"))
+                if isinstance(created, str)
+                else None,
+            )
+        except (TypeError, ValueError) as error:
+            raise EventError(f"{error}: in {dict(data)!r:.{_SHOWN}}") from None
 
 
 def message_attributes(data: Mapping[str, Any] | None) -> dict[str, str]:

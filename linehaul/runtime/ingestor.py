@@ -18,7 +18,7 @@ from cloudevents.http import CloudEvent
 from linehaul.gcp import GcsBlobStore, storage_client
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.settings import IngestSettings
-from linehaul.runtime.entry import Lazy, StorageObject, log_json
+from linehaul.runtime.entry import EventError, Lazy, StorageObject, log_json
 from linehaul.runtime.heap import map_large_buffers
 
 __all__ = ["ingestor_function", "process_fastly_log"]
@@ -37,8 +37,16 @@ def ingestor_function() -> Callable[[CloudEvent], None]:
 
     @functions_framework.cloud_event
     def process_fastly_log(cloud_event: CloudEvent) -> None:
-        settings, store = runtime.get()
-        log = StorageObject.from_event_data(cloud_event.data)
+        settings, store = (
+            runtime.get()
+        )  # a configuration error raises: a redeploy fixes it, retries then work
+        try:
+            log = StorageObject.from_event(cloud_event["type"], cloud_event.data)
+        except EventError as error:  # a retry would not help: acknowledged, and said once
+            log_json(
+                {"severity": "ERROR", "message": f"ignored a storage event that names no object: {error}"}
+            )
+            return
         report = ingest_log(
             store, log.bucket, log.name, settings, generation=log.generation, created=log.created
         )

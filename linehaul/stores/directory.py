@@ -11,9 +11,10 @@ ingestor's own per-file code. It keeps the promises the pipeline relies on:
   processes of one machine;
 - custom metadata lives in a hidden side file, ``.<base name>.metadata.json`` next to the object.
 
-Differences from a bucket: a missing directory is created on the first write; content types are not
-kept; a name cannot have an empty, ``.`` or ``..`` segment, nor one that starts with ``.`` (those are the
-store's own files, never listed).
+Differences from a bucket: a missing directory is created on the first write (listing it before
+raises BlobNotFoundError, as for a missing bucket); content types are not kept; a name cannot have an
+empty, ``.`` or ``..`` segment, nor one that starts with ``.`` (those are the store's own files, never
+listed: pending writes wait in ``.linehaul-pending/``).
 """
 
 from __future__ import annotations
@@ -26,14 +27,23 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
-from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, PreconditionFailedError, StorageError
+from linehaul.pipeline.ports import (
+    BlobInfo,
+    BlobNotFoundError,
+    PendingObject,
+    PreconditionFailedError,
+    StorageError,
+)
 
 __all__ = ["DirectoryStore"]
 
 _LOCK = ".linehaul.lock"
+_PENDING = ".linehaul-pending"
 _MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
@@ -85,6 +95,36 @@ class DirectoryStore:
         finally:
             with suppress(FileNotFoundError):
                 temporary.unlink()
+
+    def open_pending(
+        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+    ) -> AbstractContextManager[PendingObject]:
+        """Stream bytes into a hidden file of the directory (``.linehaul-pending/``), renamed over the
+        object when finished (atomic), removed if the block exits unfinished."""
+        return self._pending(bucket, key)
+
+    @contextmanager
+    def _pending(self, bucket: str, key: str) -> Iterator[PendingObject]:
+        if not os.path.isabs(bucket):
+            raise StorageError(f"{bucket!r}: not an absolute directory")
+        scratch = Path(bucket, _PENDING)
+        temporary = _temporary(scratch / quote(key, safe=""))
+        pending = _PendingFile(temporary.open("wb"), temporary, bucket)
+        try:
+            yield pending
+        finally:
+            pending.close()
+            with suppress(FileNotFoundError):
+                temporary.unlink()
+            with suppress(OSError):
+                scratch.rmdir()  # only when empty: another write may be under way
+
+    def remove_pending(self, bucket: str, key: str) -> None:
+        """Remove the hidden files unfinished writes under ``key`` left (a crashed run's)."""
+        scratch = Path(bucket, _PENDING)
+        for leftover in scratch.glob(f".{glob_escape(quote(key, safe=''))}*.tmp"):
+            with suppress(FileNotFoundError):
+                leftover.unlink()
 
     def put(
         self,
@@ -161,8 +201,11 @@ class DirectoryStore:
             return _delete(bucket, path)
 
     def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
-        """Files whose name starts with ``prefix``, in name order, at most ``limit`` of them."""
+        """Files whose name starts with ``prefix``, in name order, at most ``limit`` of them.
+        BlobNotFoundError if the directory does not exist (as for a missing bucket)."""
         root = Path(bucket)
+        if not root.is_dir():
+            raise BlobNotFoundError(f"{bucket}: no such directory")
         start = root / prefix.rpartition("/")[0]  # the deepest directory the prefix names
         names = []
         for directory, subdirectories, files in os.walk(start):
@@ -197,6 +240,30 @@ def _temporary(path: Path) -> Path:
         os.close(descriptor)
         return Path(temporary)
     raise StorageError(f"{path.parent}: could not create a file there")
+
+
+class _PendingFile:
+    """A pending object of a DirectoryStore: a hidden file, renamed to the object's path when finished."""
+
+    def __init__(self, stream: BinaryIO, temporary: Path, bucket: str) -> None:
+        self._stream, self._temporary, self._bucket = stream, temporary, bucket
+
+    def write(self, data: bytes, /) -> int:
+        return self._stream.write(data)
+
+    def finish(self, name: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        path = _path(self._bucket, name)
+        self._stream.flush()
+        os.fsync(self._stream.fileno())
+        self._stream.close()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        before = _generation(path)
+        _write_metadata(path, metadata)
+        os.replace(self._temporary, path)
+        _newer_than(path, before)
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 def _metadata_path(path: Path) -> Path:

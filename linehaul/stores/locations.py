@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from linehaul.pipeline.naming import is_local, object_uri, split_uri
-from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, BlobStore
+from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, BlobStore, PendingObject
 from linehaul.stores.directory import DirectoryStore
 
 __all__ = ["Location", "LocationError", "LocationStore", "staging_bucket"]
@@ -100,6 +100,14 @@ class LocationStore:
         metadata: Mapping[str, str] | None = None,
     ) -> AbstractContextManager[BinaryIO]:
         return self._for(bucket).open_writer(bucket, name, content_type=content_type, metadata=metadata)
+
+    def open_pending(
+        self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
+    ) -> AbstractContextManager[PendingObject]:
+        return self._for(bucket).open_pending(bucket, key, content_type=content_type)
+
+    def remove_pending(self, bucket: str, key: str) -> None:
+        self._for(bucket).remove_pending(bucket, key)
 
     def put(
         self,

@@ -13,6 +13,7 @@ import pytest
 from linehaul import Download, Ignored, LineError, parse_line, to_row
 from linehaul.analysis import Database, open_database
 from linehaul.logs.sample import sample_lines, write_sample
+from tests.analysis.questions import Week, write_week
 
 FIRST_DAY = datetime(2026, 11, 1, tzinfo=UTC)
 SECOND_DAY = datetime(2026, 11, 2, tzinfo=UTC)
@@ -84,3 +85,8 @@ def expected(logs: Logs) -> Expected:
 def database(logs: Logs) -> Iterator[Database]:
     with open_database(logs.paths) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def week(tmp_path_factory: pytest.TempPathFactory) -> Week:
+    return write_week(tmp_path_factory.mktemp("week"))

@@ -17,6 +17,7 @@ from linehaul.analysis import STATS_FIELDS
 from linehaul.cli import main
 from linehaul.logs.sample import sample_lines, write_sample
 from tests.analysis.conftest import SECOND_DAY, Expected, Logs, installer_of
+from tests.analysis.questions import Week
 
 Capture = pytest.CaptureFixture[str]
 
@@ -46,14 +47,18 @@ def test_stats_json_and_simple(logs: Logs, expected: Expected, capsys: Capture) 
     assert status == 0
     counted = Counter(row["project"] for row in expected.simple)
     assert {record["project"]: record["count"] for record in json.loads(out)} == counted
-    assert all(set(record) == {"project", "count"} for record in json.loads(out))
+    assert all(set(record) == {"project", "count", "share"} for record in json.loads(out))
 
 
 def test_stats_since_and_until(logs: Logs, expected: Expected, capsys: Capture) -> None:
     day = SECOND_DAY.date().isoformat()
     _, out, _ = _run(capsys, "stats", *logs.paths, "--by", "day", "--since", day, "--until", day, "--json")
     assert json.loads(out) == [
-        {"day": day, "count": sum(row["timestamp"].startswith(day) for row in expected.downloads)}
+        {
+            "day": day,
+            "count": sum(row["timestamp"].startswith(day) for row in expected.downloads),
+            "share": 1.0,
+        }
     ]
     status, _, err = _run(
         capsys, "stats", *logs.paths, "--by", "day", "--since", day, "--until", "2026-10-01"
@@ -198,18 +203,15 @@ def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.mark.parametrize(("columnar", "loaded"), [("1", ["pyarrow"]), ("0", [])])
-def test_parse_ndjson_loads_pyarrow_only_for_the_columnar_path_and_never_duckdb(
-    logs: Logs, tmp_path: Path, columnar: str, loaded: list[str]
-) -> None:
+def test_parse_ndjson_does_not_load_pyarrow_or_duckdb(logs: Logs, tmp_path: Path) -> None:
     code = (
-        f"import os, sys; os.environ['LINEHAUL_COLUMNAR'] = {columnar!r}; from linehaul.cli import main; "
+        "import sys; from linehaul.cli import main; "
         f"assert main(['parse', '-o', {str(tmp_path)!r}, *{logs.paths!r}]) == 0; "
         "print(sorted(name for name in ('pyarrow', 'duckdb') if name in sys.modules))"
     )
     result = _python(code, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == str(loaded)
+    assert result.stdout.splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize("argv", [["stats", "--by", "cpu"], ["parse", "--format", "parquet", "-o", "out"]])
@@ -222,3 +224,144 @@ def test_without_the_analysis_extra_the_message_names_it(logs: Logs, tmp_path: P
     assert result.returncode == 1
     assert "pip install 'linehaul[analysis]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_by_repeated_keeps_every_field_and_pivot(week: Week, capsys: Capture) -> None:
+    status, out, _ = _run(capsys, "stats", str(week.parquet), "--by", "installer", "--by", "python", "--json")
+    assert status == 0
+    assert set(json.loads(out)[0]) == {"installer", "python", "count", "share"}
+    status, out, err = _run(capsys, "stats", str(week.parquet), "--by", "python", "--pivot", "python")
+    assert (status, out) == (2, "")
+    assert err == "linehaul stats: --pivot python: also give a field to count by\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--month", "2026-11", "--days", "3"], "--month cannot be combined with --since, --until or --days"),
+        (["--month", "November"], "not a month (YYYY-MM): 'November'"),
+        (
+            ["--since", "2026-11-02", "--days", "3"],
+            "a number of days cannot be combined with a first or last day",
+        ),
+        (["--where", " "], "the where expression is empty"),
+    ],
+)
+def test_selection_mistakes_are_named(week: Week, capsys: Capture, argv: list[str], message: str) -> None:
+    status, out, err = _run(capsys, "stats", str(week.parquet), "--by", "cpu", *argv)
+    assert (status, out, err) == (2, "", f"linehaul stats: {message}\n")
+
+
+def test_where_is_sql_and_its_errors_are_duckdbs(week: Week, capsys: Capture) -> None:
+    status, out, _ = _run(
+        capsys, "stats", str(week.parquet), "--by", "file_type", "--where", "file.type = 'sdist'", "--json"
+    )
+    assert status == 0
+    assert json.loads(out) == [
+        {
+            "file_type": "sdist",
+            "count": sum(row["file"]["type"] == "sdist" for row in week.downloads),
+            "share": 1.0,
+        }
+    ]
+    status, out, err = _run(capsys, "stats", str(week.parquet), "--by", "cpu", "--where", "nope = 1")
+    assert (status, out) == (1, "")
+    assert err.startswith('linehaul stats: DuckDB says: Binder Error: Referenced column "nope" not found')
+
+
+def test_an_empty_window_says_what_the_data_covers(week: Week, capsys: Capture) -> None:
+    status, out, err = _run(capsys, "stats", str(week.parquet), "--by", "cpu", "--month", "2026-12")
+    assert status == 0
+    assert out.splitlines()[-1].split() == ["total", "0", "-"]
+    assert err == "linehaul stats: no file_downloads row selected; the data covers 2026-11-01 to 2026-11-07\n"
+
+
+def test_sample_spreads_its_lines_over_days(tmp_path: Path, capsys: Capture) -> None:
+    log = tmp_path / "days.log"
+    status, out, _ = _run(
+        capsys, "sample", str(log), "--lines", "900", "--start", "2025-02-27", "--days", "3"
+    )
+    assert (status, out) == (0, f"wrote 900 lines to {log} (3 days from 2025-02-27)\n")
+    assert main(["parse", "-o", str(tmp_path / "out"), str(log)]) == 0
+    rows = (tmp_path / "out" / "file_downloads.ndjson").read_text().splitlines()
+    days = Counter(json.loads(line)["timestamp"][:10] for line in rows)
+    assert sorted(days) == ["2025-02-27", "2025-02-28", "2025-03-01"]
+    assert min(days.values()) > 150  # spread evenly
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["stats", "{parquet}", "--by", "project,version,installer,python,system,cpu", "--top", "0"],
+        ["query", "{parquet}", "SELECT * FROM range(300000)"],
+        ["query", "{parquet}", "SELECT * FROM range(300000)", "--json"],
+    ],
+    ids=["stats", "query", "query-json"],
+)
+def test_a_closed_pipe_ends_quietly(week: Week, argv: list[str]) -> None:
+    """Each prints far more than a pipe holds (64 KiB): the reader's going away breaks the pipe."""
+    values = {"parquet": str(week.parquet)}
+    command = [sys.executable, "-m", "linehaul", *(argument.format(**values) for argument in argv)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.readline()  # like | head -1
+        process.stdout.close()
+        errors = process.stderr.read().decode()
+        status = process.wait()
+    assert (status, errors) == (0, "")
+
+
+def test_stats_on_parquet_loads_neither_pyarrow_nor_the_parser(week: Week, tmp_path: Path) -> None:
+    """Start-up is most of what stats on Parquet costs: it imports DuckDB and little else."""
+    code = (
+        "import sys, io, contextlib; from linehaul.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['stats', {str(week.parquet)!r}, '--project', 'requests', '--by', 'python']) == 0\n"
+        "print(sorted(name for name in ('pyarrow', 'linehaul.convert', 'linehaul.useragents', 'google.cloud."
+        "bigquery') if name in sys.modules))"
+    )
+    result = _python(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["stats", "--by", "cpu"], "linehaul stats: give the files to read, or --bigquery"),
+        (
+            ["stats", "{log}", "--bigquery", "--by", "cpu"],
+            "linehaul stats: give files or --bigquery, not both",
+        ),
+        (
+            ["stats", "{log}", "--by", "cpu", "--dry-run"],
+            "linehaul stats: --table, --billing-project and --dry-run go with --bigquery",
+        ),
+        (
+            ["stats", "--bigquery", "a.b.c", "--by", "cpu"],
+            "linehaul stats: --bigquery: not a dataset ([PROJECT.]DATASET): 'a.b.c'",
+        ),
+        (
+            ["query", "--bigquery", "x.y", "--table", "t;DROP", "SELECT 1"],
+            "linehaul query: --bigquery: not a table name: 't;DROP'",
+        ),
+        (["query", "--bigquery", "x.y"], "linehaul query: give the SQL to run"),
+    ],
+)
+def test_bigquery_usage_mistakes(week: Week, capsys: Capture, argv: list[str], message: str) -> None:
+    status, out, err = _run(capsys, *(argument.format(log=week.log) for argument in argv))
+    assert (status, out, err) == (2, "", message + "\n")
+
+
+def test_without_the_gcp_extra_bigquery_says_which_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['google.cloud.bigquery'] = None; from linehaul.cli import main; "
+        "sys.exit(main(['stats', '--bigquery', '--by', 'cpu']))"
+    )
+    result = _python(code, tmp_path)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert (
+        result.stderr
+        == "linehaul stats: --bigquery needs google-cloud-bigquery: pip install 'linehaul[gcp]'\n"
+    )

@@ -45,7 +45,7 @@ def test_count_by_installer_and_shares(database: Database, expected: Expected) -
     assert {count.value: count.count for count in stats.counts} == counted
     assert [count.count for count in stats.counts] == sorted(counted.values(), reverse=True)
     assert stats.total == len(expected.downloads)
-    assert stats.values == len(counted)
+    assert stats.groups == len(counted)
     assert sum(count.share for count in stats.counts) == pytest.approx(1)
     top = count_by(database, "installer", top=3)
     assert top.counts == stats.counts[:3]
@@ -61,8 +61,10 @@ def test_every_field_counts_every_row(database: Database, expected: Expected, fi
 def test_the_time_window_keeps_whole_utc_days(database: Database, expected: Expected) -> None:
     by_day = Counter(row["timestamp"][:10] for row in expected.downloads)
     first, second = FIRST_DAY.date(), SECOND_DAY.date()
+    total = sum(by_day.values())
     assert count_by(database, "day").records() == [
-        {"day": day, "count": count} for day, count in sorted(by_day.items())
+        {"day": day, "count": count, "share": round(count / total, 6)}
+        for day, count in sorted(by_day.items())
     ]
     assert count_by(database, "project", window=TimeWindow(since=second)).total == by_day[second.isoformat()]
     assert count_by(database, "project", window=TimeWindow(until=first)).total == by_day[first.isoformat()]

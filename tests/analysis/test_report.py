@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from linehaul.analysis import Database, write_report
+from linehaul.analysis import Database, Selection, write_report
 from linehaul.analysis.charts import BLUE
-from linehaul.analysis.report import CHARTS
+from linehaul.analysis.report import CHARTS, PROJECT_CHARTS
 from linehaul.cli import main
 from tests.analysis.conftest import Expected, Logs
+from tests.analysis.questions import VALUES, Week, normalised
 
 # Measures, in the browser, every chart and every mark that has a box on the page (size > 0).
 _MEASURE = """<script>
@@ -65,6 +66,13 @@ def report(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Path
     return path
 
 
+@pytest.fixture(scope="module")
+def project_report(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "requests.html"
+    write_report(database, path, title="requests", selection=Selection(projects=("Requests",)))
+    return path
+
+
 def test_every_chart_is_in_the_page_with_its_marks(report: Path, expected: Expected) -> None:
     html = report.read_text()
     found = _charts(html)
@@ -104,14 +112,17 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 
 @pytest.mark.slow
-def test_chromium_draws_every_chart(report: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("page", ["report", "project_report"])
+def test_chromium_draws_every_chart(page: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     if shutil.which("chromium") is None:
         pytest.skip("Debian's chromium is not installed (scripts/test installs it with apt-get when it can)")
+    report: Path = request.getfixturevalue(page)
+    names = PROJECT_CHARTS if page == "project_report" else CHARTS
     measured = tmp_path / "measured.html"
     measured.write_text(report.read_text().replace("</body>", _MEASURE))
     dom = _chromium("--dump-dom", measured.as_uri(), profile=tmp_path / "profile").stdout
     charts = _charts(dom).charts
-    assert list(charts) == list(CHARTS)
+    assert list(charts) == list(names)
     screenshot = tmp_path / "report.png"
     _chromium(f"--screenshot={screenshot}", report.as_uri(), profile=tmp_path / "profile")
     with Image.open(screenshot) as image:
@@ -130,14 +141,104 @@ def test_chromium_draws_every_chart(report: Path, tmp_path: Path) -> None:
             assert pixels[blue] > 100, f"{name}: no bars drawn in the chart's area"
 
 
+_BOT = "Datadog Agent/7.52.0"  # on production's ignore list
+
+
 def test_a_report_of_logs_without_downloads_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "bots.log").write_text("not a log line\n\n")
+    date = "Thu, 07 Jan 2021 20:54:54 GMT"
+    (tmp_path / "bots.log").write_text(
+        f"download|{date}|US|/packages/ab/cd/x-1.0.tar.gz|TLSv1.3|C|x|1.0|sdist|{_BOT}\n"
+        f"simple|{date}|US|/simple/x/|TLSv1.3|C||||{_BOT}\nnot a log line\n\n"
+    )
     assert main(["report", str(tmp_path / "bots.log"), "-o", str(tmp_path / "r.html")]) == 0
     html = (tmp_path / "r.html").read_text()
     found = _charts(html)
     assert list(found.charts) == list(CHARTS)
     assert all(attributes["data-marks"] == "0" for attributes in found.charts.values())
     assert html.count("no rows in this period") == len(CHARTS)
-    assert "<b>2</b><span>unprocessed lines</span>" in html
+    assert "1 log file, 4 lines (2 unprocessed, 2 ignored)" in html
+    assert "The data holds no download at all." in html
+
+
+def test_a_page_about_one_project(project_report: Path, expected: Expected) -> None:
+    html = project_report.read_text()
+    found = _charts(html)
+    assert list(found.charts) == list(PROJECT_CHARTS)
+    for name, attributes in found.charts.items():
+        assert int(str(attributes["data-marks"])) == found.marks[name] > 0, name
+    rows = [row for row in expected.downloads if normalised(row["project"]) == "requests"]
+    assert f"<b>{len(rows):,}</b><span>downloads</span>" in html
+    simple = sum(row["project"] == "requests" for row in expected.simple)
+    assert f"<b>{simple:,}</b><span>simple requests</span>" in html
+    versions = re.findall(r'data-chart="versions".*?</svg>', html)[0]
+    shown = dict(re.findall(r"<title>([^<]+): ([\d,]+) \(", versions))
+    assert {version: int(count.replace(",", "")) for version, count in shown.items()} == dict(
+        Counter(row["file"]["version"] for row in rows)
+    )
+
+
+def test_the_ci_chart_says_ci_and_not_reported_as_ci(report: Path, expected: Expected) -> None:
+    chart = re.findall(r'data-chart="ci-share".*?</svg>', report.read_text())[0]
+    ci = sum(VALUES["ci"](row) is True for row in expected.downloads)
+    total = len(expected.downloads)
+    assert re.findall(r"<title>([^<:]+): ([\d,]+)", chart) == [
+        ("CI", f"{ci:,}"),
+        ("not reported as CI", f"{total - ci:,}"),
+    ]
+    assert "not CI" not in chart.replace("not reported as CI", "")
+
+
+def test_every_card_honours_the_window(
+    week: Week, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = "2026-11-03"
+    path = tmp_path / "day.html"
+    argv = [
+        "report",
+        str(week.parquet),
+        "-o",
+        str(path),
+        "--since",
+        day,
+        "--until",
+        day,
+        "--project",
+        "boto3",
+    ]
+    assert main(argv) == 0
+    html = path.read_text()
+    downloads = [
+        row for row in week.downloads if row["timestamp"].startswith(day) and row["project"] == "boto3"
+    ]
+    simple = [row for row in week.simple if row["timestamp"].startswith(day) and row["project"] == "boto3"]
+    assert f"<b>{len(downloads):,}</b><span>downloads</span>" in html
+    assert f"<b>{len(simple):,}</b><span>simple requests</span>" in html
+    versions = len({row["file"]["version"] for row in downloads})
+    assert f"<b>{versions}</b><span>versions</span>" in html
+    columns = re.findall(r"<title>\d\d(?::00|-\d\d): ([\d,]+)</title>", html)
+    assert len(columns) == 24
+    assert sum(int(count.replace(",", "")) for count in columns) == len(downloads)
+    assert capsys.readouterr().out == f"wrote {path}: {len(downloads)} downloads, 24 hours\n"
+
+
+def test_an_empty_window_says_which_days_the_data_covers(week: Week, tmp_path: Path) -> None:
+    path = tmp_path / "empty.html"
+    assert main(["report", str(week.parquet), "-o", str(path), "--month", "2026-12"]) == 0
+    html = path.read_text()
+    assert (
+        '<p class="empty">No downloads selected in 2026-12-01 to 2026-12-31. '
+        "The data covers 2026-11-01 to 2026-11-07.</p>"
+    ) in html
+    assert "- to -" not in html
+
+
+def test_a_where_over_files_leaves_the_simple_requests_tile_empty(week: Week, tmp_path: Path) -> None:
+    path = tmp_path / "sdists.html"
+    assert main(["report", str(week.parquet), "-o", str(path), "--where", "file.type = 'sdist'"]) == 0
+    html = path.read_text()
+    sdists = sum(row["file"]["type"] == "sdist" for row in week.downloads)
+    assert f"<b>{sdists:,}</b><span>downloads</span>" in html
+    assert "<b>n/a</b><span>simple requests</span>" in html  # they have no file
+    assert "where file.type = &#x27;sdist&#x27;" in html

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,9 +25,11 @@ from linehaul.cli import main
 from linehaul.gcp import BigQueryAdmin, GcsBlobStore
 from linehaul.gcp.tables import apply_schemas
 from linehaul.local import FunctionServer, LocalStack
+from linehaul.pipeline.naming import partition_in, staged_output, staged_prefix
 from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
 from linehaul.sample import write_sample
-from tests.cloud import PROJECT
+from linehaul.tables import Output
+from tests.cloud import PROJECT, canonical_row
 from tests.deploy.cloudbuild import PLACEHOLDERS, Deploy, config_commands, deploys, load_config
 from tests.deploy.locks import FUNCTIONS, ROOT, read_lock
 from tests.deploy.rehearsal import Installed, install
@@ -84,21 +85,10 @@ def _parse(log: Path, output: Path) -> dict[str, int]:
     return {key: int(float(value)) for key, value in (part.split("=") for part in printed.getvalue().split())}
 
 
-def _normal(row: dict[str, Any]) -> str:
-    """A row as canonical JSON, BigQuery's datetimes back to linehaul's RFC 3339 text."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if isinstance(value, dict):
-            return {key: plain(item) for key, item in value.items()}
-        return value
-
-    return json.dumps(plain(row), sort_keys=True)
-
-
-def _staged_rows(store: GcsBlobStore, bucket: str, kind: str) -> int:
-    names = [info.name for info in store.list(bucket, "processed/") if f"/{kind}-" in info.name]
+def _staged_rows(store: GcsBlobStore, bucket: str, output: Output) -> int:
+    names = [
+        info.name for info in store.list(bucket, staged_prefix(output)) if staged_output(info.name) is output
+    ]
     return sum(store.get(bucket, name)[0].count(b"\n") for name in names)
 
 
@@ -152,29 +142,36 @@ def test_the_rehearsed_functions_stage_and_load_a_log(
     with _serve(installed["ingestor"], deployed["ingestor"], local_stack) as ingestor:
         delivery = ingestor.storage_finalized(logs, name, generation, size=log.stat().st_size)
         assert delivery.ok, ingestor.output()
-    staged = {kind: _staged_rows(store, staging, kind) for kind in ("downloads", "simple")}
-    partitions = sorted({info.name.split("/")[1] for info in store.list(staging, "processed/")})
+    staged = {output: _staged_rows(store, staging, output) for output in Output.of_rows()}
+    names = [info.name for info in store.list(staging, staged_prefix(Output.DOWNLOADS))]
+    partitions = sorted({partition for name in names if (partition := partition_in(name)) is not None})
     with _serve(installed["publisher"], deployed["publisher"], local_stack) as publisher:
         for partition in partitions:
             for _ in range(_ROUNDS):
                 attributes = {"partition": partition, "continue_publishing": "true"}
                 delivery = publisher.pubsub_message(b"publish", attributes)
                 assert delivery.ok, publisher.output()
-                if not any(True for _ in store.list(staging, f"processed/{partition}/", limit=1)):
+                if not any(True for _ in store.list(staging, staged_prefix(Output.DOWNLOADS, partition))):
                     break
     loaded = {table: bigquery_admin.query(f"SELECT * FROM `{PROJECT}.{dataset}.{table}`") for table in tables}
     print(
-        f"\nrehearsal: lines={LINES} staged: downloads={staged['downloads']} simple={staged['simple']} "
+        f"\nrehearsal: lines={LINES} staged: downloads={staged[Output.DOWNLOADS]} "
+        f"simple={staged[Output.SIMPLE]} "
         f"in {len(partitions)} partition(s); loaded: file_downloads={len(loaded[FILE_DOWNLOADS])} "
         f"simple_requests={len(loaded[SIMPLE_REQUESTS])}; linehaul parse: "
         f"file_downloads={parsed['file_downloads']} simple_requests={parsed['simple_requests']}"
     )
 
     assert list(store.list(logs, "")) == []  # ingested, then deleted
-    assert (staged["downloads"], staged["simple"]) == (parsed["file_downloads"], parsed["simple_requests"])
-    assert list(store.list(staging, "processed/")) == []
+    assert (staged[Output.DOWNLOADS], staged[Output.SIMPLE]) == (
+        parsed["file_downloads"],
+        parsed["simple_requests"],
+    )
+    assert list(store.list(staging, staged_prefix(Output.DOWNLOADS))) == []
     for table, rows in loaded.items():
         expected = (tmp_path / "parsed" / f"{table}.ndjson").read_text().splitlines()
-        assert sorted(map(_normal, rows)) == sorted(_normal(json.loads(line)) for line in expected), table
+        assert sorted(map(canonical_row, rows)) == sorted(
+            canonical_row(json.loads(line)) for line in expected
+        ), table
     assert len(loaded[FILE_DOWNLOADS]) == parsed["file_downloads"] > 0
     assert len(loaded[SIMPLE_REQUESTS]) == parsed["simple_requests"] > 0

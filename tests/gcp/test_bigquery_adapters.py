@@ -1,4 +1,5 @@
-"""BigQueryTableLoader and BigQueryAdmin against the real BigQuery emulator, reading what fake GCS holds."""
+"""BigQueryTableLoader and BigQueryAdmin against the real BigQuery emulator, reading what fake GCS holds,
+beyond the loader's contract (which tests/pipeline/test_table_loader_contract.py holds)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from linehaul.gcp import BigQueryAdmin, BigQueryAdminError, BigQueryTableLoader
 from linehaul.local import LocalStack
-from linehaul.pipeline.ports import JobExistsError, TableRef
+from linehaul.pipeline.ports import TableRef
 
 pytestmark = pytest.mark.integration
 
@@ -77,76 +78,6 @@ def test_loaded_values_round_trip(
     assert loaded["url"] == row["url"]
     assert loaded["filename"] == row["file"]["filename"]
     assert loaded["timestamp"] == datetime.fromisoformat(row["timestamp"]).astimezone(UTC)
-
-
-def test_job_states(
-    table_loader: BigQueryTableLoader,
-    downloads_table: TableRef,
-    downloads_schema: Rows,
-    downloads: Rows,
-    stage: Stage,
-    ndjson: ToNdjson,
-) -> None:
-    identifier = job_id()
-    assert table_loader.job(identifier) is None
-    with pytest.raises(LookupError):
-        table_loader.wait(identifier, timeout=1)
-
-    table_loader.start_load(
-        identifier, [stage("a.ndjson", ndjson(downloads[:3]))], downloads_table, downloads_schema
-    )
-    table_loader.wait(identifier, timeout=60)
-
-    job = table_loader.job(identifier)
-    assert job is not None
-    assert (job.state, job.succeeded, job.output_rows) == ("DONE", True, 3)
-
-
-def test_reused_job_id_is_refused(
-    table_loader: BigQueryTableLoader,
-    bigquery_admin: BigQueryAdmin,
-    downloads_table: TableRef,
-    downloads_schema: Rows,
-    downloads: Rows,
-    stage: Stage,
-    ndjson: ToNdjson,
-) -> None:
-    uris = [stage("a.ndjson", ndjson(downloads[:4]))]
-    identifier = job_id()
-    table_loader.start_load(identifier, uris, downloads_table, downloads_schema)
-    table_loader.wait(identifier, timeout=60)
-
-    with pytest.raises(JobExistsError, match=identifier):
-        table_loader.start_load(identifier, uris, downloads_table, downloads_schema)
-
-    assert bigquery_admin.count_rows(downloads_table) == 4
-
-
-def test_failed_load_reports_why_and_leaves_the_table_unchanged(
-    table_loader: BigQueryTableLoader,
-    bigquery_admin: BigQueryAdmin,
-    downloads_table: TableRef,
-    downloads_schema: Rows,
-    downloads: Rows,
-    stage: Stage,
-    ndjson: ToNdjson,
-) -> None:
-    first = job_id()
-    table_loader.start_load(
-        first, [stage("ok.ndjson", ndjson(downloads[:2]))], downloads_table, downloads_schema
-    )
-    table_loader.wait(first, timeout=60)
-    broken = ndjson(downloads[2:5]) + b'{"timestamp": "2021-01-07T20:54:54Z", "url": \n'
-    uris = [stage("more.ndjson", ndjson(downloads[5:9])), stage("broken.ndjson", broken)]
-    second = job_id()
-
-    table_loader.start_load(second, uris, downloads_table, downloads_schema)
-    job = table_loader.wait(second, timeout=60)
-
-    assert job.failed
-    assert job.output_rows is None
-    assert "JSON" in (job.error or "")
-    assert bigquery_admin.count_rows(downloads_table) == 2
 
 
 def test_a_load_creates_a_missing_table_laid_out_like_the_admin_does(

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +21,8 @@ from linehaul.gcp import GcsBlobStore
 from linehaul.local import LocalStack
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
+from linehaul.pipeline.naming import parts_prefix
+from linehaul.pipeline.ports import StorageError
 from linehaul.pipeline.settings import IngestSettings
 from tests.pipeline.helpers import CrashError, Crashing
 
@@ -166,3 +173,107 @@ def test_a_crash_between_outputs_and_deleting_the_log_then_a_redelivery(
     assert deliver("crash.log.gz", generation) == 200  # the redelivery
     assert _contents(blob_store, staging) == after_crash
     assert _contents(blob_store, logs) == {}
+
+
+# -- the outputs are named when the log has been read: crashes around that moment, and duplicates --------
+
+PART = 256 * 1024  # small upload parts: an output of these logs is many parts, composed at the end
+BIG_LOG = gzip.compress(("\n".join(sample_lines(12_000, seed=22)) + "\n").encode())
+
+
+@pytest.fixture(scope="module")
+def clean_run(local_stack: LocalStack) -> dict[str, bytes]:
+    """What one uninterrupted ingest of the big log stages (in buckets of its own), for comparison."""
+    log = BIG_LOG
+    client, suffix = local_stack.storage_client(), uuid.uuid4().hex[:12]
+    logs, staging = f"clean-logs-{suffix}", f"clean-staging-{suffix}"
+    client.create_bucket(logs)
+    client.create_bucket(staging)
+    store = GcsBlobStore(client, chunk_size=PART)
+    store.put(logs, "big.log.gz", log)
+    assert ingest_log(store, logs, "big.log.gz", IngestSettings(result_bucket=staging)).outcome == "ingested"
+    return _contents(store, staging)
+
+
+def test_a_killed_run_leaves_parts_that_the_next_run_removes(
+    local_stack: LocalStack, buckets: tuple[str, str], clean_run: dict[str, bytes]
+) -> None:
+    logs, staging = buckets
+    store = GcsBlobStore(local_stack.storage_client(), chunk_size=PART)
+    store.put(logs, "big.log.gz", BIG_LOG)
+    script = (
+        "from linehaul.gcp import GcsBlobStore, storage_client; "
+        "from linehaul.pipeline.ingest import ingest_log; "
+        "from linehaul.pipeline.settings import IngestSettings; "
+        f"store = GcsBlobStore(storage_client('x'), chunk_size={PART}); "
+        f"ingest_log(store, {logs!r}, 'big.log.gz', IngestSettings(result_bucket={staging!r}))"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, **local_stack.env})
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(store.list(staging, parts_prefix()))) < 3 and child.poll() is None:
+            assert time.monotonic() < deadline, "the child uploaded no parts"
+            time.sleep(0.05)
+    finally:
+        child.kill()  # the process dies: nothing of it cleans up
+        child.wait()
+    leftovers = [info.name for info in store.list(staging, parts_prefix())]
+    assert leftovers, "the child finished before it could be killed"
+    assert store.stat(logs, "big.log.gz") is not None
+
+    report = ingest_log(store, logs, "big.log.gz", IngestSettings(result_bucket=staging))
+
+    assert report.outcome == "ingested"
+    assert list(store.list(staging, parts_prefix())) == []
+    assert _contents(store, staging) == clean_run
+
+
+def test_a_crash_between_naming_two_outputs_then_a_redelivery(
+    local_stack: LocalStack, buckets: tuple[str, str], clean_run: dict[str, bytes]
+) -> None:
+    logs, staging = buckets
+    store = GcsBlobStore(local_stack.storage_client(), chunk_size=PART)
+    store.put(logs, "big.log.gz", BIG_LOG)
+    settings = IngestSettings(result_bucket=staging)
+    # the second output of rows is about to be named when the process dies (its marker is looked up first)
+    crashing = Crashing(store, "stat", after=1, when=lambda bucket, *rest: bucket == staging)
+
+    with pytest.raises(CrashError):
+        ingest_log(crashing, logs, "big.log.gz", settings)
+    half = _contents(store, staging)
+    assert any(name.startswith("processed/") for name in half)
+    assert len([name for name in half if name.startswith("processed/")]) == 1
+
+    assert ingest_log(store, logs, "big.log.gz", settings).outcome == "ingested"
+    assert _contents(store, staging) == clean_run
+    assert store.stat(logs, "big.log.gz") is None
+
+
+def test_concurrent_duplicate_deliveries_stage_the_same_objects(
+    local_stack: LocalStack, buckets: tuple[str, str], clean_run: dict[str, bytes]
+) -> None:
+    logs, staging = buckets
+    store = GcsBlobStore(local_stack.storage_client(), chunk_size=PART)
+    generation = store.put(logs, "big.log.gz", BIG_LOG)
+    settings = IngestSettings(result_bucket=staging)
+
+    def deliver_until_acknowledged() -> list[str]:
+        """Cloud Functions' retries: a delivery that fails is delivered again."""
+        outcomes: list[str] = []
+        while not outcomes or outcomes[-1] == "failed":
+            try:
+                report = ingest_log(store, logs, "big.log.gz", settings, generation=generation)
+            except StorageError:  # the other delivery removed a part this one was composing
+                outcomes.append("failed")
+            else:
+                outcomes.append(report.outcome)
+        return outcomes
+
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: deliver_until_acknowledged(), range(2)))
+
+    assert all(run[-1] in ("ingested", "missing") for run in runs), runs
+    assert "ingested" in {run[-1] for run in runs}
+    assert list(store.list(staging, parts_prefix())) == []
+    assert _contents(store, staging) == clean_run
+    assert store.stat(logs, "big.log.gz") is None

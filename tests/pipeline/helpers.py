@@ -30,11 +30,19 @@ def staged_rows(seed: int, lines: int = 200) -> tuple[bytes, bytes]:
     return (("\n".join(converted.downloads) + "\n").encode(), ("\n".join(converted.simple) + "\n").encode())
 
 
-def stage(store: BlobStore, partition: str, count: int, first_seed: int = 1, bucket: str = "staging") -> int:
-    """Stage ``count`` logs' worth of files in ``partition``; returns the number of download rows."""
+def stage(
+    store: BlobStore,
+    partition: str,
+    count: int,
+    first_seed: int = 1,
+    bucket: str = "staging",
+    lines: int = 200,
+) -> int:
+    """Stage ``count`` logs' worth of files (of ``lines`` lines each) in ``partition``; returns the number of
+    download rows."""
     rows = 0
     for seed in range(first_seed, first_seed + count):
-        downloads, simple = staged_rows(seed)
+        downloads, simple = staged_rows(seed, lines)
         store.put(bucket, f"processed/{partition}/downloads-log{seed:05d}.json", downloads)
         store.put(bucket, f"processed/{partition}/simple-log{seed:05d}.json", simple)
         rows += downloads.count(b"\n")
@@ -62,8 +70,9 @@ class Clock:
         self.moment += timedelta(seconds=seconds)
 
 
-class CrashError(Exception):
-    """The process dies here."""
+class CrashError(BaseException):
+    """The process dies here: its instance is killed, so none of the run's own error handling runs (a
+    BaseException, which the pipeline's handlers of ``Exception`` let through)."""
 
 
 class Crashing:
@@ -84,5 +93,39 @@ class Crashing:
                     raise CrashError(f"{name}{args[:2]}")
                 self.calls += 1
             return attribute(*args, **kwargs)
+
+        return call
+
+
+class LandsThenFails:
+    """Wraps a port; ``times`` calls of ``method`` that ``when`` accepts, from the ``after``-th (0-based) on,
+    act and then raise ``error()``: the answer was lost, or the library's retry of the landed call failed."""
+
+    def __init__(
+        self,
+        inner: Any,
+        method: str,
+        error: Callable[[], BaseException],
+        when: Callable[..., bool] = lambda *a: True,
+        times: int = 1,
+        after: int = 0,
+    ):
+        self.inner, self.method, self.error, self.when, self.left = inner, method, error, when, times
+        self.skip = after
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if name != self.method:
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = attribute(*args, **kwargs)
+            if self.left > 0 and self.when(*args):
+                if self.skip > 0:
+                    self.skip -= 1
+                    return result
+                self.left -= 1
+                raise self.error()
+            return result
 
         return call

@@ -39,7 +39,7 @@ def _expected(lines: list[str]) -> dict[str, bytes]:
 
 @pytest.fixture
 def store() -> MemoryBlobStore:
-    store = MemoryBlobStore()
+    store = MemoryBlobStore("logs", "staging")
     store.put("logs", NAME, LOG)
     return store
 
@@ -133,7 +133,7 @@ def test_a_truncated_log_is_quarantined_and_its_readable_lines_kept(store: Memor
 def test_a_log_with_no_valid_event_uses_the_creation_day() -> None:
     from datetime import UTC, datetime
 
-    store = MemoryBlobStore()
+    store = MemoryBlobStore("logs", "staging")
     store.put("logs", "junk.log", b"not a log line\n")
     report = ingest_log(store, "logs", "junk.log", SETTINGS, created=datetime(2026, 3, 4, tzinfo=UTC))
     assert report.partition == "20260304"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from linehaul.pipeline.lease import is_held
 from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
-from linehaul.pipeline.naming import LOCK
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest, RequestError
@@ -21,7 +22,7 @@ ALL = PublishRequest(partition="20261101", continue_publishing=True)
 
 @pytest.fixture
 def store() -> MemoryBlobStore:
-    return MemoryBlobStore()
+    return MemoryBlobStore("logs", "staging")
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_a_partition_is_loaded_marked_and_emptied(store: MemoryBlobStore, loader
     assert len(loader.rows(DOWNLOADS)) == rows == report.rows - len(loader.rows(SIMPLE))
     assert store.names("staging", "processed/") == []
     assert len(store.names("staging", "loaded/")) == 6
-    assert store.stat("staging", LOCK) is None
+    assert not is_held(store, "staging", datetime.now(UTC))
     assert report.files == 6
 
 

@@ -56,7 +56,7 @@ def test_staging_is_a_bucket_root_or_a_directory(tmp_path: Path) -> None:
 
 @pytest.fixture
 def cloud() -> MemoryBlobStore:
-    return MemoryBlobStore()
+    return MemoryBlobStore("bucket", "staging")
 
 
 @pytest.fixture

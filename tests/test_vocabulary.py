@@ -1,0 +1,112 @@
+"""One word per thing: tables, outputs and object names are values of their own types, not strings.
+
+The names of tables and outputs are compared nowhere but in ``linehaul/tables.py`` (code compares
+:class:`~linehaul.tables.Table` and :class:`~linehaul.tables.Output` values), and object names are built only
+by ``linehaul/pipeline/naming.py``. These tests read the library's source: a typo in a table name can no
+longer route rows to the other table silently.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from linehaul.tables import Output, Table
+
+LIBRARY = Path(__file__).parents[1] / "linehaul"
+WORDS = {table.value for table in Table} | {output.value for output in Output} | {"download"}
+NAME_PREFIXES = (
+    "processed/",
+    "unprocessed/",
+    "ignored/",
+    "loaded/",
+    "quarantine/",
+    "_linehaul_parts/",
+    "gs://",
+)
+
+
+def _modules(*skip: str) -> Iterator[tuple[str, ast.Module]]:
+    for path in sorted(LIBRARY.rglob("*.py")):
+        relative = path.relative_to(LIBRARY.parent).as_posix()
+        if relative not in skip:
+            yield relative, ast.parse(path.read_text(), relative)
+
+
+def _words_compared(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """String constants that are compared (``==``, ``!=``, ``in``, ``not in``, ``is``) or matched."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for operand in operands:
+                items = operand.elts if isinstance(operand, ast.Tuple | ast.List | ast.Set) else [operand]
+                for item in items:
+                    if isinstance(item, ast.Constant) and item.value in WORDS:
+                        yield node.lineno, item.value
+        elif (
+            isinstance(node, ast.MatchValue)
+            and isinstance(node.value, ast.Constant)
+            and node.value.value in WORDS
+        ):
+            yield node.lineno, node.value.value
+
+
+def test_table_and_output_names_are_compared_only_as_values() -> None:
+    found = [
+        f"{module}:{line}: compares {word!r}"
+        for module, tree in _modules("linehaul/tables.py")
+        for line, word in _words_compared(tree)
+    ]
+    assert found == [], "compare Table/Output values, not their names:\n" + "\n".join(found)
+
+
+def _names_built(tree: ast.Module, prefix: str) -> Iterator[tuple[int, str]]:
+    """String constants, and the literal starts of f-strings, that begin an object name or URI with
+    ``prefix``. Docstrings describe names (they build none) and are left out, as are the texts that show
+    users a form to type (``gs://BUCKET``)."""
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith(prefix)
+            and id(node) not in docstrings
+            and not _is_user_form(node.value)
+        ):
+            yield node.lineno, node.value
+
+
+@pytest.mark.parametrize("prefix", NAME_PREFIXES)
+def test_object_names_are_built_only_by_naming(prefix: str) -> None:
+    found = [
+        f"{module}:{line}: {text[:60]!r}"
+        for module, tree in _modules("linehaul/pipeline/naming.py")
+        for line, text in _names_built(tree, prefix)
+    ]
+    assert found == [], f"build {prefix!r} names with linehaul.pipeline.naming:\n" + "\n".join(found)
+
+
+def _is_user_form(text: str) -> bool:
+    """Text that shows a user what to type (``gs://BUCKET``), not a name the code builds."""
+    return "BUCKET" in text or text.startswith("gs://…") or text in ("gs:", "gs://")
+
+
+def test_the_guard_finds_a_name_built_by_hand() -> None:
+    tree = ast.parse('"""processed/ in a docstring"""\nname = f"processed/{day}/x"\nhelp = "gs://BUCKET"\n')
+    assert [text for _, text in _names_built(tree, "processed/")] == ["processed/"]
+    assert list(_names_built(tree, "gs://")) == []
+
+
+def test_the_guard_finds_a_string_comparison() -> None:
+    tree = ast.parse('if table == "file_downloads" or kind in ("simple", "x"):\n    pass\n')
+    assert [word for _, word in _words_compared(tree)] == ["file_downloads", "simple"]
