@@ -67,9 +67,23 @@ def _converted(corpus: str, codec_name: str, columnar: bool) -> dict[str, float]
 
         codec = ARROW
     started, cpu = time.perf_counter(), time.process_time()
+    if not hasattr(parallel, "block_converter"):  # a checkout before the columnar path, measured side by side
+        return _before_columnar(corpus, codec, started, cpu)
     converter, lines = parallel.block_converter(codec), 0
     for block in read_blocks(corpus, converter.block_size):
         lines += converter.convert(corpus, block).counts.lines
+    return {"lines": lines, "seconds": time.perf_counter() - started,
+            "cpu": time.process_time() - cpu, "rss": _peak_rss_mib()}  # fmt: skip
+
+
+def _before_columnar(corpus: str, codec: Any, started: float, cpu: float) -> dict[str, float]:
+    from linehaul.convert import Converter
+    from linehaul.logfiles import read_blocks
+    from linehaul.logs import parallel
+
+    converter, lines = Converter(), 0
+    for block in read_blocks(corpus):
+        lines += parallel.convert_block(converter, corpus, block, codec.to_rows).counts.lines
     return {"lines": lines, "seconds": time.perf_counter() - started,
             "cpu": time.process_time() - cpu, "rss": _peak_rss_mib()}  # fmt: skip
 
