@@ -47,6 +47,12 @@ def _numeric(value: Any) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
+def _numeric_columns(count: int, rows: Sequence[Sequence[Any]]) -> list[bool]:
+    """For each of ``count`` columns: whether every value in it is a number (or None), so right-aligned."""
+    return [bool(rows) and all(_numeric(row[index]) or row[index] is None for row in rows)
+            for index in range(count)]  # fmt: skip
+
+
 def render_table(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
@@ -65,8 +71,7 @@ def render_table(
     ]
     widths = [max([len(name), *(len(row[index]) for row in cells)]) for index, name in enumerate(columns)]
     if right is None:
-        right = [bool(rows) and all(_numeric(row[index]) or row[index] is None for row in rows)
-                 for index in range(len(columns))]  # fmt: skip
+        right = _numeric_columns(len(columns), rows)
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(
@@ -91,8 +96,7 @@ def render_markdown(
 ) -> str:
     """A Markdown (GitHub) table: numbers right-aligned, ``|`` in cells escaped, the footer in bold."""
     if right is None:
-        right = [bool(rows) and all(_numeric(row[index]) or row[index] is None for row in rows)
-                 for index in range(len(columns))]  # fmt: skip
+        right = _numeric_columns(len(columns), rows)
 
     def line(values: Sequence[Any], bold: bool = False) -> str:
         cells = [text_value(value, none).replace("|", "\\|") for value in values]

@@ -11,11 +11,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from types import TracebackType
+from typing import IO, Self
 
-__all__ = ["LOG_TAIL", "LocalStackError", "ServerProcess", "free_port", "wait_for_http"]
+__all__ = ["LOG_TAIL", "LocalStackError", "ServerProcess", "Startable", "free_port", "wait_for_http"]
 
 _POLL = 0.02  # seconds between readiness probes
 LOG_TAIL = 4000
@@ -24,6 +26,27 @@ LOG_TAIL = 4000
 
 class LocalStackError(RuntimeError):
     """A local server could not be started (it exited, never answered, or the wrong version is installed)."""
+
+
+class Startable(ABC):
+    """A local server used with ``with``: :meth:`start` on entry, :meth:`stop` on exit."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start serving; :class:`LocalStackError` if it cannot."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop serving and release what was taken (safe to call more than once)."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
 
 
 def free_port() -> int:

@@ -31,11 +31,10 @@ from dataclasses import dataclass
 from enum import Enum
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from linehaul.local._processes import LocalStackError
+from linehaul.local._processes import LocalStackError, Startable
 
 __all__ = ["FlakyCounts", "FlakyProxy"]
 
@@ -73,7 +72,7 @@ class FlakyCounts:
         )
 
 
-class FlakyProxy:
+class FlakyProxy(Startable):
     """An HTTP proxy on 127.0.0.1 in front of ``target`` that fails a seeded fraction of requests."""
 
     def __init__(
@@ -116,15 +115,6 @@ class FlakyProxy:
     def counts(self) -> FlakyCounts:
         with self._lock:
             return self._counts
-
-    def __enter__(self) -> FlakyProxy:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         """Listen (on a port the kernel picks) and serve on a daemon thread."""

@@ -22,10 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from linehaul.local._processes import LOG_TAIL, ServerProcess, free_port
+from linehaul.local._processes import LOG_TAIL, ServerProcess, Startable, free_port
 from linehaul.local.stack import DEFAULT_PROJECT
 from linehaul.runtime.entry import PUBSUB_MESSAGE_PUBLISHED, STORAGE_OBJECT_FINALIZED
 
@@ -47,7 +46,7 @@ class Delivery:
         return self.status == 200
 
 
-class FunctionServer:
+class FunctionServer(Startable):
     """``functions-framework --source SOURCE --target TARGET --signature-type cloudevent`` on 127.0.0.1.
 
     ``env`` is added to this process's environment for the function (``LocalStack.env`` points it at the
@@ -92,15 +91,6 @@ class FunctionServer:
     @property
     def pid(self) -> int | None:
         return self._process.pid
-
-    def __enter__(self) -> FunctionServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self, timeout: float = 30.0) -> None:
         """Start serving; LocalStackError (with the server's output) if it does not come up."""

@@ -15,10 +15,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from linehaul.local._processes import LocalStackError
+from linehaul.local._processes import LocalStackError, Startable
 from linehaul.local.servers import BigQueryServer, BigQuerySubprocess, FakeGcsServer, InProcessBigQuery
 
 if TYPE_CHECKING:
@@ -32,7 +31,7 @@ DEFAULT_PROJECT = "linehaul-local"
 BigQueryMode = Literal["thread", "process"]
 
 
-class LocalStack:
+class LocalStack(Startable):
     """fake-gcs-server (a child process) and bqemulator (a thread of this process, or a child process).
 
     ``compat=False`` runs the BigQuery emulator without :mod:`linehaul.local.bqcompat`, to see upstream
@@ -55,15 +54,6 @@ class LocalStack:
         self._temporary: Path | None = None
         self._gcs: FakeGcsServer | None = None
         self._bigquery: BigQueryServer | None = None
-
-    def __enter__(self) -> LocalStack:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self, timeout: float = 60.0) -> None:
         """Start both emulators; return once both answer."""

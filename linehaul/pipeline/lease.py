@@ -31,7 +31,7 @@ from typing import Any
 
 from linehaul.pipeline.naming import LOCK, object_uri
 from linehaul.pipeline.ports import BlobNotFoundError, BlobStore, PreconditionFailedError
-from linehaul.pipeline.retries import Retries, is_transient
+from linehaul.pipeline.retries import Retries
 
 __all__ = ["Lease", "LeaseLostError", "is_held"]
 
@@ -94,11 +94,7 @@ class Lease:
             except PreconditionFailedError as failed:
                 refused = failed  # there is a lease: maybe ours (a retry after our write landed), read it
             except Exception as failed:
-                if not is_transient(failed):
-                    raise
-                error = failed
-                retries.noticed(failed)
-                retries.after_failure(attempt)
+                error = retries.survive(failed, attempt)
             held = _read(store, bucket, retries)
             if held is None:
                 continue  # released meanwhile (or our write did not land): create it again
@@ -115,11 +111,7 @@ class Lease:
             except PreconditionFailedError as failed:
                 refused = failed  # another run took it first, or our own write landed: the next round reads
             except Exception as failed:
-                if not is_transient(failed):
-                    raise
-                error = failed
-                retries.noticed(failed)
-                retries.after_failure(attempt)
+                error = retries.survive(failed, attempt)
         if error is not None:
             raise error
         return None
@@ -164,11 +156,7 @@ class Lease:
             self.retries.noticed(error)
             return error
         except Exception as error:
-            if not is_transient(error):
-                raise
-            self.retries.noticed(error)
-            self.retries.after_failure(attempt)
-            return error
+            return self.retries.survive(error, attempt)
         return None
 
     def _ours(self) -> _Held:

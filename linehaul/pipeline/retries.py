@@ -76,6 +76,16 @@ class Retries:
         """These retries with ``factor`` times the attempts: for the calls that other runs wait on."""
         return replace(self, attempts=self.attempts * factor)
 
+    def survive(self, error: Exception, attempt: int) -> Exception:
+        """After the ``attempt``-th failure of a call its caller resolves itself (by reading back): raise
+        ``error`` again unless it is transient, else hear of it, pause, and give it back (to raise if no
+        attempt succeeds)."""
+        if not is_transient(error):
+            raise error
+        self.noticed(error)
+        self.after_failure(attempt)
+        return error
+
     def after_failure(self, attempt: int) -> None:
         """Pause after the ``attempt``-th (1-based) failed attempt."""
         if self.pause > 0:
