@@ -55,7 +55,6 @@ pc: Any = compute  # pyarrow-stubs' overloads refuse the Python scalars that Arr
 __all__ = ["ColumnarBlock", "ColumnarConverter", "TableRows"]
 
 _HEAD = f"(?:{DOWNLOAD_HEAD})|(?:{SIMPLE_HEAD})"
-_NULL_TEXT = pa.scalar(None, pa.string())
 _ROW, _IGNORED, _SLOW = 0, 1, 2  # what a distinct agent gives a line of the fast path
 _INT32 = struct.Struct("<ii")
 _INT32_ONE = struct.Struct("<i")
@@ -302,12 +301,6 @@ class ColumnarConverter:
             if converted.earliest is not None:
                 earliest.append(converted.earliest)
         return ignored
-
-
-def _null_if(values: Array, text: str) -> Array:
-    """``values`` with ``text`` as null."""
-    nullable: Array = pc.if_else(pc.equal(values, text), _NULL_TEXT, values)
-    return nullable
 
 
 def _earliest(day: Coded, time: Array) -> str:
