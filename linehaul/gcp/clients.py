@@ -4,6 +4,13 @@ An emulator is used when its endpoint is given, or when its environment variable
 (:data:`STORAGE_EMULATOR_HOST`, :data:`BIGQUERY_EMULATOR_HOST`, the names the Google libraries and the
 emulators agree on). Emulators get anonymous credentials; Google Cloud gets the application default
 credentials.
+
+Storage clients are made without google-cloud-storage's bucket-metadata probe (3.11 and later): for tracing,
+the library asks for each bucket's metadata (``storage.buckets.get``) on a background thread the first time
+a client touches an object in it, and asks again whether the bucket exists after a 404. The pipeline needs
+objects only: its service accounts lack that permission (each probe is a denied request in the audit logs,
+googleapis/google-cloud-python#17650), the probe is one more request per bucket and client, and its thread
+outlives the call that started it, retrying for up to two minutes if the server has gone.
 """
 
 from __future__ import annotations
@@ -47,8 +54,9 @@ def storage_client(
     project = project or env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or "_"
     url = _emulator_url(endpoint, STORAGE_EMULATOR_HOST, environ)
     if url is None:
-        return storage.Client(project=project)
-    return storage.Client(project=project, credentials=_anonymous(), client_options={"api_endpoint": url})
+        return _without_bucket_probe(storage.Client(project=project))
+    client = storage.Client(project=project, credentials=_anonymous(), client_options={"api_endpoint": url})
+    return _without_bucket_probe(client)
 
 
 def bigquery_client(
@@ -73,6 +81,16 @@ def _emulator_url(endpoint: str | None, variable: str, environ: Mapping[str, str
         return None
     # The emulators' conventions allow a bare host:port; the clients need a scheme.
     return url if "://" in url else f"http://{url}"
+
+
+def _without_bucket_probe(client: storage.Client) -> storage.Client:
+    """``client`` without the bucket-metadata probe (see the module's docstring). The library's switch,
+    $DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA, is process-wide and still probes after a 404; every
+    use of the cache is guarded by ``client._bucket_metadata_cache`` being set, so unsetting it is the
+    one switch per client (the maintainers discuss a public one in googleapis/google-cloud-python#18203)."""
+    if getattr(client, "_bucket_metadata_cache", None) is not None:
+        client._bucket_metadata_cache = None
+    return client
 
 
 def _anonymous() -> Credentials:

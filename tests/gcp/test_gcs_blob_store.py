@@ -4,12 +4,15 @@ tests/pipeline/test_blob_store_contract.py holds): streamed reads and writes in 
 from __future__ import annotations
 
 import gzip
+import threading
+import time
 import tracemalloc
 
 import pytest
 
-from linehaul.gcp import GcsBlobStore
+from linehaul.gcp import GcsBlobStore, storage_client
 from linehaul.local import LocalStack
+from linehaul.local.flaky import FlakyProxy
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.naming import parts_prefix
 from linehaul.pipeline.ports import BlobNotFoundError
@@ -117,3 +120,28 @@ def test_copy_is_server_side_and_adds_metadata(blob_store: GcsBlobStore, bucket:
 def test_chunk_size_must_suit_resumable_uploads(local_stack: LocalStack) -> None:
     with pytest.raises(ValueError, match="multiple of 262144"):
         GcsBlobStore(local_stack.storage_client(), chunk_size=1000)
+
+
+def _library_threads() -> list[threading.Thread]:
+    """google-cloud-storage's bucket-metadata threads (``_fetch_background``, ``_verify_existence_...``)."""
+    return [thread for thread in threading.enumerate() if "_background" in thread.name]
+
+
+def test_a_client_asks_for_objects_only(local_stack: LocalStack, bucket: str) -> None:
+    """No request for the bucket's own metadata (google-cloud-storage's tracing probe, on a thread of its
+    own): the pipeline's service accounts may not read it, and the thread outlives the call."""
+    with FlakyProxy(local_stack.gcs_url) as proxy:  # no failures: a proxy that counts requests
+        client = storage_client(local_stack.project, endpoint=proxy.url)
+        try:
+            store = GcsBlobStore(client)
+            store.put(bucket, "a.json", b"{}")  # 1 request
+            store.get(bucket, "a.json")  # 2: the object's generation, then its bytes
+            with pytest.raises(BlobNotFoundError):
+                store.get(bucket, "missing.json")  # 1: a 404
+            store.delete(bucket, "a.json")  # 1
+            deadline = time.monotonic() + 10
+            while _library_threads() and time.monotonic() < deadline:  # a probe, if any, has landed
+                time.sleep(0.05)
+        finally:
+            client.close()
+        assert proxy.counts().requests == 5
