@@ -7,6 +7,7 @@
 """
 
 from linehaul.useragents.classifier import BoundedCache, CachingClassifier, Classifier, classify
+from linehaul.useragents.kinds import IgnoreRule, JsonAgentRule, RegexRule, Rule
 from linehaul.useragents.model import (
     UNKNOWN,
     Classification,
@@ -20,7 +21,7 @@ from linehaul.useragents.model import (
     Unusable,
     UserAgent,
 )
-from linehaul.useragents.rules import DEFAULT_RULES, IgnoreRule, JsonAgentRule, RegexRule, Rule
+from linehaul.useragents.rules import DEFAULT_RULES
 
 __all__ = [
     "DEFAULT_RULES",

@@ -40,18 +40,7 @@ from linehaul.useragents.model import (
     UserAgent,
 )
 
-__all__ = [
-    "DEFAULT_RULES",
-    "HatchRule",
-    "IgnoreRule",
-    "JsonAgentRule",
-    "LazyPattern",
-    "RegexRule",
-    "Rule",
-    "Searcher",
-    "UnknownAgentOsRule",
-    "with_operating_system",
-]
+__all__ = ["DEFAULT_RULES"]  # the kinds of rule it uses are linehaul.useragents.kinds's
 
 
 def _regex(
