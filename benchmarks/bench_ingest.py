@@ -1,6 +1,7 @@
 """The ingestor through fake GCS: wall time, CPU time and peak RSS, against the parsing core's own.
 
     python benchmarks/bench_ingest.py CORPUS.log.gz [CORPUS ...] [--core-runs 3]
+    python benchmarks/bench_ingest.py CORPUS.log.gz --logs 10 [--rounds 2]
 
 For each corpus: a fake-gcs-server (filesystem backend, in a temporary directory) gets the log uploaded;
 a fresh child process runs ``ingest_log`` on it with the real Cloud Storage adapter (streamed download,
@@ -12,6 +13,12 @@ fake GCS server's CPU time during the ingest is read from ``/proc``, so the emul
 time shows. What Cloud Functions bills is the ingesting process: its CPU is compared with the core's.
 Corpora: ``../shared/bench/gen_corpus.py``. To measure an older checkout side by side, run this script with
 ``PYTHONPATH`` pointing at it.
+
+With ``--logs N``, a warm instance instead: the corpus cut into N consecutive logs of whole lines, all
+uploaded, then ingested one after another in one fresh child process, once with a new converter for each
+log (as the ingestor did before issue 16's kept converters) and once with a
+:class:`~linehaul.pipeline.ingest.KeptConverters` (as the function now does), alternately ``--rounds``
+times; each prints its CPU seconds for the first log and for the others, and its peak RSS.
 """
 
 from __future__ import annotations
@@ -52,11 +59,76 @@ def _ingest(url: str, name: str) -> dict[str, float]:
     return {"lines": counts.lines, "seconds": seconds, "cpu": cpu, "rss": _peak_rss_mib()}
 
 
-def _child(code: str) -> dict[str, float]:
+def _ingest_many(url: str, names: list[str], kept: bool) -> dict[str, Any]:
+    """``ingest_log`` of each log in turn, in this process: CPU seconds of each, peak RSS."""
+    import time
+
+    from bench_parse import _peak_rss_mib
+
+    from linehaul.gcp import GcsBlobStore, storage_client
+    from linehaul.pipeline.ingest import KeptConverters, ingest_log
+    from linehaul.pipeline.settings import IngestSettings
+    from linehaul.runtime.heap import map_large_buffers
+
+    map_large_buffers()
+    settings = IngestSettings(result_bucket=BUCKETS[1])
+    store = GcsBlobStore(storage_client("bench", endpoint=url), chunk_size=settings.upload_chunk_mb << 20)
+    converters = KeptConverters()
+    cpu, lines = [], 0
+    for name in names:
+        started = time.process_time()
+        report = ingest_log(store, BUCKETS[0], name, settings, converters=converters if kept else None)
+        cpu.append(time.process_time() - started)
+        lines += report.counts.lines
+    return {"lines": lines, "cpu": cpu, "rss": _peak_rss_mib()}
+
+
+def _logs(corpus: str, count: int) -> list[bytes]:
+    """The corpus cut into ``count`` gzipped logs of consecutive whole lines."""
+    import gzip
+
+    lines = gzip.decompress(Path(corpus).read_bytes()).splitlines(keepends=True)
+    cuts = [len(lines) * part // count for part in range(count + 1)]
+    return [gzip.compress(b"".join(lines[cuts[i] : cuts[i + 1]]), 6) for i in range(count)]
+
+
+def _warm(corpus: str, count: int, rounds: int) -> None:
+    """``--logs``: one instance ingesting ``count`` logs, with a new converter per log and with kept ones."""
+    from linehaul.gcp import GcsBlobStore, storage_client
+    from linehaul.local.servers import FakeGcsServer
+
+    logs, stem = _logs(corpus, count), Path(corpus).name.removesuffix(".log.gz")
+    names = [f"{stem}/part{number:03}.log.gz" for number in range(count)]
+    print("| corpus | logs | converter | lines | CPU s, first log | CPU s, each later (mean) | CPU s, all "
+          "| peak RSS MiB |\n|---|---:|---|---:|---:|---:|---:|---:|")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-gcs-") as root:
+        server = FakeGcsServer(Path(root))
+        server.start()
+        try:
+            client = storage_client("bench", endpoint=server.url)
+            for bucket in BUCKETS:
+                client.create_bucket(bucket)
+            store = GcsBlobStore(client)
+            for _ in range(rounds):
+                for kept in (False, True):
+                    for name, log in zip(names, logs, strict=True):
+                        store.put(BUCKETS[0], name, log)  # each ingest deletes its log
+                    call = f"b._ingest_many({server.url!r}, {names!r}, {kept!r})"
+                    run = _child(f"import bench_ingest as b; print(json.dumps({call}))")
+                    cpu, what = run["cpu"], "kept" if kept else "new per log"
+                    later = sum(cpu[1:]) / max(1, len(cpu) - 1)
+                    print(f"| {Path(corpus).name} | {count} | {what} | {run['lines']:,} | {cpu[0]:.2f} "
+                          f"| {later:.3f} | {sum(cpu):.2f} | {run['rss']:.0f} |")  # fmt: skip
+                    sys.stdout.flush()
+        finally:
+            server.stop()
+
+
+def _child(code: str) -> Any:
     here = str(Path(__file__).parent)
     script = f"import json, sys; sys.path.insert(0, {here!r}); {code}"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def _cpu_seconds(pid: int | None) -> float:
@@ -80,9 +152,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpora", nargs="+", metavar="CORPUS")
     parser.add_argument("--core-runs", type=int, default=3, metavar="N", help="best of N core runs (3)")
+    parser.add_argument("--logs", type=int, default=1, metavar="N",
+                        help="cut each corpus into N logs for a warm instance (default 1: off)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=2, metavar="N", help="with --logs: runs of each (2)")
     args = parser.parse_args()
-    if args.core_runs < 1:
-        parser.error("--core-runs must be at least 1")
+    if args.core_runs < 1 or args.logs < 1 or args.rounds < 1:
+        parser.error("--core-runs, --logs and --rounds must be at least 1")
+    if args.logs > 1:
+        for corpus in args.corpora:
+            _warm(corpus, args.logs, args.rounds)
+        return 0
     from linehaul.gcp import GcsBlobStore, storage_client
     from linehaul.local.servers import FakeGcsServer
 

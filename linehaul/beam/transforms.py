@@ -29,7 +29,7 @@ from apache_beam.io.filesystem import FileMetadata
 from apache_beam.metrics.metric import Metrics
 
 from linehaul.beam.emulator import skip_credentials_for_emulator
-from linehaul.pipeline.ingest import IngestReport, ingest_log
+from linehaul.pipeline.ingest import IngestReport, KeptConverters, ingest_log
 from linehaul.pipeline.naming import log_name
 from linehaul.pipeline.ports import BlobStore
 from linehaul.pipeline.settings import IngestSettings
@@ -100,17 +100,21 @@ class StageLog(beam.DoFn):
         )
         self._echo = echo
         self._store: BlobStore | None = None
+        self._converters: KeptConverters | None = None
         self._counters: dict[str, Any] = {}
 
     def setup(self) -> None:
-        """On the worker: storage clients cannot be pickled, so they are made here (Cloud Storage lazily)."""
+        """On the worker: storage clients cannot be pickled, so they are made here (Cloud Storage lazily),
+        and the converters, kept from log to log as the ingestor keeps them."""
         chunk = self._settings.upload_chunk_mb << 20
         map_large_buffers()  # as the ingestor does: freed upload parts go back to the system
         self._store = LocationStore(lambda: _cloud_store(chunk))
+        self._converters = KeptConverters()
         self._counters = {name: Metrics.counter(NAMESPACE, name) for name in COUNTS}
 
     def process(self, element: tuple[str, Iterable[FoundLog]]) -> Iterator[IngestReport]:
         assert self._store is not None, "setup() runs before process()"
+        assert self._converters is not None, "setup() runs before process()"
         name, found = element[0], sorted(element[1])
         if len(found) > 1:
             self._conflict(name, [uri for uri, _ in found])
@@ -119,7 +123,13 @@ class StageLog(beam.DoFn):
         where = Location.of(uri)
         created = datetime.fromtimestamp(updated, UTC) if updated > 0 else None
         report = ingest_log(
-            self._store, where.bucket, where.name, self._settings, created=created, keep_source=True
+            self._store,
+            where.bucket,
+            where.name,
+            self._settings,
+            created=created,
+            keep_source=True,
+            converters=self._converters,
         )
         self._count(report)
         _LOGGER.info(json.dumps(report.log_record(), default=str))

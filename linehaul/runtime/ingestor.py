@@ -16,7 +16,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from linehaul.gcp import GcsBlobStore, storage_client
-from linehaul.pipeline.ingest import ingest_log
+from linehaul.pipeline.ingest import KeptConverters, ingest_log
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.runtime.entry import EventError, Lazy, StorageObject, log_json
 from linehaul.runtime.heap import map_large_buffers
@@ -32,8 +32,10 @@ def _set_up() -> tuple[IngestSettings, GcsBlobStore]:
 
 def ingestor_function() -> Callable[[CloudEvent], None]:
     """A new ``process_fastly_log``, which reads its configuration on its first event and keeps it: one per
-    deployment (a module that serves it makes its own, so each loading of it reads the environment anew)."""
-    runtime = Lazy(_set_up)
+    deployment (a module that serves it makes its own, so each loading of it reads the environment anew).
+    Its converters are kept from event to event (:class:`~linehaul.pipeline.ingest.KeptConverters`): a warm
+    instance does not classify again the agents of the logs it has already read."""
+    runtime, converters = Lazy(_set_up), KeptConverters()
 
     @functions_framework.cloud_event
     def process_fastly_log(cloud_event: CloudEvent) -> None:
@@ -48,7 +50,13 @@ def ingestor_function() -> Callable[[CloudEvent], None]:
             )
             return
         report = ingest_log(
-            store, log.bucket, log.name, settings, generation=log.generation, created=log.created
+            store,
+            log.bucket,
+            log.name,
+            settings,
+            generation=log.generation,
+            created=log.created,
+            converters=converters,
         )
         log_json(report.log_record())
 

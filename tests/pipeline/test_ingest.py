@@ -8,8 +8,9 @@ import json
 import pytest
 
 from linehaul import Download, Ignored, LineError, dumps_row, parse_line, to_row
+from linehaul.convert import Converter
 from linehaul.logs.sample import sample_lines
-from linehaul.pipeline.ingest import ingest_log
+from linehaul.pipeline.ingest import KeptConverters, ingest_log
 from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import loaded_marker
 from linehaul.pipeline.settings import IngestSettings
@@ -145,6 +146,66 @@ def test_an_old_generation_event_leaves_the_new_upload(store: MemoryBlobStore) -
     store.put("logs", NAME, LOG)
     assert ingest_log(store, "logs", NAME, SETTINGS, generation=old).outcome == "missing"
     assert store.names("logs") == [NAME]
+
+
+def test_kept_converters_lend_an_idle_converter_and_make_one_only_when_all_are_busy() -> None:
+    converters = KeptConverters()
+    with converters.lend() as first, converters.lend() as second:  # a second log read at the same time
+        assert isinstance(first, Converter)
+        assert second is not first
+        assert converters.idle == 0
+    assert converters.idle == 2
+    with converters.lend() as again:
+        assert again is first or again is second
+    assert converters.idle == 2
+
+
+def test_a_converter_lent_to_a_log_that_fails_is_kept() -> None:
+    converters = KeptConverters()
+    with pytest.raises(LookupError), converters.lend() as lent:
+        raise LookupError("the log's storage failed")
+    with converters.lend() as again:
+        assert again is lent
+
+
+def test_logs_through_a_kept_converter_are_staged_as_through_new_ones() -> None:
+    logs = {f"2026/11/01/cdn-{seed}.log.gz": list(sample_lines(3000, seed=seed)) for seed in (21, 22, 23)}
+    agents = [{line.split("|", 9)[-1] for line in lines} for lines in logs.values()]
+    assert agents[0] & agents[1]  # what the later logs find in the caches
+    assert agents[1] & agents[2]
+    kept, new = MemoryBlobStore("logs", "staging"), MemoryBlobStore("logs", "staging")
+    converters = KeptConverters()
+    for name, lines in logs.items():
+        for store in (kept, new):
+            store.put("logs", name, gzip.compress(("\n".join(lines) + "\n").encode()))
+        ingest_log(kept, "logs", name, SETTINGS, converters=converters)
+        ingest_log(new, "logs", name, SETTINGS)
+
+    names = kept.names("staging")
+    assert names == new.names("staging")
+    assert len(names) == 5 * len(logs)
+    assert converters.idle == 1  # one log at a time: one converter, kept
+    for name in names:
+        assert kept.get("staging", name)[0] == new.get("staging", name)[0], name
+    for name, lines in logs.items():
+        staged = name.rsplit("/", 1)[1].removesuffix(".log.gz")
+        expected = _expected(lines)
+        assert kept.get("staging", f"processed/20261101/downloads-{staged}.json")[0] == expected["downloads"]
+        assert kept.get("staging", f"ignored/20261101/{staged}.txt")[0] == expected["ignored"]
+
+
+def test_a_log_after_a_damaged_one_on_a_kept_converter_is_staged_whole(store: MemoryBlobStore) -> None:
+    converters = KeptConverters()
+    store.put("logs", "cut.log.gz", LOG[: len(LOG) // 2])
+    assert ingest_log(store, "logs", "cut.log.gz", SETTINGS, converters=converters).outcome == "quarantined"
+
+    report = ingest_log(store, "logs", NAME, SETTINGS, converters=converters)
+
+    assert report.outcome == "ingested"
+    assert converters.idle == 1
+    expected = _expected(LINES)
+    assert store.get("staging", "processed/20261101/downloads-cdn-0001.json")[0] == expected["downloads"]
+    assert store.get("staging", "unprocessed/20261101/cdn-0001.txt")[0] == expected["unprocessed"]
 
 
 class _CrashError(Exception):

@@ -1,6 +1,7 @@
 """The ingestor function served by a real functions-framework process, over HTTP: events that name no object
 are acknowledged (200) and logged once as an ERROR, a configuration error still fails (500, retried after a
-redeploy), and a good event after bad ones is ingested."""
+redeploy), a good event after bad ones is ingested, and logs that follow one another on one instance (its
+converter kept) are staged as each alone would be."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from linehaul import Download, LineError, dumps_row, parse_line, to_row
 from linehaul.gcp import GcsBlobStore
 from linehaul.local import FunctionServer, LocalStack
 from linehaul.local.runner import function_source
@@ -81,6 +83,34 @@ def test_a_good_event_after_a_bad_one_is_ingested(
 
     assert blob_store.stat(bucket, "cdn/a.log.gz") is None
     assert any(info.name.startswith("processed/") for info in blob_store.list(bucket, ""))
+
+
+def _rows(lines: list[str]) -> bytes:
+    """The download rows of ``lines``, by the library's own line-at-a-time path."""
+    rows = []
+    for line in lines:
+        try:
+            outcome = parse_line(line)
+        except LineError:
+            continue
+        if isinstance(outcome, Download):
+            rows.append(dumps_row(to_row(outcome)) + "\n")
+    return "".join(rows).encode()
+
+
+def test_logs_one_after_another_on_one_instance_are_staged_as_alone(
+    ingestor: FunctionServer, blob_store: GcsBlobStore, bucket: str
+) -> None:
+    logs = {f"cdn/{seed}.log.gz": list(sample_lines(1500, seed=seed)) for seed in (31, 32, 33)}
+    for name, lines in logs.items():
+        generation = blob_store.put(bucket, name, gzip.compress(("\n".join(lines) + "\n").encode()))
+        assert ingestor.storage_finalized(bucket, name, generation).ok
+
+    staged = [info.name for info in blob_store.list(bucket, "processed/")]
+    for name, lines in logs.items():
+        downloads = [path for path in staged if path.endswith(f"/downloads-{name[4:-7]}.json")]
+        assert len(downloads) == 1, staged
+        assert blob_store.get(bucket, downloads[0])[0] == _rows(lines)
 
 
 def test_a_configuration_error_still_fails(local_stack: LocalStack) -> None:
