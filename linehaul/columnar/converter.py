@@ -209,9 +209,10 @@ class ColumnarConverter:
         agents = pc.list_element(parts, 9).dictionary_encode()
         texts, outcomes = self._agents(agents.dictionary)
         at = DATE_AT[table.kind]  # the date is 'Thu, 07 Jan 2021 20:54:54 GMT', after '<kind>|'
-        days = pc.utf8_slice_codeunits(lines, at + 5, at + 16).dictionary_encode()
+        raw = lines.view(pa.binary())  # the head is ASCII: its bytes are its characters
+        days = pc.binary_slice(raw, at + 5, at + 16).view(pa.string()).dictionary_encode()
         iso_days = [day_text(day) for day in values_of(days.dictionary)]
-        time = pc.utf8_slice_codeunits(lines, at + 17, at + 25)
+        time = pc.binary_slice(raw, at + 17, at + 25).view(pa.string())
         agent_indices, day_indices, keep = agents.indices, days.indices, None
         if outcomes is not None or None in iso_days:
             outcome = pc.take(outcomes, agent_indices) if outcomes is not None else _all_rows(len(lines))
