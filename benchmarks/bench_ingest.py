@@ -29,6 +29,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,13 +96,31 @@ def _logs(corpus: str, count: int) -> list[bytes]:
 
 def _warm(corpus: str, count: int, rounds: int) -> None:
     """``--logs``: one instance ingesting ``count`` logs, with a new converter per log and with kept ones."""
-    from linehaul.gcp import GcsBlobStore, storage_client
-    from linehaul.local.servers import FakeGcsServer
-
     logs, stem = _logs(corpus, count), Path(corpus).name.removesuffix(".log.gz")
     names = [f"{stem}/part{number:03}.log.gz" for number in range(count)]
     print("| corpus | logs | converter | lines | CPU s, first log | CPU s, each later (mean) | CPU s, all "
           "| peak RSS MiB |\n|---|---:|---|---:|---:|---:|---:|---:|")  # fmt: skip
+    with _fake_gcs() as (server, store):
+        for _ in range(rounds):
+            for kept in (False, True):
+                for name, log in zip(names, logs, strict=True):
+                    store.put(BUCKETS[0], name, log)  # each ingest deletes its log
+                call = f"b._ingest_many({server.url!r}, {names!r}, {kept!r})"
+                run = _child(f"import bench_ingest as b; print(json.dumps({call}))")
+                cpu, what = run["cpu"], "kept" if kept else "new per log"
+                later = sum(cpu[1:]) / max(1, len(cpu) - 1)
+                print(f"| {Path(corpus).name} | {count} | {what} | {run['lines']:,} | {cpu[0]:.2f} "
+                      f"| {later:.3f} | {sum(cpu):.2f} | {run['rss']:.0f} |")  # fmt: skip
+                sys.stdout.flush()
+
+
+@contextmanager
+def _fake_gcs() -> Iterator[tuple[Any, Any]]:
+    """A fake-gcs-server (filesystem backend, in a temporary directory) with both buckets, and a store on
+    it; stopped at the end."""
+    from linehaul.gcp import GcsBlobStore, storage_client
+    from linehaul.local.servers import FakeGcsServer
+
     with tempfile.TemporaryDirectory(prefix="bench-gcs-") as root:
         server = FakeGcsServer(Path(root))
         server.start()
@@ -108,18 +128,7 @@ def _warm(corpus: str, count: int, rounds: int) -> None:
             client = storage_client("bench", endpoint=server.url)
             for bucket in BUCKETS:
                 client.create_bucket(bucket)
-            store = GcsBlobStore(client)
-            for _ in range(rounds):
-                for kept in (False, True):
-                    for name, log in zip(names, logs, strict=True):
-                        store.put(BUCKETS[0], name, log)  # each ingest deletes its log
-                    call = f"b._ingest_many({server.url!r}, {names!r}, {kept!r})"
-                    run = _child(f"import bench_ingest as b; print(json.dumps({call}))")
-                    cpu, what = run["cpu"], "kept" if kept else "new per log"
-                    later = sum(cpu[1:]) / max(1, len(cpu) - 1)
-                    print(f"| {Path(corpus).name} | {count} | {what} | {run['lines']:,} | {cpu[0]:.2f} "
-                          f"| {later:.3f} | {sum(cpu):.2f} | {run['rss']:.0f} |")  # fmt: skip
-                    sys.stdout.flush()
+            yield server, GcsBlobStore(client)
         finally:
             server.stop()
 
@@ -162,28 +171,16 @@ def main() -> int:
         for corpus in args.corpora:
             _warm(corpus, args.logs, args.rounds)
         return 0
-    from linehaul.gcp import GcsBlobStore, storage_client
-    from linehaul.local.servers import FakeGcsServer
-
     print("| corpus | lines | path | seconds | lines/s | CPU s | peak RSS MiB |")
     print("|---|---:|---|---:|---:|---:|---:|")
     for corpus in args.corpora:
-        with tempfile.TemporaryDirectory(prefix="bench-gcs-") as root:
-            server = FakeGcsServer(Path(root))
-            server.start()
-            try:
-                client = storage_client("bench", endpoint=server.url)
-                for bucket in BUCKETS:
-                    client.create_bucket(bucket)
-                name = Path(corpus).name
-                GcsBlobStore(client).put(BUCKETS[0], name, Path(corpus).read_bytes())
-                before = _cpu_seconds(server.pid)
-                ingest = _child(
-                    f"import bench_ingest as b; print(json.dumps(b._ingest({server.url!r}, {name!r})))"
-                )
-                emulator = _cpu_seconds(server.pid) - before
-            finally:
-                server.stop()
+        name = Path(corpus).name
+        with _fake_gcs() as (server, store):
+            store.put(BUCKETS[0], name, Path(corpus).read_bytes())
+            before = _cpu_seconds(server.pid)
+            call = f"b._ingest({server.url!r}, {name!r})"
+            ingest = _child(f"import bench_ingest as b; print(json.dumps({call}))")
+            emulator = _cpu_seconds(server.pid) - before
         core_runs = [
             _child(f"import bench_parse as b; print(json.dumps(b._core({corpus!r})))")
             for _ in range(args.core_runs)
