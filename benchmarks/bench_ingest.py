@@ -37,13 +37,9 @@ from typing import Any
 BUCKETS = ("bench-logs", "bench-staging")
 
 
-def _ingest(url: str, name: str) -> dict[str, float]:
-    import time
-
-    from bench_parse import _peak_rss_mib
-
+def _function_store(url: str) -> tuple[Any, Any]:
+    """The deployed function's settings and its Cloud Storage adapter, on the fake GCS at ``url``."""
     from linehaul.gcp import GcsBlobStore, storage_client
-    from linehaul.pipeline.ingest import ingest_log
     from linehaul.pipeline.settings import IngestSettings
 
     try:
@@ -54,6 +50,17 @@ def _ingest(url: str, name: str) -> dict[str, float]:
     map_large_buffers()  # as the deployed function does on its first event
     settings = IngestSettings(result_bucket=BUCKETS[1])  # the defaults of the deployed function
     store = GcsBlobStore(storage_client("bench", endpoint=url), chunk_size=settings.upload_chunk_mb << 20)
+    return settings, store
+
+
+def _ingest(url: str, name: str) -> dict[str, float]:
+    import time
+
+    from bench_parse import _peak_rss_mib
+
+    from linehaul.pipeline.ingest import ingest_log
+
+    settings, store = _function_store(url)
     started, cpu = time.perf_counter(), time.process_time()
     report = ingest_log(store, BUCKETS[0], name, settings)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -67,19 +74,14 @@ def _ingest_many(url: str, names: list[str], kept: bool) -> dict[str, Any]:
 
     from bench_parse import _peak_rss_mib
 
-    from linehaul.gcp import GcsBlobStore, storage_client
     from linehaul.pipeline.ingest import KeptConverters, ingest_log
-    from linehaul.pipeline.settings import IngestSettings
-    from linehaul.runtime.heap import map_large_buffers
 
-    map_large_buffers()
-    settings = IngestSettings(result_bucket=BUCKETS[1])
-    store = GcsBlobStore(storage_client("bench", endpoint=url), chunk_size=settings.upload_chunk_mb << 20)
-    converters = KeptConverters()
+    settings, store = _function_store(url)
+    converters = KeptConverters() if kept else None
     cpu, lines = [], 0
     for name in names:
         started = time.process_time()
-        report = ingest_log(store, BUCKETS[0], name, settings, converters=converters if kept else None)
+        report = ingest_log(store, BUCKETS[0], name, settings, converters=converters)
         cpu.append(time.process_time() - started)
         lines += report.counts.lines
     return {"lines": lines, "cpu": cpu, "rss": _peak_rss_mib()}
