@@ -4,10 +4,11 @@
 
 Each corpus is measured in a fresh child process (cold caches, its own peak RSS), for:
 
-* ``core``: ``read_blocks`` + ``block_converter(NDJSON)``, the path of ``linehaul parse`` and the ingestor
-  (the line converter), minus writing the output files (each block's NDJSON bytes are made, then dropped);
-* ``columnar path, NDJSON``: the same bytes made by the columnar path (:mod:`linehaul.columnar`), which
-  NDJSON does not use: measured here to show why;
+* ``core``: ``read_blocks`` + ``block_converter(NDJSON)`` with the columnar path switched off
+  (``LINEHAUL_COLUMNAR=0``): the line converter, the ingestor's path (and ``linehaul parse``'s without
+  pyarrow), minus writing the output files (each block's NDJSON bytes are made, then dropped);
+* ``columnar path, NDJSON``: the same bytes made by the columnar path (:mod:`linehaul.columnar`), the path
+  of ``parse`` where pyarrow is installed;
 * ``Arrow tables``: the rows as Arrow tables (``linehaul.analysis.arrow.ARROW``, the work of
   ``parse --format parquet`` and ``stats`` on logs before the Parquet writer), by the line converter and
   Arrow's JSON reader, and by the columnar path (which serves it where pyarrow is installed);
@@ -61,7 +62,8 @@ def _converted(corpus: str, codec_name: str, columnar: bool) -> dict[str, float]
     from linehaul.logfiles import read_blocks
     from linehaul.logs import parallel
 
-    codec: Any = parallel.COLUMNAR_NDJSON if columnar else parallel.NDJSON
+    # NDJSON takes the columnar path where the switch allows; a checkout from before that had COLUMNAR_NDJSON
+    codec: Any = getattr(parallel, "COLUMNAR_NDJSON", parallel.NDJSON) if columnar else parallel.NDJSON
     if codec_name == "arrow":
         from linehaul.analysis.arrow import ARROW
 

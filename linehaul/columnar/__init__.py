@@ -2,9 +2,11 @@
 
 It gives, for every line, exactly what :class:`linehaul.convert.Converter` gives (outcome, reason, row
 bytes), by sending every line it is not sure of to that converter, and gives rows either as NDJSON bytes
-or as Arrow record batches with the schema of ``schemas/`` (no NDJSON detour). Only the second is used
-(:data:`linehaul.analysis.arrow.ARROW`): Arrow rows it makes about twice as fast as the line converter and
-Arrow's JSON reader, NDJSON no faster than the line converter (benchmarks/README.md).
+or as Arrow record batches with the schema of ``schemas/`` (no NDJSON detour). Arrow rows
+(:data:`linehaul.analysis.arrow.ARROW`) it makes about twice as fast as the line converter and Arrow's
+JSON reader; NDJSON (:data:`linehaul.logs.parallel.NDJSON`, ``linehaul parse``) 7-19% faster on large logs
+at 2.4 times the memory, and slower on blocks under 1 MiB, which that codec leaves to the line converter;
+the ingestor stays on the line converter (benchmarks/README.md).
 It needs pyarrow (the ``columnar`` extra, also part of ``analysis``): :func:`available` says whether it can
 run; without it, the line converter serves. See docs/columnar.md.
 """

@@ -4,8 +4,7 @@
 and converts each block with the columnar path (:mod:`linehaul.columnar`, where pyarrow is installed and
 the codec takes its rows) or a :class:`~linehaul.convert.Converter` (the same rows, line by line), then
 hands its rows to a :class:`RowCodec` that turns them into what the caller writes (NDJSON bytes, an Arrow
-table, ...).
-Results come in input order, so everything written from them is the same byte for byte whatever ``jobs``.
+table, ...). Results come in input order: what is written from them is the same whatever ``jobs``.
 
 With ``jobs > 1``, ``jobs`` worker processes each read every file themselves (decompressing is cheap next
 to converting) and convert every ``jobs``-th block, keeping their own converter (and caches) for their
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
     from linehaul.columnar.converter import ColumnarConverter, TableRows
 
 __all__ = [
-    "COLUMNAR_NDJSON",
+    "LINE_NDJSON",
     "NDJSON",
     "BlockConverter",
     "BlockResult",
@@ -66,14 +65,16 @@ class RowCodec(Generic[Rows]):
     ``to_rows(table, lines)`` turns a block's NDJSON lines for ``table`` into ``Rows``; ``to_bytes`` and
     ``from_bytes(table, data)`` carry them through a spool file; ``from_columnar(table, rows)``, if given,
     makes ``Rows`` from the columnar path's rows (:class:`~linehaul.columnar.converter.TableRows`), which
-    is then used where it can run (:func:`linehaul.columnar.available`). All must be module-level
-    functions (workers receive them by name).
+    is then used where it can run (:func:`linehaul.columnar.available`) for blocks of at least
+    ``columnar_from`` bytes (smaller ones go to the line converter). All must be module-level functions
+    (workers receive them by name).
     """
 
     to_rows: Callable[[Table, list[str]], Rows]
     to_bytes: Callable[[Rows], bytes]
     from_bytes: Callable[[Table, bytes], Rows]
     from_columnar: Callable[[Table, TableRows], Rows] | None = None
+    columnar_from: int = 0
 
 
 def encode_ndjson(table: Table, lines: list[str]) -> bytes:
@@ -96,14 +97,12 @@ def _columnar_ndjson(table: Table, rows: TableRows) -> bytes:
     return rows.ndjson()
 
 
-NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes)
-"""Rows as NDJSON bytes, ready to append to a ``.ndjson`` file, made by the line converter: measured side
-by side (benchmarks/README.md), the columnar path makes NDJSON no faster than it, with three times the
-memory; it is Arrow rows that it makes twice as fast."""
+NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes, _columnar_ndjson, columnar_from=1 << 20)
+"""Rows as NDJSON bytes, ready to append to a ``.ndjson`` file: by the columnar path where it runs, for
+blocks of 1 MiB or more (on smaller ones it is slower: benchmarks/README.md), else by the line converter."""
 
-COLUMNAR_NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes, _columnar_ndjson)
-"""The same NDJSON bytes, made by the columnar path where it can run: what the benchmarks and the
-equivalence tests compare with :data:`NDJSON`."""
+LINE_NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes)
+"""The same NDJSON bytes, always by the line converter: what tests and benchmarks compare NDJSON with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,14 +182,18 @@ def block_converter(codec: RowCodec[Rows], converter: Converter | None = None) -
     if None), which the columnar path also uses for the lines it leaves to it. The results are the same
     either way."""
     line = converter if converter is not None else Converter()
-    from_columnar = codec.from_columnar
+    from_columnar, smallest = codec.from_columnar, codec.columnar_from
     if from_columnar is not None and columnar.available():
         from linehaul.columnar.converter import ColumnarConverter
 
         fast = ColumnarConverter(line)
-        return BlockConverter(
-            lambda path, block: convert_columnar_block(fast, path, block, from_columnar), columnar.BLOCK_SIZE
-        )
+
+        def either(path: str, block: bytes) -> BlockResult[Rows]:
+            if len(block) < smallest:
+                return convert_block(line, path, block, codec.to_rows)
+            return convert_columnar_block(fast, path, block, from_columnar)
+
+        return BlockConverter(either, columnar.BLOCK_SIZE)
     return BlockConverter(lambda path, block: convert_block(line, path, block, codec.to_rows), BLOCK_SIZE)
 
 

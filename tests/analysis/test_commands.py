@@ -203,15 +203,34 @@ def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd)
 
 
-def test_parse_ndjson_does_not_load_pyarrow_or_duckdb(logs: Logs, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("switch", "loaded"), [("1", "['pyarrow']"), ("0", "[]")])
+def test_parse_ndjson_loads_pyarrow_only_for_the_columnar_path(
+    logs: Logs, tmp_path: Path, switch: str, loaded: str
+) -> None:
     code = (
-        "import sys; from linehaul.cli import main; "
+        f"import os, sys; os.environ['LINEHAUL_COLUMNAR'] = {switch!r}; from linehaul.cli import main; "
         f"assert main(['parse', '-o', {str(tmp_path)!r}, *{logs.paths!r}]) == 0; "
         "print(sorted(name for name in ('pyarrow', 'duckdb') if name in sys.modules))"
     )
     result = _python(code, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "[]"
+    assert result.stdout.splitlines()[-1] == loaded
+
+
+def test_parse_ndjson_without_pyarrow_writes_the_same_files(logs: Logs, tmp_path: Path) -> None:
+    with_it, without = tmp_path / "with", tmp_path / "without"
+    assert main(["parse", "--quiet", "-o", str(with_it), *logs.paths]) == 0
+    code = (
+        "import sys; sys.modules['pyarrow'] = None; from linehaul.cli import main; "
+        f"sys.exit(main(['parse', '--quiet', '-o', {str(without)!r}, *{logs.paths!r}]))"
+    )
+    result = _python(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    files = sorted(path.name for path in with_it.iterdir())
+    assert files == sorted(path.name for path in without.iterdir())
+    assert any((with_it / name).stat().st_size for name in files)
+    for name in files:
+        assert (with_it / name).read_bytes() == (without / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("argv", [["stats", "--by", "cpu"], ["parse", "--format", "parquet", "-o", "out"]])
