@@ -19,7 +19,8 @@ from itertools import islice
 from typing import Any
 
 from linehaul.analysis.errors import MissingExtraError
-from linehaul.logs.parallel import RowCodec, convert_files
+from linehaul.logs.blocks import RowCodec
+from linehaul.logs.parallel import convert_files
 from linehaul.logs.paths import expand_paths
 from linehaul.rows import dumps_row
 from linehaul.schema import load_schema

@@ -16,9 +16,9 @@ from typing import Any, Generic, TypeVar
 from linehaul.convert import Converter
 from linehaul.errors import LineError
 from linehaul.events import Event, Ignored, parse_line
+from linehaul.logs.blocks import convert_block
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError, read_blocks
-from linehaul.logs.parallel import convert_block
 from linehaul.logs.paths import expand_paths
 from linehaul.rows import table_for
 from linehaul.tables import Table

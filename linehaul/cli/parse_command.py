@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, TypeVar
 from linehaul.cli.inputs import add_input_arguments, input_paths, report_missing_extra
 from linehaul.cli.progress import Progress
 from linehaul.convert import reason_records
+from linehaul.logs.blocks import NDJSON, RowCodec
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError
-from linehaul.logs.parallel import NDJSON, RowCodec, convert_files
+from linehaul.logs.parallel import convert_files
 from linehaul.tables import Output, Table
 
 if TYPE_CHECKING:  # the analysis extra: only --format parquet needs it

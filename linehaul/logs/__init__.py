@@ -2,6 +2,7 @@
 
 * :mod:`linehaul.logs.files`: stream a log (gzip by content) in blocks of whole lines; :class:`LogFileError`;
 * :mod:`linehaul.logs.paths`: what a person types (paths, globs, ``-``) → the files to read;
+* :mod:`linehaul.logs.blocks`: convert one block (the columnar path or the line converter), row codecs;
 * :mod:`linehaul.logs.parallel`: convert many files block by block, on ``jobs`` processes, in input order;
 * :mod:`linehaul.logs.counts`: :class:`ReadCounts`, the one record of where lines went;
 * :mod:`linehaul.logs.sample`: deterministic sample logs for demos, tests and benchmarks.

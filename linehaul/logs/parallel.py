@@ -1,10 +1,10 @@
 """Converting many log files block by block, on one process or several, with results in input order.
 
 :func:`convert_files` reads the files in order (gzip or plain, ``-`` for stdin) in blocks of whole lines
-and converts each block with the columnar path (:mod:`linehaul.columnar`, where pyarrow is installed and
-the codec takes its rows) or a :class:`~linehaul.convert.Converter` (the same rows, line by line), then
-hands its rows to a :class:`RowCodec` that turns them into what the caller writes (NDJSON bytes, an Arrow
-table, ...). Results come in input order: what is written from them is the same whatever ``jobs``.
+and converts each block (:mod:`linehaul.logs.blocks`: the columnar path where pyarrow is installed and the
+codec takes its rows, else a :class:`~linehaul.convert.Converter`, the same rows line by line), then hands
+its rows to a :class:`RowCodec` that turns them into what the caller writes (NDJSON bytes, an Arrow table,
+...). Results come in input order: what is written from them is the same whatever ``jobs``.
 
 With ``jobs > 1``, ``jobs`` worker processes each read every file themselves (decompressing is cheap next
 to converting) and convert every ``jobs``-th block, keeping their own converter (and caches) for their
@@ -25,21 +25,26 @@ import os
 import queue
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Generic, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar
 
-from linehaul import columnar
-from linehaul.convert import Converted, Converter, RejectedLine
-from linehaul.logs.counts import ReadCounts
-from linehaul.logs.files import BLOCK_SIZE, STDIN, LogFileError, read_blocks
+from linehaul.logs.blocks import (  # the block pieces, importable from here as before
+    LINE_NDJSON,
+    NDJSON,
+    BlockConverter,
+    BlockResult,
+    RowCodec,
+    block_converter,
+    convert_block,
+    convert_columnar_block,
+    encode_ndjson,
+)
+from linehaul.logs.files import STDIN, LogFileError, read_blocks
 from linehaul.tables import Table
-
-if TYPE_CHECKING:
-    from linehaul.columnar.converter import ColumnarConverter, TableRows
 
 __all__ = [
     "LINE_NDJSON",
@@ -56,145 +61,6 @@ __all__ = [
 
 Rows = TypeVar("Rows")
 _POLL_SECONDS = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class RowCodec(Generic[Rows]):
-    """How the rows of a block become what the caller writes, and how they travel from a worker.
-
-    ``to_rows(table, lines)`` turns a block's NDJSON lines for ``table`` into ``Rows``; ``to_bytes`` and
-    ``from_bytes(table, data)`` carry them through a spool file; ``from_columnar(table, rows)``, if given,
-    makes ``Rows`` from the columnar path's rows (:class:`~linehaul.columnar.converter.TableRows`), which
-    is then used where it can run (:func:`linehaul.columnar.available`) for blocks of at least
-    ``columnar_from`` bytes (smaller ones go to the line converter). All must be module-level functions
-    (workers receive them by name).
-    """
-
-    to_rows: Callable[[Table, list[str]], Rows]
-    to_bytes: Callable[[Rows], bytes]
-    from_bytes: Callable[[Table, bytes], Rows]
-    from_columnar: Callable[[Table, TableRows], Rows] | None = None
-    columnar_from: int = 0
-
-
-def encode_ndjson(table: Table, lines: list[str]) -> bytes:
-    """The rows as the bytes of an NDJSON file (one row a line, each ending with a newline)."""
-    del table  # the same encoding for both tables
-    return ("\n".join(lines) + "\n").encode() if lines else b""
-
-
-def _same_bytes(data: bytes) -> bytes:
-    return data
-
-
-def _table_bytes(table: Table, data: bytes) -> bytes:
-    del table
-    return data
-
-
-def _columnar_ndjson(table: Table, rows: TableRows) -> bytes:
-    del table
-    return rows.ndjson()
-
-
-NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes, _columnar_ndjson, columnar_from=1 << 20)
-"""Rows as NDJSON bytes, ready to append to a ``.ndjson`` file: by the columnar path where it runs, for
-blocks of 1 MiB or more (on smaller ones it is slower: benchmarks/README.md), else by the line converter."""
-
-LINE_NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes)
-"""The same NDJSON bytes, always by the line converter: what tests and benchmarks compare NDJSON with."""
-
-
-@dataclass(frozen=True, slots=True)
-class BlockResult(Generic[Rows]):
-    """What one block of a file became: rows per table, rejected lines (numbered within the block) and
-    ignored lines, and the counts of all of them."""
-
-    path: str
-    counts: ReadCounts
-    downloads: Rows
-    simple: Rows
-    rejected: tuple[RejectedLine, ...]
-    ignored: tuple[bytes, ...]
-    earliest: str | None = None
-    """The smallest row timestamp of the block (RFC 3339 text), if it has rows."""
-
-    def rows(self, table: Table) -> Rows:
-        """The rows of ``table``."""
-        return self.downloads if table is Table.FILE_DOWNLOADS else self.simple
-
-
-def convert_block(
-    converter: Converter, path: str, block: bytes, to_rows: Callable[[Table, list[str]], Rows]
-) -> BlockResult[Rows]:
-    """Convert one block of ``path`` with ``converter``; ``to_rows`` makes each table's rows."""
-    out = Converted()
-    converter.convert_block(block, out)
-    return BlockResult(
-        path=path,
-        counts=ReadCounts.of(out),
-        downloads=to_rows(Table.FILE_DOWNLOADS, out.downloads),
-        simple=to_rows(Table.SIMPLE_REQUESTS, out.simple),
-        rejected=tuple(out.unprocessed),
-        ignored=tuple(out.ignored),
-        earliest=out.earliest,
-    )
-
-
-def convert_columnar_block(
-    converter: ColumnarConverter,
-    path: str,
-    block: bytes,
-    from_columnar: Callable[[Table, TableRows], Rows],
-) -> BlockResult[Rows]:
-    """:func:`convert_block` on the columnar path: the same result, by way of ``from_columnar``."""
-    out = converter.convert_block(block)
-    downloads, simple = out.rows[Table.FILE_DOWNLOADS], out.rows[Table.SIMPLE_REQUESTS]
-    return BlockResult(
-        path=path,
-        counts=ReadCounts(
-            lines=out.lines,
-            file_downloads=len(downloads),
-            simple_requests=len(simple),
-            unprocessed=len(out.unprocessed),
-            ignored=len(out.ignored),
-        ),
-        downloads=from_columnar(Table.FILE_DOWNLOADS, downloads),
-        simple=from_columnar(Table.SIMPLE_REQUESTS, simple),
-        rejected=tuple(out.unprocessed),
-        ignored=tuple(out.ignored),
-        earliest=out.earliest,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class BlockConverter(Generic[Rows]):
-    """``convert(path, block)`` → the block's :class:`BlockResult`, for blocks of about ``block_size``
-    bytes (the size its converter runs best with; any block is converted right)."""
-
-    convert: Callable[[str, bytes], BlockResult[Rows]]
-    block_size: int
-
-
-def block_converter(codec: RowCodec[Rows], converter: Converter | None = None) -> BlockConverter[Rows]:
-    """Blocks converted for ``codec`` by one converter that keeps its caches: the columnar path's where it
-    can run and the codec takes its rows, else ``converter`` (a new :class:`~linehaul.convert.Converter`
-    if None), which the columnar path also uses for the lines it leaves to it. The results are the same
-    either way."""
-    line = converter if converter is not None else Converter()
-    from_columnar, smallest = codec.from_columnar, codec.columnar_from
-    if from_columnar is not None and columnar.available():
-        from linehaul.columnar.converter import ColumnarConverter
-
-        fast = ColumnarConverter(line)
-
-        def either(path: str, block: bytes) -> BlockResult[Rows]:
-            if len(block) < smallest:
-                return convert_block(line, path, block, codec.to_rows)
-            return convert_columnar_block(fast, path, block, from_columnar)
-
-        return BlockConverter(either, columnar.BLOCK_SIZE)
-    return BlockConverter(lambda path, block: convert_block(line, path, block, codec.to_rows), BLOCK_SIZE)
 
 
 def _blocks(paths: Sequence[str], size: int) -> Iterator[tuple[str, bytes] | LogFileError]:

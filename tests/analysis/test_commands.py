@@ -15,6 +15,7 @@ import pytest
 
 from linehaul.analysis import STATS_FIELDS
 from linehaul.cli import main
+from linehaul.logs.blocks import NDJSON
 from linehaul.logs.sample import sample_lines, write_sample
 from tests.analysis.conftest import SECOND_DAY, Expected, Logs, installer_of
 from tests.analysis.questions import Week
@@ -203,13 +204,20 @@ def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.mark.parametrize(("switch", "loaded"), [("1", "['pyarrow']"), ("0", "[]")])
+@pytest.mark.parametrize(
+    ("switch", "lines", "loaded"),
+    [("1", 6000, "['pyarrow']"), ("0", 6000, "[]"), ("1", 500, "[]")],
+    ids=["columnar", "switched-off", "small-log"],
+)
 def test_parse_ndjson_loads_pyarrow_only_for_the_columnar_path(
-    logs: Logs, tmp_path: Path, switch: str, loaded: str
+    tmp_path: Path, switch: str, lines: int, loaded: str
 ) -> None:
+    log = tmp_path / "cdn.log"
+    write_sample(log, lines=lines, seed=4)
+    assert (log.stat().st_size >= NDJSON.columnar_from) is (lines > 500)  # a block the columnar path takes
     code = (
         f"import os, sys; os.environ['LINEHAUL_COLUMNAR'] = {switch!r}; from linehaul.cli import main; "
-        f"assert main(['parse', '-o', {str(tmp_path)!r}, *{logs.paths!r}]) == 0; "
+        f"assert main(['parse', '--quiet', '-o', {str(tmp_path / 'out')!r}, {str(log)!r}]) == 0; "
         "print(sorted(name for name in ('pyarrow', 'duckdb') if name in sys.modules))"
     )
     result = _python(code, tmp_path)

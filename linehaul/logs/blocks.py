@@ -1,0 +1,186 @@
+"""Converting one block of log lines: the codecs that shape its rows, and the path that converts it.
+
+A :class:`RowCodec` says what a block's rows become (NDJSON bytes, Arrow tables, ...) and how they travel
+from a worker process; :func:`block_converter` picks, for a codec, the columnar path
+(:mod:`linehaul.columnar`, where pyarrow is installed and the codec takes its rows) or the line converter
+(:class:`~linehaul.convert.Converter`); either gives the same :class:`BlockResult`.
+:mod:`linehaul.logs.parallel` runs them over many files, on one process or several.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from linehaul import columnar
+from linehaul.convert import Converted, Converter, RejectedLine
+from linehaul.logs.counts import ReadCounts
+from linehaul.logs.files import BLOCK_SIZE
+from linehaul.tables import Table
+
+if TYPE_CHECKING:
+    from linehaul.columnar.converter import ColumnarConverter, TableRows
+
+__all__ = [
+    "LINE_NDJSON",
+    "NDJSON",
+    "BlockConverter",
+    "BlockResult",
+    "RowCodec",
+    "block_converter",
+    "convert_block",
+    "convert_columnar_block",
+    "encode_ndjson",
+]
+
+Rows = TypeVar("Rows")
+
+
+@dataclass(frozen=True, slots=True)
+class RowCodec(Generic[Rows]):
+    """How the rows of a block become what the caller writes, and how they travel from a worker.
+
+    ``to_rows(table, lines)`` turns a block's NDJSON lines for ``table`` into ``Rows``; ``to_bytes`` and
+    ``from_bytes(table, data)`` carry them through a spool file; ``from_columnar(table, rows)``, if given,
+    makes ``Rows`` from the columnar path's rows (:class:`~linehaul.columnar.converter.TableRows`), which
+    is then used where it can run (:func:`linehaul.columnar.available`) for blocks of at least
+    ``columnar_from`` bytes (smaller ones go to the line converter). All must be module-level functions
+    (workers receive them by name).
+    """
+
+    to_rows: Callable[[Table, list[str]], Rows]
+    to_bytes: Callable[[Rows], bytes]
+    from_bytes: Callable[[Table, bytes], Rows]
+    from_columnar: Callable[[Table, TableRows], Rows] | None = None
+    columnar_from: int = 0
+
+
+def encode_ndjson(table: Table, lines: list[str]) -> bytes:
+    """The rows as the bytes of an NDJSON file (one row a line, each ending with a newline)."""
+    del table  # the same encoding for both tables
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def _same_bytes(data: bytes) -> bytes:
+    return data
+
+
+def _table_bytes(table: Table, data: bytes) -> bytes:
+    del table
+    return data
+
+
+def _columnar_ndjson(table: Table, rows: TableRows) -> bytes:
+    del table
+    return rows.ndjson()
+
+
+NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes, _columnar_ndjson, columnar_from=1 << 20)
+"""Rows as NDJSON bytes, ready to append to a ``.ndjson`` file: by the columnar path where it runs, for
+blocks of 1 MiB or more (on smaller ones it is slower: benchmarks/README.md), else by the line converter."""
+
+LINE_NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes)
+"""The same NDJSON bytes, always by the line converter: what tests and benchmarks compare NDJSON with."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockResult(Generic[Rows]):
+    """What one block of a file became: rows per table, rejected lines (numbered within the block) and
+    ignored lines, and the counts of all of them."""
+
+    path: str
+    counts: ReadCounts
+    downloads: Rows
+    simple: Rows
+    rejected: tuple[RejectedLine, ...]
+    ignored: tuple[bytes, ...]
+    earliest: str | None = None
+    """The smallest row timestamp of the block (RFC 3339 text), if it has rows."""
+
+    def rows(self, table: Table) -> Rows:
+        """The rows of ``table``."""
+        return self.downloads if table is Table.FILE_DOWNLOADS else self.simple
+
+
+def convert_block(
+    converter: Converter, path: str, block: bytes, to_rows: Callable[[Table, list[str]], Rows]
+) -> BlockResult[Rows]:
+    """Convert one block of ``path`` with ``converter``; ``to_rows`` makes each table's rows."""
+    out = Converted()
+    converter.convert_block(block, out)
+    return BlockResult(
+        path=path,
+        counts=ReadCounts.of(out),
+        downloads=to_rows(Table.FILE_DOWNLOADS, out.downloads),
+        simple=to_rows(Table.SIMPLE_REQUESTS, out.simple),
+        rejected=tuple(out.unprocessed),
+        ignored=tuple(out.ignored),
+        earliest=out.earliest,
+    )
+
+
+def convert_columnar_block(
+    converter: ColumnarConverter,
+    path: str,
+    block: bytes,
+    from_columnar: Callable[[Table, TableRows], Rows],
+) -> BlockResult[Rows]:
+    """:func:`convert_block` on the columnar path: the same result, by way of ``from_columnar``."""
+    out = converter.convert_block(block)
+    downloads, simple = out.rows[Table.FILE_DOWNLOADS], out.rows[Table.SIMPLE_REQUESTS]
+    return BlockResult(
+        path=path,
+        counts=ReadCounts(
+            lines=out.lines,
+            file_downloads=len(downloads),
+            simple_requests=len(simple),
+            unprocessed=len(out.unprocessed),
+            ignored=len(out.ignored),
+        ),
+        downloads=from_columnar(Table.FILE_DOWNLOADS, downloads),
+        simple=from_columnar(Table.SIMPLE_REQUESTS, simple),
+        rejected=tuple(out.unprocessed),
+        ignored=tuple(out.ignored),
+        earliest=out.earliest,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockConverter(Generic[Rows]):
+    """``convert(path, block)`` → the block's :class:`BlockResult`, for blocks of about ``block_size``
+    bytes (the size its converter runs best with; any block is converted right)."""
+
+    convert: Callable[[str, bytes], BlockResult[Rows]]
+    block_size: int
+
+
+def block_converter(codec: RowCodec[Rows], converter: Converter | None = None) -> BlockConverter[Rows]:
+    """Blocks converted for ``codec`` by one converter that keeps its caches: the columnar path's where it
+    can run and the codec takes its rows, else ``converter`` (a new :class:`~linehaul.convert.Converter`
+    if None), which the columnar path also uses for the lines it leaves to it. The results are the same
+    either way."""
+    line = converter if converter is not None else Converter()
+    if codec.from_columnar is not None and columnar.installed():
+        return BlockConverter(_EitherPath(codec, line).convert, columnar.BLOCK_SIZE)
+    return BlockConverter(lambda path, block: convert_block(line, path, block, codec.to_rows), BLOCK_SIZE)
+
+
+class _EitherPath(Generic[Rows]):
+    """Blocks of at least ``codec.columnar_from`` bytes on the columnar path, smaller ones on the line
+    converter. The columnar converter is made (and pyarrow imported) for the first block it takes: a small
+    input never loads pyarrow."""
+
+    def __init__(self, codec: RowCodec[Rows], line: Converter) -> None:
+        self._codec, self._line = codec, line
+        self._fast: ColumnarConverter | None = None
+
+    def convert(self, path: str, block: bytes) -> BlockResult[Rows]:
+        from_columnar = self._codec.from_columnar
+        if from_columnar is not None and len(block) >= self._codec.columnar_from and columnar.available():
+            if self._fast is None:
+                from linehaul.columnar.converter import ColumnarConverter
+
+                self._fast = ColumnarConverter(self._line)
+            return convert_columnar_block(self._fast, path, block, from_columnar)
+        return convert_block(self._line, path, block, self._codec.to_rows)
