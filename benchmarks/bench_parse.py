@@ -4,11 +4,10 @@
 
 Each corpus is measured in a fresh child process (cold caches, its own peak RSS), for:
 
-* ``core``: ``read_blocks`` + ``block_converter(NDJSON)`` with the columnar path switched off
-  (``LINEHAUL_COLUMNAR=0``): the line converter, the ingestor's path (and ``linehaul parse``'s without
-  pyarrow), minus writing the output files (each block's NDJSON bytes are made, then dropped);
-* ``columnar path, NDJSON``: the same bytes made by the columnar path (:mod:`linehaul.columnar`), the path
-  of ``parse`` where pyarrow is installed;
+* ``core``: ``read_blocks`` + ``block_converter(NDJSON)``, the path of ``linehaul parse`` and the ingestor
+  (the line converter), minus writing the output files (each block's NDJSON bytes are made, then dropped);
+* ``columnar path, NDJSON``: the same bytes made by the columnar path (:mod:`linehaul.columnar`), which
+  NDJSON does not use: measured here to show why;
 * ``Arrow tables``: the rows as Arrow tables (``linehaul.analysis.arrow.ARROW``, the work of
   ``parse --format parquet`` and ``stats`` on logs before the Parquet writer), by the line converter and
   Arrow's JSON reader, and by the columnar path (which serves it where pyarrow is installed);
@@ -53,6 +52,18 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _blocks_module() -> Any:
+    """Where the codecs and block converters are: ``linehaul.logs.blocks``, or in a checkout from before
+    they moved there, ``linehaul.logs.parallel``."""
+    try:
+        from linehaul.logs import blocks
+    except ImportError:
+        from linehaul.logs import parallel
+
+        return parallel
+    return blocks
+
+
 def _converted(corpus: str, codec_name: str, columnar: bool) -> dict[str, float]:
     """``read_blocks`` + ``block_converter(codec)``: every block's rows made (NDJSON bytes or Arrow
     tables), then dropped."""
@@ -60,10 +71,9 @@ def _converted(corpus: str, codec_name: str, columnar: bool) -> dict[str, float]
 
     os.environ["LINEHAUL_COLUMNAR"] = "1" if columnar else "0"
     from linehaul.logfiles import read_blocks
-    from linehaul.logs import parallel
 
-    # NDJSON takes the columnar path where the switch allows; a checkout from before that had COLUMNAR_NDJSON
-    codec: Any = getattr(parallel, "COLUMNAR_NDJSON", parallel.NDJSON) if columnar else parallel.NDJSON
+    parallel = _blocks_module()
+    codec: Any = parallel.COLUMNAR_NDJSON if columnar else parallel.NDJSON
     if codec_name == "arrow":
         from linehaul.analysis.arrow import ARROW
 
@@ -81,9 +91,8 @@ def _converted(corpus: str, codec_name: str, columnar: bool) -> dict[str, float]
 def _before_columnar(corpus: str, codec: Any, started: float, cpu: float) -> dict[str, float]:
     from linehaul.convert import Converter
     from linehaul.logfiles import read_blocks
-    from linehaul.logs import parallel
 
-    converter, lines = Converter(), 0
+    parallel, converter, lines = _blocks_module(), Converter(), 0
     for block in read_blocks(corpus):
         lines += parallel.convert_block(converter, corpus, block, codec.to_rows).counts.lines
     return {"lines": lines, "seconds": time.perf_counter() - started,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from linehaul.columnar.converter import ColumnarConverter, TableRows
 
 __all__ = [
-    "LINE_NDJSON",
+    "COLUMNAR_NDJSON",
     "NDJSON",
     "BlockConverter",
     "BlockResult",
@@ -44,16 +44,14 @@ class RowCodec(Generic[Rows]):
     ``to_rows(table, lines)`` turns a block's NDJSON lines for ``table`` into ``Rows``; ``to_bytes`` and
     ``from_bytes(table, data)`` carry them through a spool file; ``from_columnar(table, rows)``, if given,
     makes ``Rows`` from the columnar path's rows (:class:`~linehaul.columnar.converter.TableRows`), which
-    is then used where it can run (:func:`linehaul.columnar.available`) for blocks of at least
-    ``columnar_from`` bytes (smaller ones go to the line converter). All must be module-level functions
-    (workers receive them by name).
+    is then used where it can run (:func:`linehaul.columnar.available`). All must be module-level
+    functions (workers receive them by name).
     """
 
     to_rows: Callable[[Table, list[str]], Rows]
     to_bytes: Callable[[Rows], bytes]
     from_bytes: Callable[[Table, bytes], Rows]
     from_columnar: Callable[[Table, TableRows], Rows] | None = None
-    columnar_from: int = 0
 
 
 def encode_ndjson(table: Table, lines: list[str]) -> bytes:
@@ -76,12 +74,15 @@ def _columnar_ndjson(table: Table, rows: TableRows) -> bytes:
     return rows.ndjson()
 
 
-NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes, _columnar_ndjson, columnar_from=1 << 20)
-"""Rows as NDJSON bytes, ready to append to a ``.ndjson`` file: by the columnar path where it runs, for
-blocks of 1 MiB or more (on smaller ones it is slower: benchmarks/README.md), else by the line converter."""
+NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes)
+"""Rows as NDJSON bytes, ready to append to a ``.ndjson`` file, made by the line converter. The columnar
+path converts blocks to NDJSON with 15-31% less CPU, but whole ``parse`` runs and ingests were no faster on
+it (its page faults and set-up eat the saving), at 2.5 times the memory (benchmarks/README.md); it is Arrow
+rows that it makes twice as fast."""
 
-LINE_NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes)
-"""The same NDJSON bytes, always by the line converter: what tests and benchmarks compare NDJSON with."""
+COLUMNAR_NDJSON = RowCodec(encode_ndjson, _same_bytes, _table_bytes, _columnar_ndjson)
+"""The same NDJSON bytes, made by the columnar path where it can run: what the benchmarks and the
+equivalence tests compare with :data:`NDJSON`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,26 +162,12 @@ def block_converter(codec: RowCodec[Rows], converter: Converter | None = None) -
     if None), which the columnar path also uses for the lines it leaves to it. The results are the same
     either way."""
     line = converter if converter is not None else Converter()
-    if codec.from_columnar is not None and columnar.installed():
-        return BlockConverter(_EitherPath(codec, line).convert, columnar.BLOCK_SIZE)
+    from_columnar = codec.from_columnar
+    if from_columnar is not None and columnar.available():
+        from linehaul.columnar.converter import ColumnarConverter
+
+        fast = ColumnarConverter(line)
+        return BlockConverter(
+            lambda path, block: convert_columnar_block(fast, path, block, from_columnar), columnar.BLOCK_SIZE
+        )
     return BlockConverter(lambda path, block: convert_block(line, path, block, codec.to_rows), BLOCK_SIZE)
-
-
-class _EitherPath(Generic[Rows]):
-    """Blocks of at least ``codec.columnar_from`` bytes on the columnar path, smaller ones on the line
-    converter. The columnar converter is made (and pyarrow imported) for the first block it takes: a small
-    input never loads pyarrow."""
-
-    def __init__(self, codec: RowCodec[Rows], line: Converter) -> None:
-        self._codec, self._line = codec, line
-        self._fast: ColumnarConverter | None = None
-
-    def convert(self, path: str, block: bytes) -> BlockResult[Rows]:
-        from_columnar = self._codec.from_columnar
-        if from_columnar is not None and len(block) >= self._codec.columnar_from and columnar.available():
-            if self._fast is None:
-                from linehaul.columnar.converter import ColumnarConverter
-
-                self._fast = ColumnarConverter(self._line)
-            return convert_columnar_block(self._fast, path, block, from_columnar)
-        return convert_block(self._line, path, block, self._codec.to_rows)

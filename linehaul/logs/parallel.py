@@ -4,7 +4,8 @@
 and converts each block (:mod:`linehaul.logs.blocks`: the columnar path where pyarrow is installed and the
 codec takes its rows, else a :class:`~linehaul.convert.Converter`, the same rows line by line), then hands
 its rows to a :class:`RowCodec` that turns them into what the caller writes (NDJSON bytes, an Arrow table,
-...). Results come in input order: what is written from them is the same whatever ``jobs``.
+...). Results come in input order, so everything written from them is the same byte for byte whatever
+``jobs``.
 
 With ``jobs > 1``, ``jobs`` worker processes each read every file themselves (decompressing is cheap next
 to converting) and convert every ``jobs``-th block, keeping their own converter (and caches) for their
@@ -32,32 +33,11 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
 
-from linehaul.logs.blocks import (  # the block pieces, importable from here as before
-    LINE_NDJSON,
-    NDJSON,
-    BlockConverter,
-    BlockResult,
-    RowCodec,
-    block_converter,
-    convert_block,
-    convert_columnar_block,
-    encode_ndjson,
-)
+from linehaul.logs.blocks import BlockResult, RowCodec, block_converter
 from linehaul.logs.files import STDIN, LogFileError, read_blocks
 from linehaul.tables import Table
 
-__all__ = [
-    "LINE_NDJSON",
-    "NDJSON",
-    "BlockConverter",
-    "BlockResult",
-    "RowCodec",
-    "block_converter",
-    "convert_block",
-    "convert_columnar_block",
-    "convert_files",
-    "encode_ndjson",
-]
+__all__ = ["convert_files"]
 
 Rows = TypeVar("Rows")
 _POLL_SECONDS = 0.5

@@ -15,7 +15,6 @@ import pytest
 
 from linehaul.analysis import STATS_FIELDS
 from linehaul.cli import main
-from linehaul.logs.blocks import NDJSON
 from linehaul.logs.sample import sample_lines, write_sample
 from tests.analysis.conftest import SECOND_DAY, Expected, Logs, installer_of
 from tests.analysis.questions import Week
@@ -204,41 +203,15 @@ def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.mark.parametrize(
-    ("switch", "lines", "loaded"),
-    [("1", 6000, "['pyarrow']"), ("0", 6000, "[]"), ("1", 500, "[]")],
-    ids=["columnar", "switched-off", "small-log"],
-)
-def test_parse_ndjson_loads_pyarrow_only_for_the_columnar_path(
-    tmp_path: Path, switch: str, lines: int, loaded: str
-) -> None:
-    log = tmp_path / "cdn.log"
-    write_sample(log, lines=lines, seed=4)
-    assert (log.stat().st_size >= NDJSON.columnar_from) is (lines > 500)  # a block the columnar path takes
+def test_parse_ndjson_does_not_load_pyarrow_or_duckdb(logs: Logs, tmp_path: Path) -> None:
     code = (
-        f"import os, sys; os.environ['LINEHAUL_COLUMNAR'] = {switch!r}; from linehaul.cli import main; "
-        f"assert main(['parse', '--quiet', '-o', {str(tmp_path / 'out')!r}, {str(log)!r}]) == 0; "
+        "import sys; from linehaul.cli import main; "
+        f"assert main(['parse', '-o', {str(tmp_path)!r}, *{logs.paths!r}]) == 0; "
         "print(sorted(name for name in ('pyarrow', 'duckdb') if name in sys.modules))"
     )
     result = _python(code, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == loaded
-
-
-def test_parse_ndjson_without_pyarrow_writes_the_same_files(logs: Logs, tmp_path: Path) -> None:
-    with_it, without = tmp_path / "with", tmp_path / "without"
-    assert main(["parse", "--quiet", "-o", str(with_it), *logs.paths]) == 0
-    code = (
-        "import sys; sys.modules['pyarrow'] = None; from linehaul.cli import main; "
-        f"sys.exit(main(['parse', '--quiet', '-o', {str(without)!r}, *{logs.paths!r}]))"
-    )
-    result = _python(code, tmp_path)
-    assert result.returncode == 0, result.stderr
-    files = sorted(path.name for path in with_it.iterdir())
-    assert files == sorted(path.name for path in without.iterdir())
-    assert any((with_it / name).stat().st_size for name in files)
-    for name in files:
-        assert (with_it / name).read_bytes() == (without / name).read_bytes(), name
+    assert result.stdout.splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize("argv", [["stats", "--by", "cpu"], ["parse", "--format", "parquet", "-o", "out"]])

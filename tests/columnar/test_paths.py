@@ -1,6 +1,6 @@
-"""Wherever the columnar path runs (Arrow rows: parse --format parquet, read_arrow, stats on logs; NDJSON:
-parse), its outputs are the bytes the line converter gives with it turned off (``LINEHAUL_COLUMNAR=0``, as
-without pyarrow) or alone (``LINE_NDJSON``)."""
+"""Where the columnar path runs (Arrow rows: parse --format parquet, read_arrow, stats on logs) and where
+it is only measured (NDJSON), its outputs are the bytes the line converter gives with it turned off
+(``LINEHAUL_COLUMNAR=0``, as without pyarrow)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,10 @@ from linehaul import columnar
 from linehaul.analysis import read_arrow, write_parquet
 from linehaul.analysis.arrow import ARROW
 from linehaul.cli import main
+from linehaul.logs.blocks import COLUMNAR_NDJSON, NDJSON, BlockResult, RowCodec, block_converter
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError
-from linehaul.logs.parallel import (
-    LINE_NDJSON,
-    NDJSON,
-    BlockResult,
-    RowCodec,
-    block_converter,
-    convert_files,
-)
+from linehaul.logs.parallel import convert_files
 from linehaul.logs.sample import sample_lines
 from linehaul.tables import Table
 
@@ -46,12 +40,10 @@ def _files(directory: Path) -> dict[str, bytes]:
 def test_the_switch_turns_the_columnar_path_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert columnar.available()
     assert block_converter(ARROW).block_size == columnar.BLOCK_SIZE
-    assert block_converter(NDJSON).block_size == columnar.BLOCK_SIZE
-    assert block_converter(LINE_NDJSON).block_size < columnar.BLOCK_SIZE  # always the line converter
+    assert block_converter(NDJSON).block_size < columnar.BLOCK_SIZE  # NDJSON: the line converter
     monkeypatch.setenv(columnar.DISABLE, "0")
     assert not columnar.available()
     assert block_converter(ARROW).block_size < columnar.BLOCK_SIZE
-    assert block_converter(NDJSON).block_size < columnar.BLOCK_SIZE
 
 
 def test_parquet_is_the_same_bytes_either_way(
@@ -80,8 +72,7 @@ def _rejected(results: list[BlockResult[bytes]]) -> list[tuple[bytes, str, str]]
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_columnar_ndjson_is_the_line_converters_bytes(log: Path, jobs: int) -> None:
-    line, fast = _converted(log, jobs, LINE_NDJSON), _converted(log, jobs, NDJSON)
-    assert len(line) > len(fast)  # the line converter's smaller blocks: the two paths did run
+    line, fast = _converted(log, jobs, NDJSON), _converted(log, jobs, COLUMNAR_NDJSON)
     for table in Table:
         assert b"".join(result.rows(table) for result in line) == b"".join(r.rows(table) for r in fast)
         assert b"".join(result.rows(table) for result in line)
@@ -89,39 +80,6 @@ def test_columnar_ndjson_is_the_line_converters_bytes(log: Path, jobs: int) -> N
     assert _rejected(line) == _rejected(fast)
     assert [raw for r in line for raw in r.ignored] == [raw for r in fast for raw in r.ignored]
     assert sum((r.counts for r in line), ReadCounts()) == sum((r.counts for r in fast), ReadCounts())
-
-
-def _cut(data: bytes, sizes: list[int]) -> list[bytes]:
-    """``data`` cut into blocks of whole lines of about ``sizes`` bytes each, the rest as the last block."""
-    blocks = []
-    for size in sizes:
-        end = data.index(b"\n", size) + 1
-        blocks.append(data[:end])
-        data = data[end:]
-    return [*blocks, data]
-
-
-def test_small_and_large_ndjson_blocks_on_one_converter_give_the_line_converters_bytes() -> None:
-    lines = [line.encode() for line in sample_lines(9000, seed=9)]
-    lines[2000:2000] = EDGE_CASES.read_bytes().split(b"\n")[:-1]
-    data = b"".join(line + b"\n" for line in lines)
-    blocks = _cut(data, [3 << 19, 200_000, 3 << 19])  # 1.5 MiB, 0.2 MB, 1.5 MiB, the rest
-    sizes = [len(block) >= NDJSON.columnar_from for block in blocks]
-    assert True in sizes
-    assert False in sizes  # both paths, on one converter and its caches
-    fast, line = block_converter(NDJSON), block_converter(LINE_NDJSON)
-    for block in blocks:
-        got, expected = fast.convert("log", block), line.convert("log", block)
-        assert (got.downloads, got.simple) == (expected.downloads, expected.simple)
-        assert (got.counts, got.earliest, got.ignored) == (
-            expected.counts,
-            expected.earliest,
-            expected.ignored,
-        )
-        assert [(r.number, r.raw, r.reason) for r in got.rejected] == [
-            (r.number, r.raw, r.reason) for r in expected.rejected
-        ]
-    assert any(line.convert("log", block).rejected for block in blocks)
 
 
 def test_read_arrow_and_write_parquet_give_the_same_rows_either_way(
