@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -100,7 +100,7 @@ class IngestReport:
 
 class KeptConverters:
     """Converters kept from one log to the next: each log borrows an idle one (:meth:`lend`), or a new one
-    made by ``make`` when every one is busy, and gives it back when read. Pass it to :func:`ingest_log`.
+    when every one is busy, and gives it back when read. Pass it to :func:`ingest_log`.
 
     A converter's caches (agents classified, dates and requests read) hold answers of pure functions, so a
     log's outputs are the same whatever was converted before it; but consecutive logs share most of their
@@ -109,8 +109,7 @@ class KeptConverters:
     holds no more than that many long logs' conversions do.
     """
 
-    def __init__(self, make: Callable[[], Converter] = Converter) -> None:
-        self._make = make
+    def __init__(self) -> None:
         self._idle: list[Converter] = []
         self._lock = threading.Lock()
 
@@ -120,7 +119,7 @@ class KeptConverters:
         with self._lock:
             converter = self._idle.pop() if self._idle else None
         if converter is None:
-            converter = self._make()
+            converter = Converter()
         try:
             yield converter
         finally:

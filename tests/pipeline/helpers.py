@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from linehaul import Converted, Converter
+from linehaul import Converted, Converter, Download, Ignored, LineError, dumps_row, parse_line, to_row
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ports import BlobStore
 from linehaul.pipeline.settings import PublishSettings
@@ -20,6 +20,25 @@ SETTINGS = PublishSettings(
     simple_table="simple_requests",
     max_blobs_per_run=1000,
 )
+
+
+def expected_outputs(lines: list[str]) -> dict[str, bytes]:
+    """What ingesting ``lines`` stages, by output (``downloads``, ``simple``, ``unprocessed``, ``ignored``),
+    worked out by the library's line-at-a-time path."""
+    outputs: dict[str, list[str]] = {"downloads": [], "simple": [], "unprocessed": [], "ignored": []}
+    for line in lines:
+        try:
+            outcome = parse_line(line)
+        except LineError:
+            outputs["unprocessed"].append(line)
+            continue
+        if isinstance(outcome, Ignored):
+            outputs["ignored"].append(line)
+        else:
+            outputs["downloads" if isinstance(outcome, Download) else "simple"].append(
+                dumps_row(to_row(outcome))
+            )
+    return {key: "".join(line + "\n" for line in lines).encode() for key, lines in outputs.items()}
 
 
 @cache

@@ -7,35 +7,18 @@ import json
 
 import pytest
 
-from linehaul import Download, Ignored, LineError, dumps_row, parse_line, to_row
 from linehaul.convert import Converter
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import KeptConverters, ingest_log
 from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import loaded_marker
 from linehaul.pipeline.settings import IngestSettings
+from tests.pipeline.helpers import expected_outputs
 
 SETTINGS = IngestSettings(result_bucket="staging")
 LINES = list(sample_lines(5000, seed=11))
 LOG = gzip.compress(("\n".join(LINES) + "\n").encode())
 NAME = "2026/11/01/cdn-0001.log.gz"
-
-
-def _expected(lines: list[str]) -> dict[str, bytes]:
-    outputs: dict[str, list[str]] = {"downloads": [], "simple": [], "unprocessed": [], "ignored": []}
-    for line in lines:
-        try:
-            outcome = parse_line(line)
-        except LineError:
-            outputs["unprocessed"].append(line)
-            continue
-        if isinstance(outcome, Ignored):
-            outputs["ignored"].append(line)
-        else:
-            outputs["downloads" if isinstance(outcome, Download) else "simple"].append(
-                dumps_row(to_row(outcome))
-            )
-    return {key: "".join(line + "\n" for line in lines).encode() for key, lines in outputs.items()}
 
 
 @pytest.fixture
@@ -48,7 +31,7 @@ def store() -> MemoryBlobStore:
 def test_a_log_is_staged_under_its_earliest_day_and_deleted(store: MemoryBlobStore) -> None:
     generation = store.stat("logs", NAME).generation  # type: ignore[union-attr]
     report = ingest_log(store, "logs", NAME, SETTINGS, generation=generation)
-    expected = _expected(LINES)
+    expected = expected_outputs(LINES)
     assert report.outcome == "ingested"
     assert report.partition == "20261101"
     assert store.get("staging", "processed/20261101/downloads-cdn-0001.json")[0] == expected["downloads"]
@@ -127,7 +110,7 @@ def test_a_truncated_log_is_quarantined_and_its_readable_lines_kept(store: Memor
     assert ingest_log(store, "logs", "quarantine/cut.log.gz", SETTINGS).outcome == "skipped"
     assert 0 < report.counts.lines < len(LINES)
     staged = store.get("staging", "processed/20261101/downloads-cut.json")[0].splitlines()
-    expected = _expected(LINES)["downloads"].splitlines()
+    expected = expected_outputs(LINES)["downloads"].splitlines()
     assert staged[:-1] == expected[: len(staged) - 1]  # the last line read may be cut short
 
 
@@ -189,7 +172,7 @@ def test_logs_through_a_kept_converter_are_staged_as_through_new_ones() -> None:
         assert kept.get("staging", name)[0] == new.get("staging", name)[0], name
     for name, lines in logs.items():
         staged = name.rsplit("/", 1)[1].removesuffix(".log.gz")
-        expected = _expected(lines)
+        expected = expected_outputs(lines)
         assert kept.get("staging", f"processed/20261101/downloads-{staged}.json")[0] == expected["downloads"]
         assert kept.get("staging", f"ignored/20261101/{staged}.txt")[0] == expected["ignored"]
 
@@ -203,7 +186,7 @@ def test_a_log_after_a_damaged_one_on_a_kept_converter_is_staged_whole(store: Me
 
     assert report.outcome == "ingested"
     assert converters.idle == 1
-    expected = _expected(LINES)
+    expected = expected_outputs(LINES)
     assert store.get("staging", "processed/20261101/downloads-cdn-0001.json")[0] == expected["downloads"]
     assert store.get("staging", "unprocessed/20261101/cdn-0001.txt")[0] == expected["unprocessed"]
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from linehaul import Download, LineError, dumps_row, parse_line, to_row
 from linehaul.gcp import GcsBlobStore
 from linehaul.local import FunctionServer, LocalStack
 from linehaul.local.runner import function_source
 from linehaul.logs.sample import sample_lines
 from linehaul.runtime.entry import STORAGE_OBJECT_FINALIZED
+from tests.pipeline.helpers import expected_outputs
 
 pytestmark = pytest.mark.integration
 
@@ -85,19 +85,6 @@ def test_a_good_event_after_a_bad_one_is_ingested(
     assert any(info.name.startswith("processed/") for info in blob_store.list(bucket, ""))
 
 
-def _rows(lines: list[str]) -> bytes:
-    """The download rows of ``lines``, by the library's own line-at-a-time path."""
-    rows = []
-    for line in lines:
-        try:
-            outcome = parse_line(line)
-        except LineError:
-            continue
-        if isinstance(outcome, Download):
-            rows.append(dumps_row(to_row(outcome)) + "\n")
-    return "".join(rows).encode()
-
-
 def test_logs_one_after_another_on_one_instance_are_staged_as_alone(
     ingestor: FunctionServer, blob_store: GcsBlobStore, bucket: str
 ) -> None:
@@ -110,7 +97,7 @@ def test_logs_one_after_another_on_one_instance_are_staged_as_alone(
     for name, lines in logs.items():
         downloads = [path for path in staged if path.endswith(f"/downloads-{name[4:-7]}.json")]
         assert len(downloads) == 1, staged
-        assert blob_store.get(bucket, downloads[0])[0] == _rows(lines)
+        assert blob_store.get(bucket, downloads[0])[0] == expected_outputs(lines)["downloads"]
 
 
 def test_a_configuration_error_still_fails(local_stack: LocalStack) -> None:
