@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from functions_framework import create_app
 
-from linehaul import Download, Ignored, LineError, dumps_row, parse_line, to_row
 from linehaul.gcp import GcsBlobStore
 from linehaul.local import LocalStack
 from linehaul.logs.sample import sample_lines
@@ -24,28 +23,13 @@ from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.naming import parts_prefix
 from linehaul.pipeline.ports import StorageError
 from linehaul.pipeline.settings import IngestSettings
-from tests.pipeline.helpers import CrashError, Crashing
+from tests.pipeline.helpers import CrashError, Crashing, expected_outputs
 
 pytestmark = pytest.mark.integration
 
 SOURCE = Path(__file__).resolve().parents[2] / "functions" / "ingestor" / "main.py"
 LINES = list(sample_lines(3000, seed=21))
 LOG = gzip.compress(("\n".join(LINES) + "\n").encode())
-
-
-def _expected(lines: list[str]) -> dict[str, bytes]:
-    out: dict[str, list[str]] = {"downloads": [], "simple": [], "unprocessed": [], "ignored": []}
-    for line in lines:
-        try:
-            outcome = parse_line(line)
-        except LineError:
-            out["unprocessed"].append(line)
-            continue
-        if isinstance(outcome, Ignored):
-            out["ignored"].append(line)
-        else:
-            out["downloads" if isinstance(outcome, Download) else "simple"].append(dumps_row(to_row(outcome)))
-    return {key: "".join(line + "\n" for line in value).encode() for key, value in out.items()}
 
 
 @pytest.fixture
@@ -88,7 +72,7 @@ def test_a_normal_log(blob_store: GcsBlobStore, buckets: tuple[str, str], delive
     logs, staging = buckets
     generation = blob_store.put(logs, "2026/11/01/edge-1.log.gz", LOG)
     assert deliver("2026/11/01/edge-1.log.gz", generation) == 200
-    expected = _expected(LINES)
+    expected = expected_outputs(LINES)
     staged = _contents(blob_store, staging)
     assert staged["processed/20261101/downloads-edge-1.json"] == expected["downloads"]
     assert staged["processed/20261101/simple-edge-1.json"] == expected["simple"]
@@ -133,7 +117,7 @@ def test_a_corrupt_gzip_is_quarantined_with_its_earlier_lines_kept(
     assert info.metadata["linehaul-damage"] == "the gzip data is cut short (truncated file)"
     assert blob_store.stat(logs, "cut.log.gz") is None
     staged = blob_store.get(staging, "processed/20261101/downloads-cut.json")[0].splitlines()
-    expected = _expected(LINES)["downloads"].splitlines()
+    expected = expected_outputs(LINES)["downloads"].splitlines()
     assert len(staged) > len(expected) // 3
     assert staged[:-1] == expected[: len(staged) - 1]
     assert deliver("quarantine/cut.log.gz") == 200  # the copy's own event changes nothing
