@@ -8,27 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from linehaul import Download, Ignored, LineError, dumps_row, parse_line, to_row
 from linehaul.cli import main
 from linehaul.logs.sample import sample_lines, write_sample
+from tests.pipeline.helpers import expected_outputs
+
+_OUTPUT_FILES = {
+    "downloads": "file_downloads.ndjson",
+    "simple": "simple_requests.ndjson",
+    "unprocessed": "unprocessed.log",
+    "ignored": "ignored.log",
+}
 
 
 def _expected(lines: list[str]) -> dict[str, list[str]]:
-    """What the four outputs should hold, line for line, by way of parse_line."""
-    names = ("file_downloads.ndjson", "simple_requests.ndjson", "unprocessed.log", "ignored.log")
-    out: dict[str, list[str]] = {name: [] for name in names}
-    for line in lines:
-        try:
-            outcome = parse_line(line)
-        except LineError:
-            out["unprocessed.log"].append(line)
-            continue
-        if isinstance(outcome, Ignored):
-            out["ignored.log"].append(line)
-        else:
-            name = "file_downloads.ndjson" if isinstance(outcome, Download) else "simple_requests.ndjson"
-            out[name].append(dumps_row(to_row(outcome)))
-    return out
+    """What the four output files should hold, line for line (the ingestor stages the same outputs)."""
+    return {_OUTPUT_FILES[key]: data.decode().splitlines() for key, data in expected_outputs(lines).items()}
 
 
 def test_parse_writes_every_line_to_exactly_one_output(
