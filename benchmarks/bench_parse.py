@@ -72,16 +72,16 @@ def _converted(corpus: str, codec_name: str, columnar: bool) -> dict[str, float]
     os.environ["LINEHAUL_COLUMNAR"] = "1" if columnar else "0"
     from linehaul.logfiles import read_blocks
 
-    parallel = _blocks_module()
-    codec: Any = parallel.COLUMNAR_NDJSON if columnar else parallel.NDJSON
+    blocks = _blocks_module()
+    codec: Any = blocks.COLUMNAR_NDJSON if columnar else blocks.NDJSON
     if codec_name == "arrow":
         from linehaul.analysis.arrow import ARROW
 
         codec = ARROW
     started, cpu = time.perf_counter(), time.process_time()
-    if not hasattr(parallel, "block_converter"):  # a checkout before the columnar path, measured side by side
+    if not hasattr(blocks, "block_converter"):  # a checkout before the columnar path, measured side by side
         return _before_columnar(corpus, codec, started, cpu)
-    converter, lines = parallel.block_converter(codec), 0
+    converter, lines = blocks.block_converter(codec), 0
     for block in read_blocks(corpus, converter.block_size):
         lines += converter.convert(corpus, block).counts.lines
     return {"lines": lines, "seconds": time.perf_counter() - started,
@@ -92,9 +92,9 @@ def _before_columnar(corpus: str, codec: Any, started: float, cpu: float) -> dic
     from linehaul.convert import Converter
     from linehaul.logfiles import read_blocks
 
-    parallel, converter, lines = _blocks_module(), Converter(), 0
+    blocks, converter, lines = _blocks_module(), Converter(), 0
     for block in read_blocks(corpus):
-        lines += parallel.convert_block(converter, corpus, block, codec.to_rows).counts.lines
+        lines += blocks.convert_block(converter, corpus, block, codec.to_rows).counts.lines
     return {"lines": lines, "seconds": time.perf_counter() - started,
             "cpu": time.process_time() - cpu, "rss": _peak_rss_mib()}  # fmt: skip
 

@@ -38,7 +38,7 @@ def expected_outputs(lines: list[str]) -> dict[str, bytes]:
             outputs["downloads" if isinstance(outcome, Download) else "simple"].append(
                 dumps_row(to_row(outcome))
             )
-    return {key: "".join(line + "\n" for line in lines).encode() for key, lines in outputs.items()}
+    return {key: "".join(row + "\n" for row in kept).encode() for key, kept in outputs.items()}
 
 
 @cache
