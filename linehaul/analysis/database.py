@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -29,7 +29,7 @@ from linehaul.analysis.fields import DUCKDB, Dialect
 from linehaul.analysis.inputs import Input, InputKind, classify, expand_inputs, table_of_columns
 from linehaul.analysis.selection import TimeWindow
 from linehaul.logs.counts import ReadCounts
-from linehaul.logs.files import LogFileError
+from linehaul.logs.files import STDIN, LogFileError
 from linehaul.schema import Field
 from linehaul.tables import Table
 
@@ -121,8 +121,11 @@ class Database:
         workdir: tempfile.TemporaryDirectory[str] | None = None,
         inputs: Sequence[Input] = (),
         connection: duckdb.DuckDBPyConnection | None = None,
+        whole: Callable[[], Database] | None = None,
     ) -> None:
         self.counts = counts if counts is not None else ReadCounts()
+        self._whole = whole
+        self._whole_database: Database | None = None
         self.failures = tuple(failures)
         self.inputs = tuple(inputs)
         self._workdir = workdir
@@ -144,13 +147,20 @@ class Database:
         jobs: int = 1,
         keep_going: bool = False,
         progress: Progress | None = None,
+        projects: Sequence[str] = (),
     ) -> Database:
         """Read logs, Parquet and NDJSON rows (see :mod:`linehaul.analysis.inputs`) and open the views.
 
         Every input is looked at before any is read: :class:`~linehaul.logs.files.LogFileError` names one
         that is missing, or holds neither rows nor log lines. A log that cannot be read to its end raises
         it too; with ``keep_going=True`` such logs are listed in :attr:`failures` instead.
+
+        With ``projects`` (for questions about them alone), the logs give only those projects' rows, and
+        only the lines that may hold them are converted, which is much faster
+        (:func:`~linehaul.analysis.write_parquet`); :meth:`data_span` still tells the days of every row.
+        Standard input, which can be read only once, gives all its rows whatever ``projects``.
         """
+        patterns = list(patterns)
         inputs = [classify(path) for path in expand_inputs(patterns)]
         files: dict[Table, list[str]] = {table: [] for table in Table}
         connection = _connect()  # one: each DuckDB connection to :memory: is a new database, not cheap
@@ -163,6 +173,7 @@ class Database:
             raise
         logs = [item.path for item in inputs if item.kind is InputKind.LOG]
         rows = [(item.path, item.table) for item in inputs if item.kind is InputKind.ROWS and item.table]
+        projects = () if STDIN in logs else projects  # read once: no second reading for data_span
         if not logs and not rows:
             return cls(files, inputs=inputs, connection=connection)
         workdir = tempfile.TemporaryDirectory(prefix="linehaul-db-")
@@ -172,7 +183,7 @@ class Database:
                 from linehaul.analysis.parquet import write_parquet
 
                 output = write_parquet(
-                    logs, workdir.name, jobs=jobs, keep_going=keep_going, progress=progress
+                    logs, workdir.name, jobs=jobs, keep_going=keep_going, progress=progress, projects=projects
                 )
                 counts, failures = output.counts, output.failures
                 files[Table.FILE_DOWNLOADS].insert(0, str(output.file_downloads))
@@ -186,8 +197,15 @@ class Database:
             workdir.cleanup()
             connection.close()
             raise
+        whole = (lambda: cls.from_inputs(patterns, jobs=jobs, keep_going=True)) if logs and projects else None
         return cls(
-            files, counts=counts, failures=failures, workdir=workdir, inputs=inputs, connection=connection
+            files,
+            counts=counts,
+            failures=failures,
+            workdir=workdir,
+            inputs=inputs,
+            connection=connection,
+            whole=whole,
         )
 
     @classmethod
@@ -273,7 +291,12 @@ class Database:
             raise QueryError(str(error)) from None
 
     def data_span(self, table: Table) -> DataSpan | None:
-        """The first and last UTC day of ``table``'s rows (None: no row)."""
+        """The first and last UTC day of ``table``'s rows (None: no row); of a database of some projects'
+        rows, those of all the rows of its inputs, which are read in full the first time it is asked."""
+        if self._whole is not None:
+            if self._whole_database is None:
+                self._whole_database = self._whole()
+            return self._whole_database.data_span(table)
         view = self.table(table)
         first, last = self.run(
             SqlQuery(f"SELECT CAST(min(timestamp) AS DATE), CAST(max(timestamp) AS DATE) FROM {view}")
@@ -300,6 +323,9 @@ class Database:
 
     def close(self) -> None:
         """Close the connection and remove the temporary Parquet files, if any."""
+        if self._whole_database is not None:
+            self._whole_database.close()
+            self._whole_database = None
         self.connection.close()
         if self._workdir is not None:
             self._workdir.cleanup()
@@ -320,7 +346,10 @@ def open_database(
     jobs: int = 1,
     keep_going: bool = False,
     progress: Progress | None = None,
+    projects: Sequence[str] = (),
 ) -> Database:
     """:meth:`Database.from_inputs`: an embedded DuckDB database with views over the rows of log files,
-    Parquet files and NDJSON row files."""
-    return Database.from_inputs(patterns, jobs=jobs, keep_going=keep_going, progress=progress)
+    Parquet files and NDJSON row files (of logs, only the rows of ``projects``, if given)."""
+    return Database.from_inputs(
+        patterns, jobs=jobs, keep_going=keep_going, progress=progress, projects=projects
+    )

@@ -30,7 +30,8 @@ _FIELD_LINES = "\n".join(f"  {field.name:<24}{field.description}" for field in F
 _DESCRIPTION = f"""\
 Count the downloads by one field or several (--by installer,python), most frequent first (days, months
 and years in time order), with each group's share of all the downloads selected. --simple counts
-simple-index requests instead. --pivot spreads one more field into columns.
+simple-index requests instead. --pivot spreads one more field into columns. On logs, --project (without
+--days) converts only the lines that may hold those projects' rows: several times faster, the same counts.
 
 Fields:
 {_FIELD_LINES}
@@ -115,7 +116,10 @@ def _run(args: argparse.Namespace) -> int:
     if fields is None or chosen is None:
         return 2
     table = Table.SIMPLE_REQUESTS if args.simple else Table.FILE_DOWNLOADS
-    engine = open_source("stats", args, table)
+    # A question about some projects reads only their rows of logs, unless its window counts days back
+    # from the last day of all the rows, which would have them all read anyway.
+    projects = chosen.projects if chosen.window.days is None else ()
+    engine = open_source("stats", args, table, projects)
     if isinstance(engine, int):
         return engine
     from linehaul.analysis.stats import count_by

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -95,9 +96,12 @@ def add_bigquery_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_source(command: str, args: argparse.Namespace, table: Table) -> Database | BigQueryEngine | int:
-    """The engine that ``args`` name: BigQuery with --bigquery, else the files; or the exit status
-    after saying on stderr what is wrong. ``table`` is the table that --table renames."""
+def open_source(
+    command: str, args: argparse.Namespace, table: Table, projects: Sequence[str] = ()
+) -> Database | BigQueryEngine | int:
+    """The engine that ``args`` name: BigQuery with --bigquery, else the files (of logs, only the rows
+    of ``projects``, if given: see :func:`~linehaul.cli.inputs.open_logs`); or the exit status after saying
+    on stderr what is wrong. ``table`` is the table that --table renames."""
     if args.bigquery is None:
         if not args.files:
             print(f"linehaul {command}: give the files to read, or --bigquery", file=sys.stderr)
@@ -108,7 +112,7 @@ def open_source(command: str, args: argparse.Namespace, table: Table) -> Databas
                 file=sys.stderr,
             )
             return 2
-        return open_logs(command, args)
+        return open_logs(command, args, projects)
     if args.files:
         print(f"linehaul {command}: give files or --bigquery, not both", file=sys.stderr)
         return 2

@@ -15,6 +15,9 @@ its rejected and ignored lines; the caller reads the rows back in block order. M
 files rather than pipes and pickles is what makes the extra processes pay off. Stdin can be read only
 once, so input that includes ``-`` is converted in this process.
 
+For a question about some projects, a :class:`~linehaul.logs.narrow.ProjectLines` leaves out every line
+that cannot hold one of their rows before converting (in this process: what is left is little).
+
 A file that cannot be read to its end gives its blocks up to the damage, then its
 :class:`~linehaul.logs.files.LogFileError` as an item of the stream, and the next file follows.
 """
@@ -35,12 +38,17 @@ from typing import Any, BinaryIO, Generic, TypeVar
 
 from linehaul.logs.blocks import BlockResult, RowCodec, block_converter
 from linehaul.logs.files import STDIN, LogFileError, read_blocks
+from linehaul.logs.narrow import ProjectLines, count_lines
 from linehaul.tables import Table
 
 __all__ = ["convert_files"]
 
 Rows = TypeVar("Rows")
 _POLL_SECONDS = 0.5
+_SEARCHED_BLOCK_SIZE = 4 << 20
+"""The blocks searched for a narrowed read: few calls a file, the memory of a few blocks."""
+_NARROWED_LINES_A_RESULT = 200_000
+"""A narrowed read gives a result at least every so many lines read, however few it kept: progress shows."""
 
 
 def _blocks(paths: Sequence[str], size: int) -> Iterator[tuple[str, bytes] | LogFileError]:
@@ -54,11 +62,17 @@ def _blocks(paths: Sequence[str], size: int) -> Iterator[tuple[str, bytes] | Log
 
 
 def convert_files(
-    paths: Sequence[str], codec: RowCodec[Rows], *, jobs: int = 1
+    paths: Sequence[str], codec: RowCodec[Rows], *, jobs: int = 1, narrow: ProjectLines | None = None
 ) -> Iterator[BlockResult[Rows] | LogFileError]:
-    """The blocks of ``paths`` converted, in input order, on ``jobs`` processes (see the module)."""
+    """The blocks of ``paths`` converted, in input order, on ``jobs`` processes (see the module).
+
+    With ``narrow``, only the lines it keeps are converted (see :func:`_narrowed_blocks`), in this
+    process whatever ``jobs``: what is left to convert is little, and each worker would search every block."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
+    if narrow is not None:
+        yield from _narrowed(paths, codec, narrow)
+        return
     if jobs == 1 or STDIN in paths:
         converter = block_converter(codec)
         for item in _blocks(paths, converter.block_size):
@@ -66,6 +80,48 @@ def convert_files(
         return
     with tempfile.TemporaryDirectory(prefix="linehaul-spool-") as spool:
         yield from _Workers(paths, codec, jobs, Path(spool)).results()
+
+
+def _narrowed(
+    paths: Sequence[str], codec: RowCodec[Rows], narrow: ProjectLines
+) -> Iterator[BlockResult[Rows] | LogFileError]:
+    """The lines that ``narrow`` keeps of each file, converted in blocks of about the converter's block
+    size, the lines kept of many blocks joined (a converter pays a fixed cost a block, the columnar path
+    most). The lines left out count as lines read and nowhere else; the results give no rejected or
+    ignored lines (their places in the file are lost)."""
+    converter = block_converter(codec)
+    for item in _narrowed_blocks(paths, converter.block_size, narrow):
+        if isinstance(item, LogFileError):
+            yield item
+            continue
+        path, kept, lines = item
+        result = converter.convert(path, kept)
+        yield replace(result, counts=replace(result.counts, lines=lines), rejected=(), ignored=())
+
+
+def _narrowed_blocks(
+    paths: Sequence[str], size: int, narrow: ProjectLines
+) -> Iterator[tuple[str, bytes, int] | LogFileError]:
+    """The lines ``narrow`` keeps of each file, in blocks of about ``size`` bytes (never two files in
+    one), each with the number of lines read for it; a file that fails gives its error after its lines."""
+    for path in paths:
+        kept: list[bytes] = []
+        held = lines = 0
+        try:
+            for block in read_blocks(path, max(size, _SEARCHED_BLOCK_SIZE)):
+                piece = narrow.keep(block)
+                kept.append(piece)
+                held, lines = held + len(piece), lines + count_lines(block)
+                if held >= size or lines >= _NARROWED_LINES_A_RESULT:
+                    yield path, b"".join(kept), lines
+                    kept, held, lines = [], 0, 0
+        except LogFileError as failure:
+            if lines:
+                yield path, b"".join(kept), lines
+            yield failure
+            continue
+        if lines:
+            yield path, b"".join(kept), lines
 
 
 Span = tuple[int, int]

@@ -1,0 +1,101 @@
+"""Reading logs for questions about some projects: only the lines that may hold their rows are converted,
+and every answer about them is the answer a database of all the rows gives (counts, shares, the days the
+data covers), through the library and through ``linehaul stats --project``."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from linehaul.analysis import Database, count_by, open_database, write_parquet
+from linehaul.analysis.selection import normalise_project
+from linehaul.cli import main
+from linehaul.tables import Table
+from tests.analysis.conftest import Logs
+
+Capture = pytest.CaptureFixture[str]
+
+PROJECTS = [["numpy"], ["NumPy", "six"], ["Typing_Extensions"], ["no-such-project"], ["not a name"]]
+
+
+def _rows(database: Database, table: Table) -> int:
+    rows: int = database.query(f"SELECT count(*) FROM {table.value}").rows[0][0]
+    return rows
+
+
+@pytest.mark.parametrize("projects", PROJECTS, ids=lambda names: ",".join(names))
+def test_a_database_of_some_projects_answers_as_one_of_all_rows(
+    logs: Logs, database: Database, projects: list[str]
+) -> None:
+    with open_database(logs.paths, projects=projects) as narrowed:
+        for table in Table:
+            for field in ["installer", "project", "day", "python", "country"]:
+                assert count_by(narrowed, field, table=table, projects=projects) == count_by(
+                    database, field, table=table, projects=projects
+                ), (table, field)
+            assert narrowed.data_span(table) == database.data_span(table)
+        assert narrowed.counts.lines == database.counts.lines == len(logs.lines)
+        if projects != ["not a name"]:  # a name that is not a project name leaves no line out
+            assert _rows(narrowed, Table.FILE_DOWNLOADS) < _rows(database, Table.FILE_DOWNLOADS) / 5
+
+
+def _normalised_rows(path: Path, names: set[str] | None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+    return [row for row in rows if names is None or normalise_project(row["project"]) in names]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_write_parquet_of_some_projects_writes_their_rows_alone(
+    logs: Logs, tmp_path: Path, jobs: int
+) -> None:
+    whole = write_parquet(logs.paths, tmp_path / "whole")
+    some = write_parquet(logs.paths, tmp_path / "some", jobs=jobs, projects=["NUMPY", "urllib3"])
+    names = {"numpy", "urllib3"}
+    for table in ("file_downloads", "simple_requests"):
+        expected = _normalised_rows(tmp_path / "whole" / f"{table}.parquet", names)
+        written = _normalised_rows(tmp_path / "some" / f"{table}.parquet", None)
+        assert written == expected
+        assert expected
+    assert some.counts.lines == whole.counts.lines
+    assert some.counts.file_downloads == len(_normalised_rows(some.file_downloads, None))
+
+
+def test_stats_of_a_project_on_logs_is_stats_of_it_on_all_rows(
+    logs: Logs, tmp_path: Path, capsys: Capture
+) -> None:
+    assert main(["parse", "--format", "parquet", "-q", "-o", str(tmp_path), *logs.paths]) == 0
+    capsys.readouterr()
+    for argv in (
+        ["--project", "numpy", "--by", "installer,python", "--json"],
+        ["--project", "Six", "--by", "project", "--simple", "--top", "0"],
+        ["--project", "numpy,requests", "--by", "version", "--csv"],
+    ):
+        assert main(["stats", *logs.paths, *argv]) == 0
+        on_logs = capsys.readouterr()
+        assert main(["stats", str(tmp_path), *argv]) == 0
+        on_parquet = capsys.readouterr()
+        assert on_logs == on_parquet, argv
+        assert on_logs.out, argv
+        if "--json" in argv:
+            assert sum(record["count"] for record in json.loads(on_logs.out)) > 0
+
+
+def test_stats_of_a_project_without_rows_says_what_the_data_covers(logs: Logs, capsys: Capture) -> None:
+    assert main(["stats", *logs.paths, "--project", "no-such-project", "--by", "installer"]) == 0
+    err = capsys.readouterr().err
+    assert err == "linehaul stats: no file_downloads row selected; the data covers 2026-11-01 to 2026-11-02\n"
+
+
+def test_a_log_on_stdin_is_read_whole_for_a_project(
+    logs: Logs, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    data = "".join(line + "\n" for line in logs.lines).encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["stats", "-", "--project", "no-such-project", "--by", "installer"]) == 0
+    err = capsys.readouterr().err  # read once: the days it covers come from the same reading
+    assert err == "linehaul stats: no file_downloads row selected; the data covers 2026-11-01 to 2026-11-02\n"
