@@ -30,6 +30,7 @@ from linehaul.analysis.inputs import Input, InputKind, classify, expand_inputs, 
 from linehaul.analysis.selection import TimeWindow
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import STDIN, LogFileError
+from linehaul.logs.narrow import ProjectLines
 from linehaul.schema import Field
 from linehaul.tables import Table
 
@@ -155,10 +156,11 @@ class Database:
         that is missing, or holds neither rows nor log lines. A log that cannot be read to its end raises
         it too; with ``keep_going=True`` such logs are listed in :attr:`failures` instead.
 
-        With ``projects`` (for questions about them alone), the logs give only those projects' rows, and
-        only the lines that may hold them are converted, which is much faster
-        (:func:`~linehaul.analysis.write_parquet`); :meth:`data_span` still tells the days of every row.
-        Standard input, which can be read only once, gives all its rows whatever ``projects``.
+        With ``projects`` (for questions about them alone, whose SQL looks at no other row), the logs give
+        only those projects' rows, and only the lines that may hold them are converted, which is much
+        faster (:func:`~linehaul.analysis.write_parquet`); :meth:`data_span` still tells the days of every
+        row. The logs give all their rows when no line can be left out (a name that is not a project
+        name: :meth:`linehaul.logs.narrow.ProjectLines.of`), or from standard input (read only once).
         """
         patterns = list(patterns)
         inputs = [classify(path) for path in expand_inputs(patterns)]
@@ -173,7 +175,8 @@ class Database:
             raise
         logs = [item.path for item in inputs if item.kind is InputKind.LOG]
         rows = [(item.path, item.table) for item in inputs if item.kind is InputKind.ROWS and item.table]
-        projects = () if STDIN in logs else projects  # read once: no second reading for data_span
+        if STDIN in logs or ProjectLines.of(projects) is None:  # stdin: no second reading for data_span
+            projects = ()
         if not logs and not rows:
             return cls(files, inputs=inputs, connection=connection)
         workdir = tempfile.TemporaryDirectory(prefix="linehaul-db-")

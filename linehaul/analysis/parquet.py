@@ -123,8 +123,10 @@ def write_parquet(
     rows were written; with ``keep_going=True`` it is listed in :attr:`ParquetOutput.failures` instead.
 
     With ``projects`` (names in any spelling, as :class:`~linehaul.analysis.Selection` compares them),
-    only their rows are written, and only the lines that may hold them are converted: the counts then
-    count every line read, but the rows written and the unprocessed and ignored lines of those lines only.
+    only their rows are written, and only the lines that may hold them are converted (every line, for a
+    name that is not a project name): ``counts.lines`` then counts every line read, the rows counted are
+    those written, and the unprocessed and ignored lines those of the lines converted, so that the counts
+    no longer add up to the lines read.
     """
     paths = expand_paths(patterns)
     projects = (projects,) if isinstance(projects, str) else tuple(projects)

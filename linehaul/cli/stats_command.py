@@ -18,6 +18,7 @@ from linehaul.cli.inputs import (
 )
 from linehaul.cli.tables import render_csv, render_markdown, render_table
 from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
+from linehaul.logs.files import LogFileError
 from linehaul.tables import Table
 
 if TYPE_CHECKING:
@@ -31,7 +32,8 @@ _DESCRIPTION = f"""\
 Count the downloads by one field or several (--by installer,python), most frequent first (days, months
 and years in time order), with each group's share of all the downloads selected. --simple counts
 simple-index requests instead. --pivot spreads one more field into columns. On logs, --project (without
---days) converts only the lines that may hold those projects' rows: several times faster, the same counts.
+--days or --where) converts only the lines that may hold those projects' rows: several times faster, the
+same counts.
 
 Fields:
 {_FIELD_LINES}
@@ -116,10 +118,11 @@ def _run(args: argparse.Namespace) -> int:
     if fields is None or chosen is None:
         return 2
     table = Table.SIMPLE_REQUESTS if args.simple else Table.FILE_DOWNLOADS
-    # A question about some projects reads only their rows of logs, unless its window counts days back
-    # from the last day of all the rows, which would have them all read anyway.
-    projects = chosen.projects if chosen.window.days is None else ()
-    engine = open_source("stats", args, table, projects)
+    # A question about some projects reads only their rows of logs (linehaul.logs.narrow), unless its
+    # window counts days back from the last day of all the rows (which would have them all read anyway)
+    # or it has a --where: SQL, which may look at other rows (a subquery) or fail on one of them.
+    narrowed = chosen.window.days is None and chosen.where is None
+    engine = open_source("stats", args, table, chosen.projects if narrowed else ())
     if isinstance(engine, int):
         return engine
     from linehaul.analysis.stats import count_by
@@ -144,6 +147,9 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"linehaul stats: no {table.value} row selected; {covers}", file=sys.stderr)
         except QueryError as error:  # a --where the engine refused, BigQuery's limits
             return say_query_error("stats", error, args)
+        except LogFileError as error:  # read again for the days the data covers, and gone since
+            print(f"linehaul stats: {error}", file=sys.stderr)
+            return 1
     print_stats(stats, args)
     return 1 if engine.failures else 0
 

@@ -4,6 +4,7 @@ data covers), through the library and through ``linehaul stats --project``."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from linehaul.analysis import Database, count_by, open_database, write_parquet
 from linehaul.analysis.selection import normalise_project
 from linehaul.cli import main
+from linehaul.logs.sample import sample_lines
 from linehaul.tables import Table
 from tests.analysis.conftest import Logs
 
@@ -40,8 +42,11 @@ def test_a_database_of_some_projects_answers_as_one_of_all_rows(
                 ), (table, field)
             assert narrowed.data_span(table) == database.data_span(table)
         assert narrowed.counts.lines == database.counts.lines == len(logs.lines)
-        if projects != ["not a name"]:  # a name that is not a project name leaves no line out
-            assert _rows(narrowed, Table.FILE_DOWNLOADS) < _rows(database, Table.FILE_DOWNLOADS) / 5
+        narrowed_rows, all_rows = _rows(narrowed, Table.FILE_DOWNLOADS), _rows(database, Table.FILE_DOWNLOADS)
+        if projects == ["not a name"]:  # no line can be left out: every row is given
+            assert narrowed_rows == all_rows
+        else:
+            assert narrowed_rows < all_rows / 5
 
 
 def _normalised_rows(path: Path, names: set[str] | None) -> list[dict[str, Any]]:
@@ -73,7 +78,8 @@ def test_stats_of_a_project_on_logs_is_stats_of_it_on_all_rows(
     for argv in (
         ["--project", "numpy", "--by", "installer,python", "--json"],
         ["--project", "Six", "--by", "project", "--simple", "--top", "0"],
-        ["--project", "numpy,requests", "--by", "version", "--csv"],
+        ["--project", "numpy", "--project", "requests", "--by", "version", "--csv"],
+        ["--project", "numpy", "--by", "day", "--where", "(SELECT count(*) FROM file_downloads) > 1000"],
     ):
         assert main(["stats", *logs.paths, *argv]) == 0
         on_logs = capsys.readouterr()
@@ -99,3 +105,55 @@ def test_a_log_on_stdin_is_read_whole_for_a_project(
     assert main(["stats", "-", "--project", "no-such-project", "--by", "installer"]) == 0
     err = capsys.readouterr().err  # read once: the days it covers come from the same reading
     assert err == "linehaul stats: no file_downloads row selected; the data covers 2026-11-01 to 2026-11-02\n"
+
+
+_SPELLINGS = ["zope.interface", "Zope_Interface", "ZOPE-interface", "zope..interface", "zope.interface.extra"]
+"""One project in four spellings, and another project whose name holds the first one's."""
+
+
+@pytest.fixture(scope="module")
+def spellings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A log whose pyyaml lines are renamed to the spellings above (downloads and simple requests)."""
+    lines = []
+    for number, line in enumerate(sample_lines(4000, seed=31)):
+        fields = line.split("|")
+        name = _SPELLINGS[number % len(_SPELLINGS)]
+        if fields[0] == "download" and fields[6] == "pyyaml":
+            fields[6] = name
+        elif fields[0] == "simple" and fields[3] == "/simple/pyyaml/":
+            fields[3] = f"/simple/{name}/"
+        lines.append("|".join(fields))
+    log = tmp_path_factory.mktemp("spellings") / "spellings.log.gz"
+    log.write_bytes(gzip.compress("".join(line + "\n" for line in lines).encode()))
+    return log
+
+
+def test_every_spelling_of_a_project_is_read_and_no_other_project(spellings: Path, tmp_path: Path) -> None:
+    write_parquet([str(spellings)], tmp_path / "whole")
+    write_parquet([str(spellings)], tmp_path / "some", projects=["Zope.Interface"])
+    for table in ("file_downloads", "simple_requests"):
+        expected = _normalised_rows(tmp_path / "whole" / f"{table}.parquet", {"zope-interface"})
+        written = _normalised_rows(tmp_path / "some" / f"{table}.parquet", None)
+        assert written == expected
+        assert (
+            set(_SPELLINGS[:4])
+            <= {row["project"] for row in written}
+            <= set(_SPELLINGS[:4]) | {"zope-interface"}
+        )
+
+
+def test_stats_of_a_project_in_any_spelling_on_logs_is_stats_on_all_rows(
+    spellings: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    assert main(["parse", "--format", "parquet", "-q", "-o", str(tmp_path), str(spellings)]) == 0
+    capsys.readouterr()
+    outputs: dict[str, list[str]] = {}
+    for argv in (["--by", "project", "--json"], ["--by", "project", "--simple"], ["--by", "installer"]):
+        for inputs in ([str(spellings)], [str(tmp_path)]):
+            assert main(["stats", *inputs, "--project", "ZOPE_interface", *argv]) == 0
+            outputs.setdefault(" ".join(argv), []).append(capsys.readouterr().out)
+    for question, (on_logs, on_parquet) in outputs.items():
+        assert on_logs == on_parquet, question
+    counted = {record["project"]: record["count"] for record in json.loads(outputs["--by project --json"][0])}
+    assert set(_SPELLINGS[:4]) <= set(counted)
+    assert "zope.interface.extra" not in counted
