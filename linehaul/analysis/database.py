@@ -27,7 +27,7 @@ from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import MissingExtraError, QueryError
 from linehaul.analysis.fields import DUCKDB, Dialect
 from linehaul.analysis.inputs import Input, InputKind, classify, expand_inputs, table_of_columns
-from linehaul.analysis.selection import TimeWindow
+from linehaul.analysis.selection import TimeWindow, normalise_project
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import STDIN, LogFileError
 from linehaul.logs.narrow import ProjectLines
@@ -175,7 +175,7 @@ class Database:
             raise
         logs = [item.path for item in inputs if item.kind is InputKind.LOG]
         rows = [(item.path, item.table) for item in inputs if item.kind is InputKind.ROWS and item.table]
-        if STDIN in logs or ProjectLines.of(projects) is None:  # stdin: no second reading for data_span
+        if STDIN in logs or ProjectLines.of(map(normalise_project, projects)) is None:  # stdin: read once
             projects = ()
         if not logs and not rows:
             return cls(files, inputs=inputs, connection=connection)

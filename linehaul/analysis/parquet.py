@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from linehaul.analysis.arrow import ARROW, arrow_schema
 from linehaul.analysis.errors import MissingExtraError
@@ -129,11 +128,8 @@ def write_parquet(
     no longer add up to the lines read.
     """
     paths = expand_paths(patterns)
-    projects = (projects,) if isinstance(projects, str) else tuple(projects)
-    narrow = ProjectLines.of(projects)
-    names = (
-        pa.array(sorted({normalise_project(name) for name in projects}), pa.string()) if projects else None
-    )
+    names = {normalise_project(name) for name in ((projects,) if isinstance(projects, str) else projects)}
+    narrow = ProjectLines.of(names)
     directory = Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)
     counts, failures = ReadCounts(files=len(paths)), list[LogFileError]()
@@ -148,7 +144,9 @@ def write_parquet(
                     raise item
                 failures.append(item)
                 continue
-            rows = {table: _of_projects(item.rows(table), names) for table in Table}
+            rows = {
+                table: _of_projects(item.rows(table), names) if names else item.rows(table) for table in Table
+            }
             downloads.write(rows[Table.FILE_DOWNLOADS])
             simple.write(rows[Table.SIMPLE_REQUESTS])
             counts += replace(
@@ -161,10 +159,10 @@ def write_parquet(
     return ParquetOutput(downloads.path, simple.path, counts, tuple(failures))
 
 
-def _of_projects(rows: pa.Table, names: pa.Array[Any] | None) -> pa.Table:
-    """The rows whose project, PEP 503-normalised, is one of ``names`` (all of them if None): the
-    normalisation of :func:`~linehaul.analysis.selection.normalise_project` and of the queries' SQL."""
-    if names is None:
-        return rows
-    normalised = pc.utf8_lower(pc.replace_substring_regex(rows["project"], "[-_.]+", "-"))
-    return rows.filter(pc.is_in(normalised, value_set=names))
+def _of_projects(rows: pa.Table, names: set[str]) -> pa.Table:
+    """The rows whose project, PEP 503-normalised (:func:`~linehaul.analysis.normalise_project`, on each
+    distinct value), is one of ``names``."""
+    projects = rows["project"]
+    distinct: list[str | None] = pc.unique(projects).to_pylist()
+    kept = [project for project in distinct if project is not None and normalise_project(project) in names]
+    return rows.filter(pc.is_in(projects, value_set=pa.array(kept, pa.string())))

@@ -10,11 +10,12 @@ Why no row of the projects is lost: a row's project is a field of its line as lo
 project field, or the segment of a simple request's URL after ``/simple/``), a run of printable ASCII
 that the grammar (:mod:`linehaul._grammar`) takes from the line as it stands (a tab made spaces, which no
 project name holds). A row is of a project when both names are the same once PEP 503-normalised (runs of
-``-``, ``_`` and ``.`` made one ``-``, in lower case), so the row's project spells each part of the
-normalised name (what lies between its ``-``), case aside: the line, in lower case, holds every part.
-:class:`ProjectLines` keeps each line that holds the longest part of one of the names. A name that is
-not a valid project name (PEP 508: letters, digits, ``-``, ``_``, ``.``; a letter or digit at each end)
-could match a row in other ways: then :meth:`ProjectLines.of` gives None, and nothing is left out.
+``-``, ``_`` and ``.`` made one ``-``, in lower case: :func:`linehaul.analysis.normalise_project`, which
+gives :meth:`ProjectLines.of` its names), so the row's project spells each part of the normalised name
+(what lies between its ``-``), case aside: the line, in lower case, holds every part. :class:`ProjectLines`
+keeps each line that holds the longest part of one of the names. A name whose normalised form is not
+made of ASCII letters and digits between single ``-`` could match a row in other ways: then
+:meth:`ProjectLines.of` gives None, and nothing is left out.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from dataclasses import dataclass
 
 __all__ = ["ProjectLines", "count_lines"]
 
-_PROJECT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
-_SEPARATORS = re.compile(r"[-_.]+")
+_NORMALISED_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _BYTES_A_LINE_AT_MOST = 1024
 """A block keeps every line once the lines found number one per this many of its bytes: CDN log lines are
 300 to 600 bytes long, so by then about half of them or more hold a needle (a short or common name)."""
@@ -39,14 +39,13 @@ class ProjectLines:
     needles: tuple[bytes, ...]
 
     @classmethod
-    def of(cls, projects: Iterable[str]) -> ProjectLines | None:
-        """The lines that may hold a row of one of ``projects`` (any spelling), or None when no line can
-        be left out: no project given, or one that is not a valid project name."""
-        names = list(projects)
-        if not names or not all(_PROJECT_NAME.fullmatch(name) for name in names):
+    def of(cls, normalised: Iterable[str]) -> ProjectLines | None:
+        """The lines that may hold a row of one of the projects named ``normalised`` (PEP 503-normalised),
+        or None when no line can be left out: no name given, or one that is not a project name."""
+        names = list(normalised)
+        if not names or not all(_NORMALISED_NAME.fullmatch(name) for name in names):
             return None
-        parts = (_SEPARATORS.split(name.lower()) for name in names)
-        longest = (max(name_parts, key=len).encode("ascii") for name_parts in parts)
+        longest = (max(name.split("-"), key=len).encode("ascii") for name in names)
         return cls(tuple(dict.fromkeys(longest)))
 
     def keep(self, block: bytes) -> bytes:

@@ -22,6 +22,11 @@ download projects (words of ``abcXYZ019.-_~+/``) often are, once normalised."""
 _lines = st.one_of(mutated(), good_lines().map(str.encode), odd_lines().map(str.encode))
 
 
+def _of(names: list[str]) -> ProjectLines | None:
+    """The narrowing for ``names`` as a person types them (ProjectLines takes them normalised)."""
+    return ProjectLines.of(normalise_project(name) for name in names)
+
+
 def _rows_of(rows: list[str], names: list[str]) -> list[str]:
     wanted = {normalise_project(name) for name in names}
     return [row for row in rows if normalise_project(json.loads(row)["project"]) in wanted]
@@ -35,7 +40,7 @@ def test_the_kept_lines_give_every_row_of_the_projects(
     lines: list[bytes], names: list[str], final_newline: bool
 ) -> None:
     block = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
-    narrow = ProjectLines.of(names)
+    narrow = _of(names)
     assert narrow is not None
     kept = narrow.keep(block)
     whole, part = Converted(), Converted()
@@ -63,10 +68,10 @@ def test_only_the_lines_naming_a_project_are_kept_in_any_case_and_in_order() -> 
             b"download|...|/x/Zope_Interface-6.tar.gz|Zope_Interface|6|sdist|pip/24",
         ]
     )
-    numpy = ProjectLines.of(["NUMPY"])
+    numpy = _of(["NUMPY"])
     assert numpy is not None
     assert numpy.keep(block).splitlines() == [block.splitlines()[0], block.splitlines()[2]]
-    both = ProjectLines.of(["zope.interface", "numpy"])
+    both = _of(["zope.interface", "numpy"])
     assert both is not None
     assert both.needles == (b"interface", b"numpy")
     kept = both.keep(block)
@@ -75,19 +80,19 @@ def test_only_the_lines_naming_a_project_are_kept_in_any_case_and_in_order() -> 
 
 
 def test_no_narrowing_without_names_or_for_a_name_that_is_not_a_project_name() -> None:
-    assert ProjectLines.of([]) is None
+    assert _of([]) is None
     for name in ["a b", "-numpy", "numpy.", "num/py", "nümpy", "", "numpy\t"]:
-        assert ProjectLines.of(["numpy", name]) is None, name
-    assert ProjectLines.of(["A", "a", "a_b.c"]) == ProjectLines((b"a",))  # longest parts, once each
+        assert _of(["numpy", name]) is None, name
+    assert _of(["A", "a", "a_b.c"]) == ProjectLines((b"a",))  # longest parts, once each
 
 
 def test_a_name_on_most_lines_keeps_the_whole_block() -> None:
     line = b"download|Thu, 07 Jan 2021 20:54:54 GMT|US|/p/a.whl|TLSv1.3|x|a|1|bdist_wheel|pip/24\n"
     block = line * 200 + b"simple|Thu, 07 Jan 2021 20:54:54 GMT|US|/simple/b/|||||curl\n" * 10
-    narrow = ProjectLines.of(["bdist"])
+    narrow = _of(["bdist"])
     assert narrow is not None
     assert narrow.keep(block) is block  # nothing searched line by line, nothing lost
-    rare = ProjectLines.of(["curl"])
+    rare = _of(["curl"])
     assert rare is not None
     assert rare.keep(block) == block[len(line) * 200 :]
 
