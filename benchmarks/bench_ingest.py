@@ -1,24 +1,29 @@
-"""The ingestor through fake GCS: wall time, CPU time and peak RSS, against the parsing core's own.
+"""The ingestor through fake GCS: wall time, CPU time, peak RSS and Cloud Storage requests, against the
+parsing core's own.
 
-    python benchmarks/bench_ingest.py CORPUS.log.gz [CORPUS ...] [--core-runs 3]
+    python benchmarks/bench_ingest.py CORPUS.log.gz [CORPUS ...] [--core-runs 3] [--warm]
     python benchmarks/bench_ingest.py CORPUS.log.gz --logs 10 [--rounds 2]
 
 For each corpus: a fake-gcs-server (filesystem backend, in a temporary directory) gets the log uploaded;
-a fresh child process runs ``ingest_log`` on it with the real Cloud Storage adapter (streamed download,
-streamed uploads of every output in parts composed at the end, deletion of the log); another fresh child
-runs the core alone (``read_blocks`` + ``Converter`` on the local file, rows dropped), best of
+a fresh child process runs ``ingest_log`` on it with the real Cloud Storage adapter, given the log's
+generation as the function's event gives it, through a proxy that counts its requests by kind
+(:func:`linehaul.local.gcs_requests.storage_request_kind`: what Cloud Storage bills per operation); another
+fresh child runs the core alone (``read_blocks`` + ``Converter`` on the local file, rows dropped), best of
 ``--core-runs`` (3) since the machine's noise moves it by 20%. Each child reports its wall time, its own CPU
 time (``time.process_time``: user + system of that process, its threads included) and its peak RSS; the
 fake GCS server's CPU time during the ingest is read from ``/proc``, so the emulator's share of the wall
 time shows. What Cloud Functions bills is the ingesting process: its CPU is compared with the core's.
-Corpora: ``../shared/bench/gen_corpus.py``. To measure an older checkout side by side, run this script with
-``PYTHONPATH`` pointing at it.
+With ``--warm``, the child is a warm instance: it ingests a copy of the log first, with the function's
+:class:`~linehaul.pipeline.ingest.KeptConverters`, and then the log (times and requests of that second
+ingest; peak RSS of the whole child). Corpora: ``../shared/bench/gen_corpus.py``. To measure an older
+checkout side by side, run this script with ``PYTHONPATH`` pointing at it.
 
 With ``--logs N``, a warm instance instead: the corpus cut into N consecutive logs of whole lines, all
 uploaded, then ingested one after another in one fresh child process, once with a new converter for each
 log (as the ingestor did before issue 16's kept converters) and once with a
 :class:`~linehaul.pipeline.ingest.KeptConverters` (as the function now does), alternately ``--rounds``
-times; each prints its CPU seconds for the first log and for the others, and its peak RSS.
+times; each prints its CPU seconds for the first log and for the others, its peak RSS, and its Cloud
+Storage requests per log.
 """
 
 from __future__ import annotations
@@ -53,29 +58,45 @@ def _function_store(url: str) -> tuple[Any, Any]:
     return settings, store
 
 
-def _ingest(url: str, name: str) -> dict[str, float]:
-    """``ingest_log`` of one log with a new converter, as the single-log table reports it."""
-    run = _ingest_many(url, [name], kept=False)
-    return {"lines": run["lines"], "seconds": run["seconds"][0], "cpu": run["cpu"][0], "rss": run["rss"]}
+def _ingest(url: str, name: str, generation: int, warm_up: tuple[str, str, int] | None) -> dict[str, float]:
+    """``ingest_log`` of one log (through the fake GCS at ``url``), as the single-log table reports it: with
+    a new converter, or, after ``warm_up`` (another URL of the fake GCS, a log's name and generation), with
+    the converters that log left (a warm instance)."""
+    from linehaul.pipeline.ingest import KeptConverters
+
+    converters = None
+    if warm_up is not None:
+        converters, (direct, warm_name, warm_generation) = KeptConverters(), warm_up
+        _ingest_each(direct, [(warm_name, warm_generation)], converters)
+    run = _ingest_each(url, [(name, generation)], converters)
+    return {"lines": run["lines"][0], "seconds": run["seconds"][0], "cpu": run["cpu"][0], "rss": run["rss"]}
 
 
-def _ingest_many(url: str, names: list[str], kept: bool) -> dict[str, Any]:
-    """``ingest_log`` of each log in turn, in this process: wall and CPU seconds of each, peak RSS."""
+def _ingest_many(url: str, logs: list[tuple[str, int]], kept: bool) -> dict[str, Any]:
+    """``ingest_log`` of each log (name, generation) in turn, in this process, with kept converters or a
+    new one per log."""
+    from linehaul.pipeline.ingest import KeptConverters
+
+    return _ingest_each(url, logs, KeptConverters() if kept else None)
+
+
+def _ingest_each(url: str, logs: list[tuple[str, int]], converters: Any) -> dict[str, Any]:
+    """``ingest_log`` of each log (name, generation) in turn, with ``converters`` (a new converter per log
+    if None): lines, wall and CPU seconds of each, peak RSS of this process."""
     import time
 
     from bench_parse import _peak_rss_mib
 
-    from linehaul.pipeline.ingest import KeptConverters, ingest_log
+    from linehaul.pipeline.ingest import ingest_log
 
     settings, store = _function_store(url)
-    converters = KeptConverters() if kept else None
-    seconds, cpu, lines = [], [], 0
-    for name in names:
+    seconds, cpu, lines = [], [], []
+    for name, generation in logs:
         started, cpu_started = time.perf_counter(), time.process_time()
-        report = ingest_log(store, BUCKETS[0], name, settings, converters=converters)
+        report = ingest_log(store, BUCKETS[0], name, settings, generation=generation, converters=converters)
         seconds.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
-        lines += report.counts.lines
+        lines.append(report.counts.lines)
     return {"lines": lines, "seconds": seconds, "cpu": cpu, "rss": _peak_rss_mib()}
 
 
@@ -93,18 +114,21 @@ def _warm(corpus: str, count: int, rounds: int) -> None:
     logs, stem = _logs(corpus, count), Path(corpus).name.removesuffix(".log.gz")
     names = [f"{stem}/part{number:03}.log.gz" for number in range(count)]
     print("| corpus | logs | converter | lines | CPU s, first log | CPU s, each later (mean) | CPU s, all "
-          "| peak RSS MiB |\n|---|---:|---|---:|---:|---:|---:|---:|")  # fmt: skip
+          "| peak RSS MiB | requests per log |\n|---|---:|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
     with _fake_gcs() as (server, store):
         for _ in range(rounds):
             for kept in (False, True):
-                for name, log in zip(names, logs, strict=True):
-                    store.put(BUCKETS[0], name, log)  # each ingest deletes its log
-                call = f"b._ingest_many({server.url!r}, {names!r}, {kept!r})"
-                run = _child(f"import bench_ingest as b; print(json.dumps({call}))")
+                pairs = zip(names, logs, strict=True)
+                uploaded = [(name, store.put(BUCKETS[0], name, log)) for name, log in pairs]
+                with _counting(server.url) as proxy:
+                    call = f"b._ingest_many({proxy.url!r}, {uploaded!r}, {kept!r})"
+                    run = _child(f"import bench_ingest as b; print(json.dumps({call}))")
+                    requests = proxy.counts().requests
                 cpu, what = run["cpu"], "kept" if kept else "new per log"
                 later = sum(cpu[1:]) / max(1, len(cpu) - 1)
-                print(f"| {Path(corpus).name} | {count} | {what} | {run['lines']:,} | {cpu[0]:.2f} "
-                      f"| {later:.3f} | {sum(cpu):.2f} | {run['rss']:.0f} |")  # fmt: skip
+                print(f"| {Path(corpus).name} | {count} | {what} | {sum(run['lines']):,} | {cpu[0]:.2f} "
+                      f"| {later:.3f} | {sum(cpu):.2f} | {run['rss']:.0f} "
+                      f"| {requests / count:.1f} |")  # fmt: skip
                 sys.stdout.flush()
 
 
@@ -125,6 +149,14 @@ def _fake_gcs() -> Iterator[tuple[Any, Any]]:
             yield server, GcsBlobStore(client)
         finally:
             server.stop()
+
+
+def _counting(url: str) -> Any:
+    """A proxy in front of the fake GCS at ``url`` that fails nothing and counts requests by kind."""
+    from linehaul.local.flaky import FlakyProxy
+    from linehaul.local.gcs_requests import storage_request_kind
+
+    return FlakyProxy(url, classify=storage_request_kind)
 
 
 def _child(code: str) -> Any:
@@ -158,6 +190,8 @@ def main() -> int:
     parser.add_argument("--logs", type=int, default=1, metavar="N",
                         help="cut each corpus into N logs for a warm instance (default 1: off)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=2, metavar="N", help="with --logs: runs of each (2)")
+    parser.add_argument("--warm", action="store_true",
+                        help="ingest each corpus in a warm instance (after a copy of it)")  # fmt: skip
     args = parser.parse_args()
     if args.core_runs < 1 or args.logs < 1 or args.rounds < 1:
         parser.error("--core-runs, --logs and --rounds must be at least 1")
@@ -167,14 +201,22 @@ def main() -> int:
         return 0
     print("| corpus | lines | path | seconds | lines/s | CPU s | peak RSS MiB |")
     print("|---|---:|---|---:|---:|---:|---:|")
+    requests: list[tuple[str, Any]] = []
     for corpus in args.corpora:
         name = Path(corpus).name
         with _fake_gcs() as (server, store):
-            store.put(BUCKETS[0], name, Path(corpus).read_bytes())
-            before = _cpu_seconds(server.pid)
-            call = f"b._ingest({server.url!r}, {name!r})"
-            ingest = _child(f"import bench_ingest as b; print(json.dumps({call}))")
-            emulator = _cpu_seconds(server.pid) - before
+            data = Path(corpus).read_bytes()
+            warm_up = None
+            if args.warm:  # ingested straight from the fake GCS: its requests are not the log's
+                warm_up = (server.url, f"warm-up/{name}", store.put(BUCKETS[0], f"warm-up/{name}", data))
+            generation = store.put(BUCKETS[0], name, data)
+            del data
+            with _counting(server.url) as proxy:
+                before = _cpu_seconds(server.pid)
+                call = f"b._ingest({proxy.url!r}, {name!r}, {generation!r}, {warm_up!r})"
+                ingest = _child(f"import bench_ingest as b; print(json.dumps({call}))")
+                emulator = _cpu_seconds(server.pid) - before
+                requests.append((name, proxy.counts()))
         core_runs = [
             _child(f"import bench_parse as b; print(json.dumps(b._core({corpus!r})))")
             for _ in range(args.core_runs)
@@ -184,11 +226,17 @@ def main() -> int:
         print(_row(name, core["lines"], f"core (local file, best of {args.core_runs})", core["seconds"],
                    core["cpu"], core["rss"]))  # fmt: skip
         print(_row(name, lines, "ingestor via fake GCS", ingest["seconds"], ingest["cpu"], ingest["rss"]))
-        print(_row(name, lines, "fake-gcs-server during the ingest", ingest["seconds"], emulator, None))
+        if warm_up is None:  # a warm child's emulator time is the warm-up's too
+            print(_row(name, lines, "fake-gcs-server during the ingest", ingest["seconds"], emulator, None))
         print(f"| {name} | | ingestor CPU / core CPU | | | **{ingest['cpu'] / core['cpu']:.2f}x** | |")
-        share = emulator / ingest["seconds"]
-        print(f"| {name} | | emulator CPU / ingest wall time | | | {share:.0%} | |")
+        if warm_up is None:
+            share = emulator / ingest["seconds"]
+            print(f"| {name} | | emulator CPU / ingest wall time | | | {share:.0%} | |")
         sys.stdout.flush()
+    print("\n| corpus | Cloud Storage requests | by kind |\n|---|---:|---|")
+    for name, counts in requests:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(counts.kinds.items()))
+        print(f"| {name} | {counts.requests} | {kinds} |")
     return 0
 
 

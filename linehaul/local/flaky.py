@@ -6,6 +6,10 @@ acted.
         ...
         print(gcs.counts().line())
 
+With ``classify`` (a function of a request's method and path, such as
+:func:`linehaul.local.gcs_requests.storage_request_kind`), the counts also tell how many requests of each
+kind it received (``counts().kinds``): a proxy that fails nothing counts a client's requests by kind.
+
 It listens on 127.0.0.1 and forwards every request to ``target`` (fake-gcs-server's or the BigQuery
 emulator's URL). Each request draws from one ``random.Random(seed)``: with probability ``fail_before`` it is
 answered ``503`` without being forwarded; with probability ``fail_after`` it is forwarded, the backend's real
@@ -27,7 +31,8 @@ import json
 import random
 import socket
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,11 +60,13 @@ class _Fate(Enum):
 
 @dataclass(frozen=True, slots=True)
 class FlakyCounts:
-    """Requests received, and how many of them were failed before and after reaching the backend."""
+    """Requests received, how many of them were failed before and after reaching the backend, and how many
+    of each kind (when the proxy classifies them)."""
 
     requests: int = 0
     failed_before: int = 0
     failed_after: int = 0
+    kinds: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> int:
@@ -76,7 +83,13 @@ class FlakyProxy(Startable):
     """An HTTP proxy on 127.0.0.1 in front of ``target`` that fails a seeded fraction of requests."""
 
     def __init__(
-        self, target: str, *, fail_before: float = 0.0, fail_after: float = 0.0, seed: int = 0
+        self,
+        target: str,
+        *,
+        fail_before: float = 0.0,
+        fail_after: float = 0.0,
+        seed: int = 0,
+        classify: Callable[[str, str], str] | None = None,
     ) -> None:
         address = urlsplit(target if "://" in target else f"http://{target}")
         if address.scheme != "http" or not address.hostname or address.port is None:
@@ -88,6 +101,7 @@ class FlakyProxy(Startable):
         self._scripted: list[tuple[_Fate, str | None]] = []
         self.set_rates(fail_before, fail_after)
         self._counts = FlakyCounts()
+        self._classify = classify
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -135,7 +149,8 @@ class FlakyProxy(Startable):
         server.server_close()
         thread.join()
 
-    def _draw(self, method: str) -> _Fate:
+    def _draw(self, method: str, path: str) -> _Fate:
+        kind = None if self._classify is None else str(self._classify(method, path))
         with self._lock:
             roll = self._random.random()
             scripted = next((n for n, (_, only) in enumerate(self._scripted) if only in (None, method)), None)
@@ -148,10 +163,12 @@ class FlakyProxy(Startable):
             else:
                 fate = _Fate.FORWARD
             counts = self._counts
+            kinds = counts.kinds if kind is None else {**counts.kinds, kind: counts.kinds.get(kind, 0) + 1}
             self._counts = FlakyCounts(
                 counts.requests + 1,
                 counts.failed_before + (fate is _Fate.FAIL_BEFORE),
                 counts.failed_after + (fate is _Fate.FAIL_AFTER),
+                kinds,
             )
             return fate
 
@@ -208,7 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _relay(self) -> None:
         body = self._request_body()
         proxy = self.server.proxy
-        fate = proxy._draw(self.command)
+        fate = proxy._draw(self.command, self.path)
         if fate is _Fate.FAIL_BEFORE:
             self._unavailable("the request did not reach the backend")
             return
