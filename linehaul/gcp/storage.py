@@ -1,8 +1,9 @@
 """The :class:`~linehaul.pipeline.ports.BlobStore` port over Google Cloud Storage.
 
-Reads and writes stream in bounded chunks, so memory stays flat whatever the object's size. Reads are
-pinned to one generation: an object replaced while it is being read fails the read (BlobNotFoundError)
-instead of mixing the bytes of two versions. Google API errors become the port's errors
+Reads and writes stream in bounded chunks, so memory stays flat whatever the object's size. A read is one
+streamed request (:mod:`linehaul.gcp.downloads`), pinned to one generation: an object replaced while it is
+being read is read whole as it was, or fails the read (BlobNotFoundError) if the connection has to be
+resumed, never mixing the bytes of two versions. Google API errors become the port's errors
 (:class:`~linehaul.pipeline.ports.StorageError` and its subclasses), also when they surface while the
 caller reads or writes inside an ``open_reader``/``open_writer`` block.
 
@@ -28,6 +29,7 @@ from google.api_core.exceptions import GoogleAPIError, NotFound, PreconditionFai
 from google.auth.exceptions import TransportError
 from google.cloud.storage.retry import DEFAULT_RETRY
 
+from linehaul.gcp.downloads import StreamedDownload
 from linehaul.gcp.uploads import PartUpload
 from linehaul.pipeline.naming import object_uri, parts_prefix
 from linehaul.pipeline.ports import (
@@ -42,18 +44,17 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "GcsBlobStore"]
 
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 """Bytes per request when uploading; resumable uploads need a multiple of 256 KiB."""
-READ_CHUNK_SIZE = 2 * 1024 * 1024
-"""Bytes fetched per request while an object is streamed: logs are read 64 KiB at a time, so a small
-buffer does (each one is held twice while it is handed over: 8 MiB cost an ingest 12 MiB of peak memory)."""
 
 _CHUNK_MULTIPLE = 256 * 1024
 _ATTEMPTS = 3  # reads of "the current generation" retried when the object is replaced meanwhile
 
 _T = TypeVar("_T")
 
-try:  # google-cloud-storage 3 raises its own (a subclass of google-resumable-media's when that is installed)
+try:  # google-cloud-storage 3 raises its own (subclasses of google-resumable-media's when that is installed)
+    from google.cloud.storage.exceptions import DataCorruption as _Corrupted
     from google.cloud.storage.exceptions import InvalidResponse as _MediaError
 except ImportError:  # pragma: no cover - google-cloud-storage 2
+    from google.resumable_media import DataCorruption as _Corrupted
     from google.resumable_media import InvalidResponse as _MediaError
 
 
@@ -74,24 +75,24 @@ class GcsBlobStore:
     def open_reader(
         self, bucket: str, name: str, generation: int | None = None
     ) -> AbstractContextManager[BinaryIO]:
-        """Stream the object's bytes (of that generation, or of the current one when the block starts).
+        """Stream the object's bytes (of that generation, or of the current one when the block starts), in
+        one request.
 
-        BlobNotFoundError if it is missing, or if that generation is replaced while being read.
+        BlobNotFoundError if it is missing, or if that generation is gone when a broken-off download resumes.
         """
         return self._reader(bucket, name, generation)
 
     @contextmanager
     def _reader(self, bucket: str, name: str, generation: int | None) -> Iterator[BinaryIO]:
         where = _where(bucket, name, generation)
-        with _storage_errors(where):
-            found = self._client.bucket(bucket).get_blob(name, generation=generation, retry=self._retry)
-        if found is None:
-            raise BlobNotFoundError(f"{where}: no such object")
-        reader = _pinned(found).open("rb", chunk_size=READ_CHUNK_SIZE, retry=self._retry)
+        blob = self._client.bucket(bucket).blob(name, generation=generation)
+        download = StreamedDownload(blob, retry=self._retry)
         try:
-            yield cast(BinaryIO, _PortStream(reader, where))
+            with _storage_errors(where):
+                download.start()
+            yield cast(BinaryIO, _PortStream(download, where))
         finally:
-            reader.close()
+            download.close()
 
     def open_writer(
         self,
@@ -343,5 +344,7 @@ def _storage_errors(where: str) -> Iterator[None]:
         if status == HTTPStatus.PRECONDITION_FAILED:
             raise PreconditionFailedError(f"{where}: generation precondition failed") from error
         raise StorageError(f"{where}: {status} {error}") from error
+    except _Corrupted as error:  # a transfer's bytes do not match the checksum Cloud Storage sent
+        raise StorageError(f"{where}: {error}") from error
     except (requests.RequestException, TransportError, ConnectionError, TimeoutError) as error:
         raise StorageError(f"{where}: {error!r}") from error  # timed out, or the connection failed

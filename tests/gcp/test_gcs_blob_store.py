@@ -4,15 +4,19 @@ tests/pipeline/test_blob_store_contract.py holds): streamed reads and writes in 
 from __future__ import annotations
 
 import gzip
+import os
 import threading
 import time
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from linehaul.gcp import GcsBlobStore, storage_client
 from linehaul.local import LocalStack
 from linehaul.local.flaky import FlakyProxy
+from linehaul.local.gcs_requests import storage_request_kind
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.naming import parts_prefix
 from linehaul.pipeline.ports import BlobNotFoundError
@@ -22,33 +26,75 @@ pytestmark = pytest.mark.integration
 SMALL_CHUNK = 256 * 1024  # the smallest chunk allowed: many parts per object
 
 
+@contextmanager
+def counted_store(stack: LocalStack) -> Iterator[tuple[GcsBlobStore, FlakyProxy]]:
+    """A store talking through a proxy that fails nothing and counts its requests by kind."""
+    with FlakyProxy(stack.gcs_url, classify=storage_request_kind) as proxy:
+        client = storage_client(stack.project, endpoint=proxy.url)
+        try:
+            yield GcsBlobStore(client), proxy
+        finally:
+            client.close()
+
+
 @pytest.fixture(scope="module")
 def chunked_store(local_stack: LocalStack) -> GcsBlobStore:
     return GcsBlobStore(local_stack.storage_client(), chunk_size=SMALL_CHUNK)
 
 
-def test_reader_streams_a_gzip_log(chunked_store: GcsBlobStore, bucket: str) -> None:
+def test_reader_streams_a_gzip_log_in_one_request(local_stack: LocalStack, bucket: str) -> None:
     lines = [f"{line}\n".encode() for line in sample_lines(10_000)]
     packed = gzip.compress(b"".join(lines))
-    assert len(packed) > 2 * SMALL_CHUNK  # read in several ranged requests
-    chunked_store.put(bucket, "cdn/1.log.gz", packed)
+    assert len(packed) > 2 * SMALL_CHUNK
+    local_stack.blob_store().put(bucket, "cdn/1.log.gz", packed)
 
-    with chunked_store.open_reader(bucket, "cdn/1.log.gz") as raw, gzip.open(raw) as text:
-        read = list(text)
+    with counted_store(local_stack) as (store, proxy):
+        with store.open_reader(bucket, "cdn/1.log.gz") as raw, gzip.open(raw) as text:
+            read = list(text)
+        counts = proxy.counts()
 
     assert read == lines
+    assert counts.kinds == {"download": 1}  # no request for its generation first, no ranges
 
 
-def test_reader_never_mixes_two_generations(chunked_store: GcsBlobStore, bucket: str) -> None:
-    chunked_store.put(bucket, "big", b"a" * (3 * SMALL_CHUNK))
+def test_a_reader_closed_early_stops_its_download(blob_store: GcsBlobStore, bucket: str) -> None:
+    blob_store.put(bucket, "big", bytes(range(256)) * (64 << 10))  # 16 MiB: more than is read ahead
+    before = threading.active_count()
 
-    with chunked_store.open_reader(bucket, "big") as reader:
-        first = reader.read(SMALL_CHUNK)
-        chunked_store.put(bucket, "big", b"b" * (3 * SMALL_CHUNK))
-        with pytest.raises(BlobNotFoundError):
-            reader.read()  # the pinned generation is gone: an error, never b"bbb..."
+    with blob_store.open_reader(bucket, "big") as reader:
+        first = reader.read(1000)
 
-    assert first == b"a" * SMALL_CHUNK
+    assert first == bytes(range(256)) * 3 + bytes(range(232))
+    assert threading.active_count() == before  # the download's thread is done
+
+
+def test_a_download_that_breaks_off_resumes_where_it_stopped(local_stack: LocalStack, bucket: str) -> None:
+    data = os.urandom(3 << 20)
+    local_stack.blob_store().put(bucket, "log", data)
+
+    with counted_store(local_stack) as (store, proxy):
+        proxy.cut_next(1 << 20, method="GET")
+        with store.open_reader(bucket, "log") as reader:
+            read = reader.read()
+        counts = proxy.counts()
+
+    assert read == data
+    assert (counts.cut, counts.kinds) == (1, {"download": 2})  # the rest asked for from where it broke off
+
+
+def test_a_read_never_mixes_two_generations(local_stack: LocalStack, bucket: str) -> None:
+    size = 32 << 20  # far more than the reader and the connections hold ahead of what was read
+    local_stack.blob_store().put(bucket, "big", b"a" * size)
+
+    with counted_store(local_stack) as (store, proxy):
+        with store.open_reader(bucket, "big") as reader:  # the answer is under way: it is read whole
+            store.put(bucket, "big", b"b" * size)
+            assert reader.read() == b"a" * size
+        proxy.cut_next(size - (2 << 20), method="GET")
+        with store.open_reader(bucket, "big") as reader:
+            store.put(bucket, "big", b"c" * size)
+            with pytest.raises(BlobNotFoundError):
+                reader.read()  # resumed on its generation, which is gone: an error, never b"bbb...ccc"
 
 
 def test_large_streamed_write_keeps_memory_flat(chunked_store: GcsBlobStore, bucket: str) -> None:
