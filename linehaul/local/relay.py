@@ -91,7 +91,12 @@ class RelayHandler(BaseHTTPRequestHandler):
     ) -> Iterator[http.client.HTTPResponse | None]:
         """The target's answer to this request (or to ``method`` with ``headers`` added, and ``body``: bytes,
         a file or None), read within the block; None if the target did not answer (502 sent then)."""
-        sent = {name: value for name, value in self.headers.items() if name.lower() not in _HOP_BY_HOP}
+        replaced = {name.lower() for name in headers or {}}
+        sent = {
+            name: value
+            for name, value in self.headers.items()
+            if name.lower() not in _HOP_BY_HOP and name.lower() not in replaced
+        }
         sent.update(headers or {})
         sent["Host"] = "{}:{}".format(*self.relay.upstream)
         length = _length(body)

