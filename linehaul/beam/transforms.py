@@ -32,7 +32,7 @@ from linehaul.beam.emulator import skip_credentials_for_emulator
 from linehaul.pipeline.ingest import IngestReport, KeptConverters, ingest_log
 from linehaul.pipeline.naming import log_name
 from linehaul.pipeline.ports import BlobStore
-from linehaul.pipeline.settings import IngestSettings
+from linehaul.pipeline.settings import DEFAULT_UPLOAD_CHUNK_MB, IngestSettings
 from linehaul.runtime.heap import map_large_buffers
 from linehaul.stores.locations import Location, LocationStore, staging_bucket
 
@@ -66,7 +66,14 @@ class StageLogs(beam.PTransform):  # type: ignore[type-arg]  # Beam's PTransform
     """Every log matched by ``patterns`` (``gs://bucket/dir/*.log.gz`` or local globs), staged into
     ``staging`` (``gs://bucket`` or a local directory). Its output: one IngestReport per staged log."""
 
-    def __init__(self, patterns: Sequence[str], staging: str, *, echo: bool = False, chunk_mb: int = 8):
+    def __init__(
+        self,
+        patterns: Sequence[str],
+        staging: str,
+        *,
+        echo: bool = False,
+        chunk_mb: int = DEFAULT_UPLOAD_CHUNK_MB,
+    ):
         super().__init__()
         self._patterns = list(patterns)
         self._stage = StageLog(staging_bucket(staging), echo=echo, chunk_mb=chunk_mb)
@@ -93,7 +100,7 @@ class StageLog(beam.DoFn):
     counted and named as conflicts.
     """
 
-    def __init__(self, staging: str, *, echo: bool = False, chunk_mb: int = 8) -> None:
+    def __init__(self, staging: str, *, echo: bool = False, chunk_mb: int = DEFAULT_UPLOAD_CHUNK_MB) -> None:
         super().__init__()
         self._settings = IngestSettings(
             result_bucket=staging, quarantine_bucket=staging, upload_chunk_mb=chunk_mb
@@ -107,7 +114,7 @@ class StageLog(beam.DoFn):
         """On the worker: storage clients cannot be pickled, so they are made here (Cloud Storage lazily),
         and the converters, kept from log to log as the ingestor keeps them."""
         chunk = self._settings.upload_chunk_mb << 20
-        map_large_buffers()  # as the ingestor does: freed upload parts go back to the system
+        map_large_buffers()  # as the ingestor does: freed upload buffers go back to the system
         self._store = LocationStore(lambda: _cloud_store(chunk))
         self._converters = KeptConverters()
         self._counters = {name: Metrics.counter(NAMESPACE, name) for name in COUNTS}

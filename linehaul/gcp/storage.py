@@ -30,8 +30,8 @@ from google.auth.exceptions import TransportError
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from linehaul.gcp.downloads import StreamedDownload
-from linehaul.gcp.uploads import PartUpload
-from linehaul.pipeline.naming import object_uri, parts_prefix
+from linehaul.gcp.uploads import CHUNK_MULTIPLE, SpillingUpload, UploadCorruptedError
+from linehaul.pipeline.naming import object_uri, parts_prefix, spilled_name
 from linehaul.pipeline.ports import (
     BlobInfo,
     BlobNotFoundError,
@@ -39,13 +39,14 @@ from linehaul.pipeline.ports import (
     PreconditionFailedError,
     StorageError,
 )
+from linehaul.pipeline.settings import DEFAULT_UPLOAD_CHUNK_MB
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "GcsBlobStore"]
 
-DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
-"""Bytes per request when uploading; resumable uploads need a multiple of 256 KiB."""
+DEFAULT_CHUNK_SIZE = DEFAULT_UPLOAD_CHUNK_MB << 20
+"""Bytes an upload holds in memory before it spills to a resumable upload, and about the bytes of each chunk
+of that upload (a multiple of 256 KiB, as resumable uploads need): see :mod:`linehaul.gcp.uploads`."""
 
-_CHUNK_MULTIPLE = 256 * 1024
 _ATTEMPTS = 3  # reads of "the current generation" retried when the object is replaced meanwhile
 
 _T = TypeVar("_T")
@@ -66,8 +67,8 @@ class GcsBlobStore:
     ) -> None:
         """``retry``: how the client library retries each request (a ``google.api_core.retry.Retry``: the
         library's default, whose deadline is 120 s, unless a test wants a shorter one)."""
-        if chunk_size <= 0 or chunk_size % _CHUNK_MULTIPLE:
-            raise ValueError(f"chunk_size must be a positive multiple of {_CHUNK_MULTIPLE}, not {chunk_size}")
+        if chunk_size <= 0 or chunk_size % CHUNK_MULTIPLE:
+            raise ValueError(f"chunk_size must be a positive multiple of {CHUNK_MULTIPLE}, not {chunk_size}")
         self._client = client
         self._chunk_size = chunk_size
         self._retry = retry
@@ -105,8 +106,9 @@ class GcsBlobStore:
         """Stream bytes into the object; it is replaced, whole, with ``metadata``, when the block exits
         without an error.
 
-        The bytes go up in parts of ``chunk_size`` composed at the end (see :mod:`linehaul.gcp.uploads`); an
-        error inside the block deletes the parts and leaves the object as it was.
+        Up to ``chunk_size`` bytes are held and uploaded at the end; more go up in a resumable upload of the
+        object, in chunks of ``chunk_size`` (see :mod:`linehaul.gcp.uploads`). An error inside the block
+        cancels it and leaves the object as it was.
         """
         return self._writer(bucket, name, content_type, metadata)
 
@@ -114,23 +116,32 @@ class GcsBlobStore:
     def _writer(
         self, bucket: str, name: str, content_type: str, metadata: Mapping[str, str] | None
     ) -> Iterator[BinaryIO]:
-        with self._pending(bucket, name, content_type) as pending:
+        with self._pending(bucket, name, content_type, metadata) as pending:
             yield cast(BinaryIO, pending)
-            pending.finish(name, metadata=metadata)  # the parts composed: the object is replaced now
+            pending.finish(name, metadata=metadata)  # the object is replaced now
 
     def open_pending(
         self, bucket: str, key: str, *, content_type: str = "application/octet-stream"
     ) -> AbstractContextManager[PendingObject]:
-        """Stream bytes in parts under ``key`` (:func:`linehaul.pipeline.naming.part_name`), composed into
-        the object named by ``finish``; an unfinished write deletes its parts."""
-        return self._pending(bucket, key, content_type)
+        """Stream bytes for an object named by ``finish``: held in memory up to ``chunk_size`` bytes and
+        uploaded under that name then, or, beyond, spilled to a resumable upload of
+        :func:`~linehaul.pipeline.naming.spilled_name` (``key``), composed into it. An unfinished write
+        cancels the upload (or deletes the spilled object)."""
+        return self._pending(bucket, spilled_name(key), content_type, None)
 
     @contextmanager
-    def _pending(self, bucket: str, key: str, content_type: str) -> Iterator[_PendingUpload]:
-        upload = PartUpload(
-            self._client.bucket(bucket), key, self._chunk_size, content_type, retry=self._retry
+    def _pending(
+        self, bucket: str, spill_to: str, content_type: str, metadata: Mapping[str, str] | None
+    ) -> Iterator[_PendingUpload]:
+        upload = SpillingUpload(
+            self._client.bucket(bucket),
+            spill_to,
+            self._chunk_size,
+            content_type,
+            metadata=metadata,
+            retry=self._retry,
         )
-        pending = _PendingUpload(upload, bucket, key)
+        pending = _PendingUpload(upload, bucket, spill_to)
         try:
             yield pending
         finally:
@@ -138,7 +149,9 @@ class GcsBlobStore:
                 upload.discard()
 
     def remove_pending(self, bucket: str, key: str) -> None:
-        """Delete the parts unfinished uploads under ``key`` left (a crashed run's)."""
+        """Delete the spilled objects that unfinished writes under ``key`` left complete (a run that crashed
+        after an output's last chunk and before naming it; an upload session never finished leaves
+        nothing)."""
         with _storage_errors(_where(bucket, parts_prefix(key))):
             leftovers = list(self._client.list_blobs(bucket, prefix=parts_prefix(key), retry=self._retry))
         for blob in leftovers:
@@ -291,10 +304,11 @@ class _PortStream(io.BufferedIOBase):
 
 
 class _PendingUpload(_PortStream):
-    """A pending object in Cloud Storage: a part upload, composed into its object by :meth:`finish`."""
+    """A pending object in Cloud Storage: a :class:`SpillingUpload`, made the object named by
+    :meth:`finish`."""
 
-    def __init__(self, upload: PartUpload, bucket: str, key: str) -> None:
-        super().__init__(upload, _where(bucket, parts_prefix(key)))
+    def __init__(self, upload: SpillingUpload, bucket: str, spill_to: str) -> None:
+        super().__init__(upload, _where(bucket, spill_to))
         self._upload, self._bucket = upload, bucket
         self.finished = False
 
@@ -344,7 +358,7 @@ def _storage_errors(where: str) -> Iterator[None]:
         if status == HTTPStatus.PRECONDITION_FAILED:
             raise PreconditionFailedError(f"{where}: generation precondition failed") from error
         raise StorageError(f"{where}: {status} {error}") from error
-    except _Corrupted as error:  # a transfer's bytes do not match the checksum Cloud Storage sent
+    except (_Corrupted, UploadCorruptedError) as error:  # the bytes do not match their checksum
         raise StorageError(f"{where}: {error}") from error
     except (requests.RequestException, TransportError, ConnectionError, TimeoutError) as error:
         raise StorageError(f"{where}: {error!r}") from error  # timed out, or the connection failed

@@ -3,15 +3,15 @@
 :func:`ingest_log` does, for ``gs://<bucket>/<dir>/<name>.log.gz``:
 
 1. stream the log (one block of lines at a time: memory stays flat) through the fast converter, writing
-   each output as it goes, in the background, into a pending object of the staging bucket (upload parts on
-   Cloud Storage, a hidden file in a directory, a buffer in memory) whose name does not depend on the log's
-   dates (:func:`~linehaul.pipeline.naming.pending_key`); what crashed runs of the same log left there is
-   removed first;
+   each output as it goes, in the background, into a pending object of the staging bucket (on Cloud Storage
+   held in memory, or past UPLOAD_CHUNK_MB a resumable upload; a hidden file in a directory; a buffer in
+   memory) whose name does not depend on the log's dates (:func:`~linehaul.pipeline.naming.pending_key`);
+   what crashed runs of the same log left there is removed first;
 2. when the log has been read, name the outputs after the UTC day of the earliest row (production's
    minimum timestamp; the object's creation day for a log without one, see
-   :mod:`linehaul.pipeline.naming`) and finish each pending object under its name: the parts composed into
-   it, the file renamed to it. Objects appear whole or not at all. A staged file whose ``loaded/`` marker
-   says the publisher already loaded it is not staged again;
+   :mod:`linehaul.pipeline.naming`) and finish each pending object under its name: uploaded under it, or
+   the resumable upload composed into it; the file renamed to it. Objects appear whole or not at all. A
+   staged file whose ``loaded/`` marker says the publisher already loaded it is not staged again;
 3. delete the log (only the generation that was read), or, if it could not be read to its end (corrupt or
    truncated gzip), move it to ``quarantine/`` in its bucket (or in QUARANTINE_BUCKET), the reason in its
    metadata, after its readable lines went through 1-2. A backfill (``keep_source``) deletes nothing: it

@@ -12,9 +12,10 @@ In the staging (result) bucket, for a log ``.../<name>.log.gz`` whose earliest e
     unprocessed/YYYYMMDD/<name>.reasons.json      why, line by line (NDJSON: line, field, reason)
     ignored/YYYYMMDD/<name>.txt                   lines with an agent production ignores, byte for byte
     loaded/processed/YYYYMMDD/downloads-<name>.json   marker: this staged file is in BigQuery
-    _linehaul_parts/ingest/<name>/<run>/<output>/<n>  an output's parts while a run reads the log,
-                                                  composed into its name above when the log has been read
-    _linehaul_parts/<object>/<n>                  parts of any other streamed upload of <object>
+    _linehaul_parts/ingest/<name>/<run>/<output>/spilled  an output larger than UPLOAD_CHUNK_MB while a run
+                                                  reads the log (a resumable upload: it exists once
+                                                  complete), composed into its name above when the log
+                                                  has been read, then deleted
     quarantine/<log object name>                  a log that could not be read to its end, moved there
                                                   in its own bucket (or, with QUARANTINE_BUCKET, to
                                                   quarantine/<log bucket>/<log object name> there;
@@ -45,9 +46,7 @@ __all__ = [
     "log_name",
     "log_object_name",
     "marked_name",
-    "merged_part_name",
     "object_uri",
-    "part_name",
     "partition_in",
     "partition_of",
     "partition_of_timestamp",
@@ -58,6 +57,7 @@ __all__ = [
     "quarantine_name",
     "quarantine_prefix",
     "quarantined_staged_name",
+    "spilled_name",
     "split_uri",
     "staged_names",
     "staged_output",
@@ -234,23 +234,19 @@ def is_quarantined(name: str) -> bool:
     return name.startswith(_QUARANTINE)
 
 
-# -- upload parts ----------------------------------------------------------------------------------------
+# -- spilled uploads ------------------------------------------------------------------------------------
 
 
-def part_name(object_name: str, number: int) -> str:
-    """The ``number``-th part of a streamed upload of ``object_name``."""
-    return f"{_PARTS}{object_name}/{number:06d}"
+def spilled_name(key: str) -> str:
+    """Where a pending object's bytes go when they are too many to hold (``key``: its scratch space, such
+    as a :func:`pending_key`), until it is named."""
+    return f"{parts_prefix(key)}spilled"
 
 
 def parts_prefix(key: str = "") -> str:
-    """Where the parts of streamed uploads under ``key`` (an object name, a pending key or a prefix of
-    them; every upload, by default) are."""
+    """Where the spilled objects of pending writes under ``key`` (a pending key or a prefix of one; every
+    one, by default) are."""
     return f"{_PARTS}{key}" + ("" if not key or key.endswith("/") else "/")
-
-
-def merged_part_name(object_name: str, level: int, number: int) -> str:
-    """A compose of parts of ``object_name`` (more than a compose takes at once)."""
-    return f"{_PARTS}{object_name}/level{level}-{number:04d}"
 
 
 # -- URIs ------------------------------------------------------------------------------------------------

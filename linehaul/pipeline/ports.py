@@ -100,14 +100,15 @@ class BlobStore(Protocol):
         """Stream bytes for an object named only when they are all written (:meth:`PendingObject.finish`).
 
         Nothing is visible until then; what is not finished when the block exits (an error, or no
-        ``finish``) is discarded. ``key`` names the scratch space the bytes wait in (upload parts, a
+        ``finish``) is discarded. ``key`` names the scratch space the bytes wait in (a spilled upload, a
         temporary file): give the same key to the same content, so that :meth:`remove_pending` of a later
         run finds what a crashed run left behind.
         """
         ...
 
     def remove_pending(self, bucket: str, key: str) -> None:
-        """Remove what unfinished writes whose key starts with ``key`` left behind (a crashed run's parts)."""
+        """Remove what unfinished writes whose key starts with ``key`` left behind (a crashed run's spilled
+        uploads or files)."""
         ...
 
     def put(

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from linehaul.pipeline.ports import TableRef
 from linehaul.tables import Table
 
-__all__ = ["ConfigError", "IngestSettings", "PublishSettings"]
+__all__ = ["DEFAULT_UPLOAD_CHUNK_MB", "ConfigError", "IngestSettings", "PublishSettings"]
+
+DEFAULT_UPLOAD_CHUNK_MB = 64
+"""``UPLOAD_CHUNK_MB``'s default (see :class:`IngestSettings`)."""
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
 _PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|[a-z0-9.:-]+")  # domain-scoped projects contain . and :
@@ -78,19 +81,22 @@ class IngestSettings:
     ``RESULT_BUCKET`` (required): the staging bucket for processed, unprocessed and ignored outputs.
     ``QUARANTINE_BUCKET`` (default: none, the log's own bucket): where damaged logs are moved, under
     ``quarantine/``.
-    ``UPLOAD_CHUNK_MB`` (default 8): the least size of each part of a streamed upload; memory use follows it.
+    ``UPLOAD_CHUNK_MB`` (default 64): an output up to this size is held in memory and uploaded in one go
+    under its name; a larger one goes up in a resumable upload, in chunks of this size, as it is written
+    (see :mod:`linehaul.gcp.uploads`). Memory use follows it: about three chunks for a log's two largest
+    outputs.
     """
 
     result_bucket: str
     quarantine_bucket: str | None = None
-    upload_chunk_mb: int = 8
+    upload_chunk_mb: int = DEFAULT_UPLOAD_CHUNK_MB
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> IngestSettings:
         read = _Reader(env)
         result = read.text("RESULT_BUCKET", _BUCKET, "a bucket name (the staging bucket)")
         quarantine = read.optional("QUARANTINE_BUCKET", _BUCKET, "a bucket name")
-        chunk = int(read.number("UPLOAD_CHUNK_MB", 8, 1, 256, whole=True))
+        chunk = int(read.number("UPLOAD_CHUNK_MB", DEFAULT_UPLOAD_CHUNK_MB, 1, 256, whole=True))
         read.done()
         return cls(result_bucket=result, quarantine_bucket=quarantine, upload_chunk_mb=chunk)
 

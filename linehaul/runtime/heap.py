@@ -1,12 +1,12 @@
 """Give large freed buffers back to the operating system, so that an ingestor's memory stays flat.
 
-An ingestor moves its outputs in parts of ``UPLOAD_CHUNK_MB`` (8 MiB or more, by default) and reads its
-log in chunks just as large. glibc's allocator serves a block that large with its own memory mapping, unmapped
-when freed, but only the first time: freeing it raises the allocator's "mmap threshold" above that size,
-so every later part is carved from the heap, whose freed space the process keeps. Measured on an ingest
-of 1M lines through fake GCS, peak RSS went from 276 to 207 MiB once the threshold was fixed at 4 MiB
-(200k lines: 184 to 149 MiB); the blocks of lines (1 MiB) and their rows stay below it, so parsing
-allocates as before.
+An ingestor holds each output in a buffer of up to ``UPLOAD_CHUNK_MB`` (64 MiB by default), sent as the
+chunks of a resumable upload. glibc's allocator serves a block that large with its own memory mapping,
+unmapped when freed, but only the first time: freeing it raises the allocator's "mmap threshold" above that
+size, so every later buffer is carved from the heap, whose freed space the process keeps. Measured on an
+ingest of 1M lines through fake GCS (in the 8 MiB upload parts of the time), peak RSS went from 276 to 207
+MiB once the threshold was fixed at 4 MiB (200k lines: 184 to 149 MiB); the blocks of lines (1 MiB) and
+their rows stay below it, so parsing allocates as before.
 
 :func:`map_large_buffers` fixes the threshold (which also turns the dynamic adjustment off) where the C
 library is glibc, and does nothing elsewhere. The Cloud Functions runtime is Linux with glibc. It affects

@@ -26,7 +26,7 @@ __all__ = ["ingestor_function", "process_fastly_log"]
 
 def _set_up() -> tuple[IngestSettings, GcsBlobStore]:
     settings = IngestSettings.from_env(os.environ)
-    map_large_buffers()  # freed upload parts go back to the system: memory stays flat
+    map_large_buffers()  # freed upload buffers go back to the system: memory stays flat
     return settings, GcsBlobStore(storage_client(), chunk_size=settings.upload_chunk_mb << 20)
 
 

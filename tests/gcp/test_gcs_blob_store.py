@@ -1,5 +1,6 @@
 """GcsBlobStore against the real fake-gcs-server, beyond the port's contract (which
-tests/pipeline/test_blob_store_contract.py holds): streamed reads and writes in many parts, flat memory."""
+tests/pipeline/test_blob_store_contract.py holds): reads in one request, writes held or spilled to resumable
+uploads, the requests each one costs, flat memory."""
 
 from __future__ import annotations
 
@@ -10,16 +11,19 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from google.cloud.storage.retry import DEFAULT_RETRY
 
 from linehaul.gcp import GcsBlobStore, storage_client
 from linehaul.local import LocalStack
 from linehaul.local.flaky import FlakyProxy
 from linehaul.local.gcs_requests import storage_request_kind
 from linehaul.logs.sample import sample_lines
-from linehaul.pipeline.naming import parts_prefix
-from linehaul.pipeline.ports import BlobNotFoundError
+from linehaul.pipeline.naming import parts_prefix, spilled_name
+from linehaul.pipeline.ports import BlobNotFoundError, StorageError
+from tests.cloud import FAILING_REQUESTS
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +31,12 @@ SMALL_CHUNK = 256 * 1024  # the smallest chunk allowed: many parts per object
 
 
 @contextmanager
-def counted_store(stack: LocalStack) -> Iterator[tuple[GcsBlobStore, FlakyProxy]]:
-    """A store talking through a proxy that fails nothing and counts its requests by kind."""
+def counted_store(stack: LocalStack, **options: Any) -> Iterator[tuple[GcsBlobStore, FlakyProxy]]:
+    """A store (made with ``options``) talking through a proxy that counts its requests by kind."""
     with FlakyProxy(stack.gcs_url, classify=storage_request_kind) as proxy:
         client = storage_client(stack.project, endpoint=proxy.url)
         try:
-            yield GcsBlobStore(client), proxy
+            yield GcsBlobStore(client, **options), proxy
         finally:
             client.close()
 
@@ -68,6 +72,8 @@ def test_a_reader_closed_early_stops_its_download(blob_store: GcsBlobStore, buck
     assert not _download_threads()  # the download stopped
 
 
+@FAILING_REQUESTS[0]
+@FAILING_REQUESTS[1]
 def test_a_download_that_breaks_off_resumes_where_it_stopped(local_stack: LocalStack, bucket: str) -> None:
     data = os.urandom(3 << 20)
     local_stack.blob_store().put(bucket, "log", data)
@@ -82,6 +88,8 @@ def test_a_download_that_breaks_off_resumes_where_it_stopped(local_stack: LocalS
     assert (counts.cut, counts.kinds) == (1, {"download": 2})  # the rest asked for from where it broke off
 
 
+@FAILING_REQUESTS[0]
+@FAILING_REQUESTS[1]
 def test_a_read_never_mixes_two_generations(local_stack: LocalStack, bucket: str) -> None:
     size = 32 << 20  # far more than the reader and the connections hold ahead of what was read
     local_stack.blob_store().put(bucket, "big", b"a" * size)
@@ -99,7 +107,7 @@ def test_a_read_never_mixes_two_generations(local_stack: LocalStack, bucket: str
 
 def test_large_streamed_write_keeps_memory_flat(chunked_store: GcsBlobStore, bucket: str) -> None:
     piece = bytes(range(256)) * 256  # 64 KiB
-    pieces = 160  # 10 MiB in all, 40 parts: 9 merged first (32 sources at most per compose)
+    pieces = 160  # 10 MiB in all, in 40 chunks
 
     tracemalloc.start()
     try:
@@ -114,7 +122,7 @@ def test_large_streamed_write_keeps_memory_flat(chunked_store: GcsBlobStore, buc
     assert info.size == len(piece) * pieces
     assert data == piece * pieces
     assert peak < 8 * SMALL_CHUNK, f"peak {peak} bytes: the writer buffers the object"
-    assert list(chunked_store.list(bucket, parts_prefix())) == []  # the parts are gone
+    assert list(chunked_store.list(bucket, parts_prefix())) == []  # the object was the upload's own
 
 
 def test_writer_through_gzip(blob_store: GcsBlobStore, bucket: str) -> None:
@@ -146,10 +154,71 @@ def test_writer_error_leaves_the_object_unchanged(chunked_store: GcsBlobStore, b
 @pytest.mark.parametrize("size", [10, 3 * SMALL_CHUNK + 5])
 def test_writer_with_metadata(chunked_store: GcsBlobStore, bucket: str, size: int) -> None:
     with chunked_store.open_writer(bucket, "quarantine/a.log.gz", metadata={"linehaul-damage": "cut"}) as out:
-        out.write(b"x" * size)  # one simple upload, or parts composed
+        out.write(b"x" * size)  # one simple upload, or a resumable one
 
     data, info = chunked_store.get(bucket, "quarantine/a.log.gz")
     assert (len(data), info.metadata) == (size, {"linehaul-damage": "cut"})
+
+
+@pytest.mark.parametrize(
+    ("sizes", "requests"),
+    [
+        ([100_000], {"upload": 1}),  # held: one request under the name
+        ([9 << 20], {"resumable start": 1, "resumable chunk": 1}),  # held, too large for one request
+        ([SMALL_CHUNK, SMALL_CHUNK, SMALL_CHUNK, 5],  # spilled: 2 chunks, 1, then the last 5 bytes
+         {"resumable start": 1, "resumable chunk": 3, "compose": 1, "delete": 1}),
+    ],
+    ids=["small", "held", "spilled"],
+)  # fmt: skip
+def test_what_a_pending_object_costs(
+    local_stack: LocalStack, bucket: str, sizes: list[int], requests: dict[str, int]
+) -> None:
+    written = [bytes([n]) * size for n, size in enumerate(sizes)]
+    with counted_store(local_stack, chunk_size=SMALL_CHUNK if len(sizes) > 1 else 16 << 20) as (store, proxy):
+        with store.open_pending(bucket, "ingest/cdn-a/run/downloads") as pending:
+            for data in written:
+                pending.write(data)
+            pending.finish("processed/20261101/downloads-cdn-a.json")
+        counts = proxy.counts()
+
+    direct = local_stack.blob_store()
+    assert counts.kinds == requests
+    assert direct.get(bucket, "processed/20261101/downloads-cdn-a.json")[0] == b"".join(written)
+    assert [info.name for info in direct.list(bucket, "")] == ["processed/20261101/downloads-cdn-a.json"]
+
+
+@FAILING_REQUESTS[0]
+@FAILING_REQUESTS[1]
+def test_a_chunk_whose_answer_was_lost_is_kept_once(local_stack: LocalStack, bucket: str) -> None:
+    data = os.urandom(3 * SMALL_CHUNK + 5)
+    with counted_store(local_stack, chunk_size=SMALL_CHUNK) as (store, proxy):
+        with store.open_writer(bucket, "out") as out:
+            out.write(data[:SMALL_CHUNK])
+            proxy.fail_next(after=True, method="PUT")  # the first chunk lands; its answer is lost
+            out.write(data[SMALL_CHUNK:])
+        counts = proxy.counts()
+
+    assert counts.failed_after == 1
+    assert local_stack.blob_store().get(bucket, "out")[0] == data
+
+
+def test_a_spilled_object_left_by_a_crash_is_removed_by_the_next_run(
+    local_stack: LocalStack, bucket: str
+) -> None:
+    quick = DEFAULT_RETRY.with_timeout(0.5)
+    with counted_store(local_stack, chunk_size=SMALL_CHUNK, retry=quick) as (store, proxy):
+        opened = store.open_pending(bucket, "ingest/cdn-a/run1/downloads")
+        pending = opened.__enter__()  # the process dies before leaving the block: nothing cleans up
+        pending.write(b"z" * (3 * SMALL_CHUNK))
+        proxy.fail_next(100, after=False, method="POST")  # its last chunk lands, the compose never does
+        with pytest.raises(StorageError):
+            pending.finish("processed/20261101/downloads-cdn-a.json")
+    direct = local_stack.blob_store()
+    assert [info.name for info in direct.list(bucket, "")] == [spilled_name("ingest/cdn-a/run1/downloads")]
+
+    direct.remove_pending(bucket, "ingest/cdn-a/")
+
+    assert list(direct.list(bucket, "")) == []
 
 
 def test_copy_is_server_side_and_adds_metadata(blob_store: GcsBlobStore, bucket: str) -> None:

@@ -18,11 +18,14 @@ from functions_framework import create_app
 
 from linehaul.gcp import GcsBlobStore
 from linehaul.local import LocalStack
+from linehaul.local.flaky import FlakyProxy
+from linehaul.local.gcs_requests import storage_request_kind
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
-from linehaul.pipeline.naming import parts_prefix
+from linehaul.pipeline.naming import parts_prefix, pending_key, spilled_name
 from linehaul.pipeline.ports import StorageError
 from linehaul.pipeline.settings import IngestSettings
+from linehaul.tables import Output
 from tests.pipeline.helpers import CrashError, Crashing, expected_outputs
 
 pytestmark = pytest.mark.integration
@@ -161,7 +164,7 @@ def test_a_crash_between_outputs_and_deleting_the_log_then_a_redelivery(
 
 # -- the outputs are named when the log has been read: crashes around that moment, and duplicates --------
 
-PART = 256 * 1024  # small upload parts: an output of these logs is many parts, composed at the end
+PART = 256 * 1024  # small chunks: the outputs of these logs spill to resumable uploads of many chunks
 BIG_LOG = gzip.compress(("\n".join(sample_lines(12_000, seed=22)) + "\n").encode())
 
 
@@ -179,31 +182,33 @@ def clean_run(local_stack: LocalStack) -> dict[str, bytes]:
     return _contents(store, staging)
 
 
-def test_a_killed_run_leaves_parts_that_the_next_run_removes(
+def test_a_killed_run_leaves_nothing_the_next_run_minds(
     local_stack: LocalStack, buckets: tuple[str, str], clean_run: dict[str, bytes]
 ) -> None:
     logs, staging = buckets
     store = GcsBlobStore(local_stack.storage_client(), chunk_size=PART)
     store.put(logs, "big.log.gz", BIG_LOG)
-    script = (
-        "from linehaul.gcp import GcsBlobStore, storage_client; "
-        "from linehaul.pipeline.ingest import ingest_log; "
-        "from linehaul.pipeline.settings import IngestSettings; "
-        f"store = GcsBlobStore(storage_client('x'), chunk_size={PART}); "
-        f"ingest_log(store, {logs!r}, 'big.log.gz', IngestSettings(result_bucket={staging!r}))"
-    )
-    child = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, **local_stack.env})
-    try:
-        deadline = time.monotonic() + 120
-        while len(list(store.list(staging, parts_prefix()))) < 3 and child.poll() is None:
-            assert time.monotonic() < deadline, "the child uploaded no parts"
-            time.sleep(0.05)
-    finally:
-        child.kill()  # the process dies: nothing of it cleans up
-        child.wait()
-    leftovers = [info.name for info in store.list(staging, parts_prefix())]
-    assert leftovers, "the child finished before it could be killed"
-    assert store.stat(logs, "big.log.gz") is not None
+    with FlakyProxy(local_stack.gcs_url, classify=storage_request_kind) as proxy:
+        script = (
+            "from linehaul.gcp import GcsBlobStore, storage_client; "
+            "from linehaul.pipeline.ingest import ingest_log; "
+            "from linehaul.pipeline.settings import IngestSettings; "
+            f"store = GcsBlobStore(storage_client('x', endpoint={proxy.url!r}), chunk_size={PART}); "
+            f"ingest_log(store, {logs!r}, 'big.log.gz', IngestSettings(result_bucket={staging!r}))"
+        )
+        child = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, **local_stack.env})
+        try:
+            deadline = time.monotonic() + 120
+            while proxy.counts().kinds.get("resumable chunk", 0) < 3 and child.poll() is None:
+                assert time.monotonic() < deadline, "the child sent no chunks"
+                time.sleep(0.01)
+        finally:
+            child.kill()  # the process dies mid-upload: nothing of it cleans up
+            child.wait()
+    assert child.returncode != 0, "the child finished before it could be killed"
+    assert list(store.list(staging, "")) == []  # an upload session never finished is no object
+    # what a run killed after an output's last chunk, before naming it, leaves:
+    store.put(staging, spilled_name(pending_key("big", "killed", Output.DOWNLOADS)), b'{"partial": 1}\n')
 
     report = ingest_log(store, logs, "big.log.gz", IngestSettings(result_bucket=staging))
 
@@ -247,7 +252,7 @@ def test_concurrent_duplicate_deliveries_stage_the_same_objects(
         while not outcomes or outcomes[-1] == "failed":
             try:
                 report = ingest_log(store, logs, "big.log.gz", settings, generation=generation)
-            except StorageError:  # the other delivery removed a part this one was composing
+            except StorageError:  # the other delivery removed the spilled output this one was composing
                 outcomes.append("failed")
             else:
                 outcomes.append(report.outcome)

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, *FAILING_REQUESTS]
 
 @contextmanager
 def proxied_store(stack: LocalStack, proxy: FlakyProxy) -> Iterator[GcsBlobStore]:
-    """A store talking through ``proxy``, in parts of 256 KiB; its connections closed at the end."""
+    """A store talking through ``proxy``, in chunks of 256 KiB; its connections closed at the end."""
     client = storage_client(stack.project, endpoint=proxy.url)
     try:
         yield GcsBlobStore(client, chunk_size=256 * 1024)
@@ -45,17 +45,17 @@ def upload(url: str, bucket: str, name: str) -> tuple[int, dict[str, object]]:
 def test_streams_pass_through_intact(local_stack: LocalStack, bucket: str) -> None:
     parts, whole = os.urandom(3_000_000), os.urandom(9_000_000)
     with FlakyProxy(local_stack.gcs_url) as proxy, proxied_store(local_stack, proxy) as store:
-        with store.open_writer(bucket, "parts") as stream:  # 6 parts (two writes each), composed
+        with store.open_writer(bucket, "parts") as stream:  # a resumable upload, in chunks of 256 KiB
             for start in range(0, len(parts), 250_000):
                 stream.write(parts[start : start + 250_000])
         store.put(bucket, "whole", whole)  # over 8 MiB: a resumable upload session, its URL rewritten
-        with store.open_reader(bucket, "parts") as stream:  # ranged reads of 256 KiB
+        with store.open_reader(bucket, "parts") as stream:  # one streamed download
             assert stream.read() == parts
         counts = proxy.counts()
     direct = local_stack.blob_store()
     assert direct.get(bucket, "parts")[0] == parts
     assert direct.get(bucket, "whole")[0] == whole
-    assert counts.requests > 15  # the parts, the compose, the session, the ranged reads
+    assert counts.requests > 15  # the chunks, the sessions, the download
     assert counts.failed == 0
 
 

@@ -84,18 +84,18 @@ def test_uris_are_written_and_read_back() -> None:
     assert naming.split_uri("s3://b/x") is None
 
 
-def test_upload_parts_live_under_one_prefix() -> None:
-    part = naming.part_name("processed/20261101/simple-x.json", 3)
-    merged = naming.merged_part_name("processed/20261101/simple-x.json", 0, 1)
-    prefix = naming.parts_prefix("processed/20261101/simple-x.json")
-    assert part.startswith(prefix)
-    assert merged.startswith(prefix)
-    assert prefix.startswith(naming.parts_prefix())
+def test_spilled_uploads_live_under_one_prefix() -> None:
+    key = naming.pending_key("cdn-a", "run1", Output.DOWNLOADS)
+    spilled = naming.spilled_name(key)
+    assert spilled.startswith(naming.parts_prefix(key))
+    assert naming.parts_prefix(key).startswith(naming.parts_prefix())
+    assert spilled != naming.spilled_name(naming.pending_key("cdn-a", "run1", Output.SIMPLE))
 
 
 def test_pending_outputs_of_a_run_live_under_their_log() -> None:
     key = naming.pending_key("cdn-a", "run1", Output.DOWNLOADS)
     assert key.startswith(naming.pending_prefix("cdn-a"))
     assert not key.startswith(naming.pending_prefix("cdn-a-2"))
-    assert naming.part_name(key, 0).startswith(naming.parts_prefix(naming.pending_prefix("cdn-a")))
-    assert naming.staged_output(naming.part_name(key, 0)) is None
+    assert naming.spilled_name(key).startswith(naming.parts_prefix(naming.pending_prefix("cdn-a")))
+    assert not naming.spilled_name(key).startswith(naming.parts_prefix(naming.pending_prefix("cdn-a-2")))
+    assert naming.staged_output(naming.spilled_name(key)) is None
