@@ -16,7 +16,8 @@ time shows. What Cloud Functions bills is the ingesting process: its CPU is comp
 With ``--warm``, the child is a warm instance: it ingests a copy of the log first, with the function's
 :class:`~linehaul.pipeline.ingest.KeptConverters`, and then the log (times and requests of that second
 ingest; peak RSS of the whole child). Corpora: ``../shared/bench/gen_corpus.py``. To measure an older
-checkout side by side, run this script with ``PYTHONPATH`` pointing at it.
+checkout side by side, give it as ``--code DIR``: the ingesting child imports linehaul from there, while the
+local cloud and the counting proxy stay this tree's.
 
 With ``--logs N``, a warm instance instead: the corpus cut into N consecutive logs of whole lines, all
 uploaded, then ingested one after another in one fresh child process, once with a new converter for each
@@ -109,7 +110,7 @@ def _logs(corpus: str, count: int) -> list[bytes]:
     return [gzip.compress(b"".join(lines[cuts[i] : cuts[i + 1]]), 6) for i in range(count)]
 
 
-def _warm(corpus: str, count: int, rounds: int) -> None:
+def _warm(corpus: str, count: int, rounds: int, checkout: str | None) -> None:
     """``--logs``: one instance ingesting ``count`` logs, with a new converter per log and with kept ones."""
     logs, stem = _logs(corpus, count), Path(corpus).name.removesuffix(".log.gz")
     names = [f"{stem}/part{number:03}.log.gz" for number in range(count)]
@@ -122,7 +123,7 @@ def _warm(corpus: str, count: int, rounds: int) -> None:
                 uploaded = [(name, store.put(BUCKETS[0], name, log)) for name, log in pairs]
                 with _counting(server.url) as proxy:
                     call = f"b._ingest_many({proxy.url!r}, {uploaded!r}, {kept!r})"
-                    run = _child(f"import bench_ingest as b; print(json.dumps({call}))")
+                    run = _child(f"import bench_ingest as b; print(json.dumps({call}))", checkout)
                     requests = proxy.counts().requests
                 cpu, what = run["cpu"], "kept" if kept else "new per log"
                 later = sum(cpu[1:]) / max(1, len(cpu) - 1)
@@ -159,10 +160,13 @@ def _counting(url: str) -> Any:
     return FlakyProxy(url, classify=storage_request_kind)
 
 
-def _child(code: str) -> Any:
+def _child(code: str, checkout: str | None = None) -> Any:
+    """Run ``code`` in a fresh Python; with linehaul imported from ``checkout``, if given."""
     here = str(Path(__file__).parent)
     script = f"import json, sys; sys.path.insert(0, {here!r}); {code}"
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    env = dict(os.environ, PYTHONPATH=checkout) if checkout else None  # and from there: "" comes first
+    command = [sys.executable, "-c", script]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=env, cwd=checkout)
     return json.loads(result.stdout.splitlines()[-1])
 
 
@@ -190,6 +194,8 @@ def main() -> int:
     parser.add_argument("--logs", type=int, default=1, metavar="N",
                         help="cut each corpus into N logs for a warm instance (default 1: off)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=2, metavar="N", help="with --logs: runs of each (2)")
+    parser.add_argument("--code", metavar="DIR",
+                        help="the ingesting child imports linehaul from this checkout")  # fmt: skip
     parser.add_argument("--warm", action="store_true",
                         help="ingest each corpus in a warm instance (after a copy of it)")  # fmt: skip
     args = parser.parse_args()
@@ -197,7 +203,7 @@ def main() -> int:
         parser.error("--core-runs, --logs and --rounds must be at least 1")
     if args.logs > 1:
         for corpus in args.corpora:
-            _warm(corpus, args.logs, args.rounds)
+            _warm(corpus, args.logs, args.rounds, args.code)
         return 0
     print("| corpus | lines | path | seconds | lines/s | CPU s | peak RSS MiB |")
     print("|---|---:|---|---:|---:|---:|---:|")
@@ -214,7 +220,7 @@ def main() -> int:
             with _counting(server.url) as proxy:
                 before = _cpu_seconds(server.pid)
                 call = f"b._ingest({proxy.url!r}, {name!r}, {generation!r}, {warm_up!r})"
-                ingest = _child(f"import bench_ingest as b; print(json.dumps({call}))")
+                ingest = _child(f"import bench_ingest as b; print(json.dumps({call}))", args.code)
                 emulator = _cpu_seconds(server.pid) - before
                 requests.append((name, proxy.counts()))
         core_runs = [

@@ -47,6 +47,7 @@ SINGLE_REQUEST_LIMIT = 8 * 1024 * 1024
 _RESUME_INCOMPLETE = 308  # a chunk's answer while the session's object is not complete
 _PERSISTED = re.compile(r"bytes=0-(\d+)")
 _TIMEOUT = 60.0  # seconds to wait for an answer (the client library's default)
+_STALLS = 3  # answers in a row that a session took none of the bytes sent before it is an error
 
 
 def _crc32c() -> Any:
@@ -173,6 +174,7 @@ class _Session:
         """
         start = self._persisted
         end = start + len(chunk)
+        stalled = 0
         while True:
             response = self._put(chunk[self._persisted - start :], end if last else None)
             if response.status_code in (HTTPStatus.OK, HTTPStatus.CREATED):
@@ -181,9 +183,10 @@ class _Session:
                 return answer
             match = _PERSISTED.fullmatch(response.headers.get("Range", ""))
             persisted = int(match.group(1)) + 1 if match else 0
-            if persisted < self._persisted or persisted > end:
-                raise GoogleAPIError(f"{self._url}: the upload session holds {persisted} bytes, "
-                                     f"not between {self._persisted} and {end}")  # fmt: skip
+            stalled = stalled + 1 if persisted == self._persisted else 0
+            if persisted < self._persisted or persisted > end or stalled == _STALLS:
+                raise GoogleAPIError(f"{self._url}: the upload session holds {persisted} bytes after "
+                                     f"{self._persisted} of {end} were sent")  # fmt: skip
             self._persisted = persisted
             if persisted == end and not last:
                 return None

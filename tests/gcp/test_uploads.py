@@ -9,6 +9,7 @@ import re
 
 import pytest
 import requests
+from google.api_core.exceptions import GoogleAPIError
 
 from linehaul.gcp.uploads import CHUNK_MULTIPLE, SpillingUpload, UploadCorruptedError, _Session
 from linehaul.local import LocalStack
@@ -22,6 +23,7 @@ class SessionServer:
         self.data = bytearray()
         self.finished = False
         self.keep_next: int | None = None
+        self.refuse = False  # keep none of what is sent
 
     def request(self, method: str, url: str, data: object = None, **options: object) -> requests.Response:
         headers = options.get("headers")
@@ -33,7 +35,7 @@ class SessionServer:
         if found.group(1) is not None:
             first = int(found.group(1))
             assert first <= len(self.data), "a gap"
-            kept = body if self.keep_next is None else body[: self.keep_next]
+            kept = b"" if self.refuse else body if self.keep_next is None else body[: self.keep_next]
             self.keep_next = None
             self.data[first : first + len(kept)] = kept
         total = found.group(2)
@@ -59,6 +61,15 @@ def test_a_chunk_held_in_part_is_sent_on_from_where_the_session_stopped() -> Non
 
     assert finished == {"name": "o", "size": str(len(data))}
     assert (bytes(server.data), server.finished) == (data, True)
+
+
+def test_a_session_that_keeps_nothing_is_an_error_not_an_endless_loop() -> None:
+    server = SessionServer()
+    server.refuse = True
+    session = _Session(server, "https://upload/session", retry=None)
+
+    with pytest.raises(GoogleAPIError, match="holds 0 bytes"):
+        session.send(memoryview(b"x" * CHUNK_MULTIPLE), last=False)
 
 
 @pytest.mark.integration
