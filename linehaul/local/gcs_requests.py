@@ -17,6 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["StorageRequest", "storage_request_kind"]
 
+_UPLOADS = "/upload/"  # the media endpoints' paths: /upload/storage/v1/..., /download/storage/v1/...
+_DOWNLOADS = "/download/"
+
 
 class StorageRequest(StrEnum):
     """The kinds of request :func:`storage_request_kind` tells apart."""
@@ -40,11 +43,11 @@ def storage_request_kind(method: str, path: str) -> StorageRequest:
     """The kind of the JSON API request ``method path`` (the path with its query)."""
     parts = urlsplit(path)
     query = parse_qs(parts.query)
-    segments = [segment for segment in parts.path.split("/") if segment]
-    if segments[:1] == ["upload"]:
+    if parts.path.startswith(_UPLOADS):
         return _upload_kind(method, query)
-    if segments[:1] == ["download"]:
+    if parts.path.startswith(_DOWNLOADS):
         return StorageRequest.DOWNLOAD
+    segments = [segment for segment in parts.path.split("/") if segment]
     if segments[:3] != ["storage", "v1", "b"]:
         return StorageRequest.OTHER
     objects = segments[3:]  # <bucket>, "o", <name...>, [action...]
