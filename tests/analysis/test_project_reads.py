@@ -118,7 +118,7 @@ def spellings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for number, line in enumerate(sample_lines(4000, seed=31)):
         fields = line.split("|")
         name = _SPELLINGS[number % len(_SPELLINGS)]
-        if fields[0] == "download" and fields[6] == "pyyaml":
+        if fields[0] == "download" and len(fields) > 6 and fields[6] == "pyyaml":
             fields[6] = name
         elif fields[0] == "simple" and fields[3] == "/simple/pyyaml/":
             fields[3] = f"/simple/{name}/"
