@@ -19,6 +19,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -123,10 +124,13 @@ class Database:
         inputs: Sequence[Input] = (),
         connection: duckdb.DuckDBPyConnection | None = None,
         whole: Callable[[], Database] | None = None,
+        log_span: tuple[datetime, datetime] | None = None,
     ) -> None:
         self.counts = counts if counts is not None else ReadCounts()
         self._whole = whole
         self._whole_database: Database | None = None
+        self._log_span = log_span
+        self._spans: dict[Table, DataSpan | None] = {}
         self.failures = tuple(failures)
         self.inputs = tuple(inputs)
         self._workdir = workdir
@@ -182,13 +186,14 @@ class Database:
         workdir = tempfile.TemporaryDirectory(prefix="linehaul-db-")
         try:
             counts, failures = ReadCounts(), tuple[LogFileError, ...]()
+            log_span: tuple[datetime, datetime] | None = None
             if logs:
                 from linehaul.analysis.parquet import write_parquet
 
                 output = write_parquet(
                     logs, workdir.name, jobs=jobs, keep_going=keep_going, progress=progress, projects=projects
                 )
-                counts, failures = output.counts, output.failures
+                counts, failures, log_span = output.counts, output.failures, output.span
                 files[Table.FILE_DOWNLOADS].insert(0, str(output.file_downloads))
                 files[Table.SIMPLE_REQUESTS].insert(0, str(output.simple_requests))
             if rows:
@@ -209,6 +214,7 @@ class Database:
             inputs=inputs,
             connection=connection,
             whole=whole,
+            log_span=log_span,
         )
 
     @classmethod
@@ -294,17 +300,31 @@ class Database:
             raise QueryError(str(error)) from None
 
     def data_span(self, table: Table) -> DataSpan | None:
-        """The first and last UTC day of ``table``'s rows (None: no row); of a database of some projects'
-        rows, those of all the rows of its inputs, which are read in full the first time it is asked."""
-        if self._whole is not None:
-            if self._whole_database is None:
-                self._whole_database = self._whole()
-            return self._whole_database.data_span(table)
+        """The first and last UTC day and moment of ``table``'s rows (None: no row); of a database of some
+        projects' rows, those of every line of its logs (from the first and last line of each block read,
+        :attr:`~linehaul.analysis.ParquetOutput.span`) and of every row of its other inputs."""
+        if table in self._spans:
+            return self._spans[table]
         view = self.table(table)
-        first, last = self.run(
-            SqlQuery(f"SELECT CAST(min(timestamp) AS DATE), CAST(max(timestamp) AS DATE) FROM {view}")
-        )[0]
-        return None if first is None else DataSpan(first, last)
+        start, end = self.run(SqlQuery(f"SELECT min(timestamp), max(timestamp) FROM {view}"))[0]
+        if self._log_span is not None and self._whole is not None:
+            start = self._log_span[0] if start is None else min(start, self._log_span[0])
+            end = self._log_span[1] if end is None else max(end, self._log_span[1])
+        span = None
+        if start is not None and end is not None:
+            start, end = start.astimezone(UTC), end.astimezone(UTC)
+            span = DataSpan(start.date(), end.date(), start, end)
+        self._spans[table] = span  # the views do not change
+        return span
+
+    def whole(self) -> Database:
+        """The database of every row of its inputs: itself, or for a database of some projects' rows,
+        one of all of them, read (the logs in full) the first time it is asked, closed with this one."""
+        if self._whole is None:
+            return self
+        if self._whole_database is None:
+            self._whole_database = self._whole()
+        return self._whole_database
 
     # -- SQL typed by a person ----------------------------------------------------------------------
 

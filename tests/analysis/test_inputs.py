@@ -17,7 +17,7 @@ import pytest
 from linehaul.analysis.inputs import InputKind, classify
 from linehaul.cli import main
 from linehaul.tables import Table
-from tests.analysis.questions import VALUES, Week
+from tests.analysis.questions import VALUES, Week, stats_rows
 
 Capture = pytest.CaptureFixture[str]
 
@@ -29,7 +29,7 @@ def _run(capsys: Capture, *argv: str) -> tuple[int, str, str]:
 
 
 def _installers(out: str) -> dict[Any, int]:
-    return {record["installer"]: record["count"] for record in json.loads(out)}
+    return {record["installer"]: record["count"] for record in stats_rows(out)}
 
 
 def _bigquery_export(row: dict[str, Any]) -> dict[str, Any]:
