@@ -28,6 +28,7 @@ from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import MissingExtraError, QueryError
 from linehaul.analysis.fields import DUCKDB, Dialect
 from linehaul.analysis.inputs import Input, InputKind, classify, expand_inputs, table_of_columns
+from linehaul.analysis.overlaps import Duplicate, distinct_inputs, refuse_rows_of_logs
 from linehaul.analysis.selection import TimeWindow, normalise_project
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import STDIN, LogFileError
@@ -108,7 +109,8 @@ class Database:
     """An in-memory DuckDB database with views ``file_downloads`` and ``simple_requests`` over Parquet.
 
     Use it as a context manager (or call :meth:`close`): closing it removes the temporary Parquet files
-    it wrote. ``counts`` and ``failures`` tell what was read from logs, ``inputs`` what each input held.
+    it wrote. ``counts`` and ``failures`` tell what was read from logs, ``inputs`` what each input held,
+    ``duplicates`` the inputs left out because another holds the same (:mod:`~linehaul.analysis.overlaps`).
     """
 
     dialect: Dialect = DUCKDB
@@ -125,6 +127,7 @@ class Database:
         connection: duckdb.DuckDBPyConnection | None = None,
         whole: Callable[[], Database] | None = None,
         log_span: tuple[datetime, datetime] | None = None,
+        duplicates: Sequence[Duplicate] = (),
     ) -> None:
         self.counts = counts if counts is not None else ReadCounts()
         self._whole = whole
@@ -132,6 +135,7 @@ class Database:
         self._log_span = log_span
         self._spans: dict[Table, DataSpan | None] = {}
         self.failures = tuple(failures)
+        self.duplicates = tuple(duplicates)
         self.inputs = tuple(inputs)
         self._workdir = workdir
         self.connection = _connect() if connection is None else connection
@@ -157,8 +161,11 @@ class Database:
         """Read logs, Parquet and NDJSON rows (see :mod:`linehaul.analysis.inputs`) and open the views.
 
         Every input is looked at before any is read: :class:`~linehaul.logs.files.LogFileError` names one
-        that is missing, or holds neither rows nor log lines. A log that cannot be read to its end raises
-        it too; with ``keep_going=True`` such logs are listed in :attr:`failures` instead.
+        that is missing, or holds neither rows nor log lines. An input that is the same file, the same bytes
+        or the same log lines as another is read once (:attr:`duplicates`); rows written from a log given
+        beside them are refused (:class:`~linehaul.analysis.overlaps.OverlapError`). A log that cannot be
+        read to its end raises LogFileError too; with ``keep_going=True`` such logs are listed in
+        :attr:`failures` instead.
 
         With ``projects`` (for questions about them alone, whose SQL looks at no other row), the logs give
         only those projects' rows, and only the lines that may hold them are converted, which is much
@@ -167,13 +174,16 @@ class Database:
         name: :meth:`linehaul.logs.narrow.ProjectLines.of`), or from standard input (read only once).
         """
         patterns = list(patterns)
-        inputs = [classify(path) for path in expand_inputs(patterns)]
+        inputs, duplicates = distinct_inputs([classify(path) for path in expand_inputs(patterns)])
         files: dict[Table, list[str]] = {table: [] for table in Table}
+        given: dict[str, tuple[str, Table]] = {}  # each rows file as given → its Parquet file, its table
         connection = _connect()  # one: each DuckDB connection to :memory: is a new database, not cheap
         try:
             for item in inputs:
                 if item.kind is InputKind.PARQUET:
-                    files[_parquet_table(connection, item.path)].append(item.path)
+                    table = _parquet_table(connection, item.path)
+                    files[table].append(item.path)
+                    given[item.path] = (item.path, table)
         except BaseException:
             connection.close()
             raise
@@ -182,11 +192,19 @@ class Database:
         if STDIN in logs or ProjectLines.of(map(normalise_project, projects)) is None:  # stdin: read once
             projects = ()
         if not logs and not rows:
-            return cls(files, inputs=inputs, connection=connection)
+            return cls(files, inputs=inputs, connection=connection, duplicates=duplicates)
         workdir = tempfile.TemporaryDirectory(prefix="linehaul-db-")
         try:
             counts, failures = ReadCounts(), tuple[LogFileError, ...]()
             log_span: tuple[datetime, datetime] | None = None
+            if rows:
+                from linehaul.analysis.rowfiles import write_row_files
+
+                for path, parquet, table in write_row_files(rows, workdir.name):
+                    files[table].append(parquet)
+                    given[path] = (parquet, table)
+            if logs and given:  # before the logs are read, which takes the longest
+                refuse_rows_of_logs(connection, logs, given)
             if logs:
                 from linehaul.analysis.parquet import write_parquet
 
@@ -196,11 +214,6 @@ class Database:
                 counts, failures, log_span = output.counts, output.failures, output.span
                 files[Table.FILE_DOWNLOADS].insert(0, str(output.file_downloads))
                 files[Table.SIMPLE_REQUESTS].insert(0, str(output.simple_requests))
-            if rows:
-                from linehaul.analysis.rowfiles import write_row_files
-
-                for table, path in write_row_files(rows, workdir.name).items():
-                    files[table].append(path)
         except BaseException:
             workdir.cleanup()
             connection.close()
@@ -215,6 +228,7 @@ class Database:
             connection=connection,
             whole=whole,
             log_span=log_span,
+            duplicates=duplicates,
         )
 
     @classmethod

@@ -99,9 +99,11 @@ def report_missing_extra(command: str, error: ImportError) -> int:
 
 def open_logs(command: str, args: argparse.Namespace, projects: Sequence[str] = ()) -> Database | int:
     """The database over ``args.files`` (logs, Parquet, NDJSON rows; a progress line on a terminal), or
-    the exit status after saying on stderr what went wrong: 2 for a missing file, 1 for one that holds
-    neither rows nor log lines. Damaged logs are named on stderr; their readable rows are kept. With
-    ``projects``, the logs give only those projects' rows, much faster (for a question about them)."""
+    the exit status after saying on stderr what went wrong: 2 for a missing file or rows given beside the
+    log they were written from, 1 for one that holds neither rows nor log lines. An input given twice
+    (the same file, bytes or log lines) is read once, said on stderr. Damaged logs are named on stderr;
+    their readable rows are kept. With ``projects``, the logs give only those projects' rows, much faster
+    (for a question about them)."""
     paths = input_paths(command, args.files)
     if paths is None:
         return 2
@@ -117,10 +119,14 @@ def open_logs(command: str, args: argparse.Namespace, projects: Sequence[str] = 
     except MissingExtraError as error:
         return report_missing_extra(command, error)
     except LogFileError as error:
+        from linehaul.analysis.overlaps import OverlapError
+
         print(f"linehaul {command}: {error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, OverlapError) else 1
     finally:
         progress.finish()
+    for duplicate in database.duplicates:
+        print(f"linehaul {command}: {duplicate}", file=sys.stderr)
     for failure in database.failures:
         print(f"linehaul {command}: {failure} (its lines before the damage are counted)", file=sys.stderr)
     return database
