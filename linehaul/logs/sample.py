@@ -12,13 +12,15 @@ Python can install (numpy 2.1 from 3.10 on, 1.16.6 on 2.7; no pydantic on 2.7) a
 fetches: installers take wheels (built for their Python and platform when the project is compiled) and
 now and then a source distribution; Homebrew and operating-system ports take sources; mirrors take every
 kind of file, old eggs and Windows installers of old versions included; browsers and scripts take wheels
-and sources.
+and sources. A file's URL is the same for each of its downloads, with a digest of its name where PyPI
+has that of its content.
 """
 
 from __future__ import annotations
 
 import enum
 import gzip
+import hashlib
 import json
 import random
 from collections.abc import Iterator
@@ -335,7 +337,7 @@ def sample_lines(lines: int, seed: int = 1, start: datetime | None = None, days:
             line = f"simple|{date}|{country}|/simple/{project}/|{tls}||||{agent.text}"
         else:
             project, version, package_type, filename = _download(rng, agent)
-            digest = f"{rng.getrandbits(256):064x}"
+            digest = hashlib.blake2b(filename.encode(), digest_size=32).hexdigest()  # a file's, as PyPI's
             url = f"/packages/{digest[:2]}/{digest[2:4]}/{digest[4:]}/{filename}"
             line = f"download|{date}|{country}|{url}|{tls}|{project}|{version}|{package_type}|{agent.text}"
         yield _malformed(rng, line) if rng.random() < 0.005 else line
