@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -357,6 +357,21 @@ class Database:
             types=tuple(str(field.type) for field in table.schema),
             rows=tuple(zip(*columns, strict=True)) if columns else (),
         )
+
+    def stream(self, sql: str, batch_rows: int = 10_000) -> Iterator[dict[str, Any]]:
+        """The rows of ``sql`` as dicts of column name → value, fetched ``batch_rows`` at a time (memory
+        stays bounded); :class:`QueryError` has DuckDB's message."""
+        try:
+            relation = self.connection.sql(sql)
+            if relation is None:
+                return
+            # DuckDB 2 names it to_arrow_reader; 1.x, which the analysis extra allows, fetch_record_batch
+            batches = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+            reader = batches(batch_rows)
+            for batch in reader:
+                yield from batch.to_pylist()
+        except duckdb.Error as error:
+            raise QueryError(str(error)) from None
 
     def close(self) -> None:
         """Close the connection and remove the temporary Parquet files, if any."""

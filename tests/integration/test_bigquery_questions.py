@@ -5,6 +5,8 @@ dry runs and the bytes limit behave as BigQuery's."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import uuid
@@ -305,3 +307,14 @@ def test_iso_weeks_are_the_same_on_bigquery_and_duckdb(warehouse: Warehouse) -> 
         ),
     )
     assert [row[0] for row in on_duckdb] == [row[0] for row in job.result()] == expected
+
+
+def test_query_csv_flattens_records_on_both(warehouse: Warehouse, capsys: Capture) -> None:
+    sql = "SELECT * FROM file_downloads ORDER BY timestamp, url LIMIT 20"
+    local = _run(capsys, "query", str(warehouse.week.parquet), sql, "--csv")
+    remote = _run(capsys, "query", "--bigquery", warehouse.dataset, sql, "--csv")
+    assert (local[0], local[2], remote[0], remote[2]) == (0, "", 0, "")
+    on_files, on_bigquery = (list(csv.reader(io.StringIO(out))) for out in (local[1], remote[1]))
+    assert on_bigquery[0] == on_files[0]  # details.installer.name, ...: a column per field
+    assert "details.installer.name" in on_files[0]
+    assert [row[1:] for row in on_bigquery] == [row[1:] for row in on_files]  # the times are written apart
