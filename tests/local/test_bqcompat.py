@@ -12,6 +12,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import bqemulator
@@ -265,3 +266,30 @@ def test_other_bqemulator_versions_are_refused(monkeypatch: pytest.MonkeyPatch) 
 
     with pytest.raises(LocalStackError, match=r"patches bqemulator 1\.4\.0, but 1\.5\.0 is installed"):
         bqcompat.require_pinned_version()
+
+
+def test_truncations_to_weeks_start_on_bigquerys_days(local_stack: LocalStack) -> None:
+    """WEEK starts on Sunday, ISOWEEK on Monday, WEEK(<day>) on that day; on timestamps and dates."""
+    from google.cloud import bigquery
+
+    days = [date(2020, 12, 24) + timedelta(days=offset) for offset in range(16)] + [date(2027, 1, 1)]
+    moments = [datetime.combine(day, time(13, 30), UTC) for day in days]
+    job = local_stack.bigquery_client().query(
+        "SELECT DATE(TIMESTAMP_TRUNC(t, WEEK)), DATE(TIMESTAMP_TRUNC(t, ISOWEEK)),\n"
+        "  DATE(TIMESTAMP_TRUNC(t, WEEK(WEDNESDAY))), DATE_TRUNC(DATE(t), WEEK(MONDAY)),\n"
+        "  DATE_TRUNC(DATE(t), ISOWEEK), DATE_TRUNC(DATE(t), WEEK)\n"
+        "FROM UNNEST(@moments) AS t ORDER BY t",
+        job_config=bigquery.QueryJobConfig(
+            query_parameters=[bigquery.ArrayQueryParameter("moments", "TIMESTAMP", moments)]
+        ),
+    )
+
+    def back_to(day: date, weekday: int) -> date:  # the last day on or before ``day`` that is ``weekday``
+        return day - timedelta(days=(day.weekday() - weekday) % 7)
+
+    sunday, monday, wednesday = 6, 0, 2
+    assert [tuple(row.values()) for row in job.result()] == [
+        (back_to(day, sunday), back_to(day, monday), back_to(day, wednesday), back_to(day, monday),
+         back_to(day, monday), back_to(day, sunday))
+        for day in days
+    ]  # fmt: skip
