@@ -316,3 +316,21 @@ def test_pivots_by_total_with_others_totals_and_shares(source: str, week: Week, 
     first = cells[rows[0]]
     assert lines[2].split()[1:4] == [f"{100 * first[value] / sum(first.values()):.1f}%" for value in top]
     assert lines[6].split()[1:4] == [f"{100 * columns[value] / len(week.downloads):.1f}%" for value in top]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--since", "2026-13-01"], "argument --since: not a date (YYYY-MM-DD): '2026-13-01'"),
+        (["--top", "-1"], "argument --top: must be at least 0 (0: all), not -1"),
+        (["--colour", "blue"], "unrecognized arguments: --colour blue"),
+    ],
+)
+def test_a_mistaken_argument_is_one_line(argv: list[str], message: str, week: Week, capsys: Capture) -> None:
+    try:
+        status = main(["stats", str(week.parquet), *argv])
+    except SystemExit as exit_:  # argparse's way
+        status = int(str(exit_.code))
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, "")
+    assert err == f"linehaul stats: {message} (linehaul stats --help shows every option)\n"
