@@ -240,26 +240,9 @@ class Database:
         keep_going: bool = False,
         progress: Progress | None = None,
     ) -> Database:
-        """Read log files (paths, globs, ``-``) into temporary Parquet files and open the views on them.
-
-        Raises :class:`~linehaul.logs.files.LogFileError` for a file that is missing or cannot be read to
-        its end; with ``keep_going=True`` such files are listed in :attr:`failures` instead.
-        """
-        from linehaul.analysis.parquet import write_parquet
-
-        workdir = tempfile.TemporaryDirectory(prefix="linehaul-db-")
-        try:
-            output = write_parquet(
-                patterns, workdir.name, jobs=jobs, keep_going=keep_going, progress=progress
-            )
-        except BaseException:
-            workdir.cleanup()
-            raise
-        files = {
-            Table.FILE_DOWNLOADS: [output.file_downloads],
-            Table.SIMPLE_REQUESTS: [output.simple_requests],
-        }
-        return cls(files, counts=output.counts, failures=output.failures, workdir=workdir)
+        """Read log files (paths, globs, ``-``) into temporary Parquet files and open the views on them:
+        :meth:`from_inputs`, which reads rows files too."""
+        return cls.from_inputs(patterns, jobs=jobs, keep_going=keep_going, progress=progress)
 
     @classmethod
     def from_parquet(cls, directories: Iterable[str | os.PathLike[str]]) -> Database:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from linehaul.analysis.fields import FIELDS, Dialect, Parameters, mirror_condition
+from linehaul.analysis.fields import FIELDS, Dialect, Parameters, Sort, mirror_condition
 from linehaul.tables import Table
 
 __all__ = ["FILTERS", "Mirrors", "Selection", "TimeWindow", "check_project_name", "normalise_project"]
@@ -145,7 +145,7 @@ class Selection:
         if self.where is not None and not self.where.strip():
             raise ValueError("the where expression is empty")
         for name, values in self.filters:
-            if name not in FIELDS or FIELDS[name].name in ("day", "week", "month", "year", "ci", "mirror"):
+            if name not in FIELDS or FIELDS[name].sort is Sort.TIME or name in ("ci", "mirror"):
                 raise ValueError(f"no filter on {name!r}: a field of text values is needed")
             if not values:
                 raise ValueError(f"no value to keep for {name}")

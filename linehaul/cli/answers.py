@@ -99,9 +99,11 @@ def _document(stats: Stats, coverage: Coverage, shares: bool) -> dict[str, Any]:
             columns.append((OTHERS, stats.others))
         document["pivot"] = stats.pivot
         document["columns"] = [{"value": value, "count": count} for value, count in columns]
+    from linehaul.analysis.periods import PERIODS
+
     rows = stats.records(shares=shares)
     partials = _partials(stats, coverage)
-    if partials or (len(stats.fields) == 1 and stats.field in ("day", "week", "month", "year")):
+    if len(stats.fields) == 1 and stats.field in PERIODS:  # a time field alone: each period says
         for record, count in zip(rows, stats.counts, strict=True):
             partial = partials.get(count.value)
             record["partial"] = None if partial is None else partial.why
