@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ __all__ = [
     "EventError",
     "Lazy",
     "StorageObject",
+    "log_error",
     "log_json",
     "message_attributes",
 ]
@@ -37,6 +39,17 @@ def log_json(record: Mapping[str, Any]) -> None:
     """One line of JSON on stdout: Cloud Logging reads ``severity`` and ``message`` from it."""
     sys.stdout.write(json.dumps(record, default=str) + "\n")
     sys.stdout.flush()
+
+
+def log_error(message: str, error: BaseException | None = None, **context: Any) -> None:
+    """One ERROR line (:func:`log_json`) saying ``message``, with ``context`` (what an operator needs: the
+    table, the partition, the counts) and, if an exception caused it, its type and traceback: a failure
+    is reported once, in a form alerts catch, never as a bare traceback on stderr."""
+    record: dict[str, Any] = {**context, "severity": "ERROR", "message": message}
+    if error is not None:
+        record["error"] = f"{type(error).__name__}: {error}"
+        record["traceback"] = "".join(traceback.format_exception(error))
+    log_json(record)
 
 
 @dataclass(frozen=True, slots=True)
