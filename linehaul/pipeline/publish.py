@@ -47,6 +47,7 @@ from linehaul.pipeline.backlog import staged_partitions, tally_outputs
 from linehaul.pipeline.failures import LoadFailure, files_at_fault, main_error
 from linehaul.pipeline.lease import Lease, LeaseLostError, read_lease
 from linehaul.pipeline.naming import (
+    LOAD_ERROR_METADATA,
     loaded_marker,
     marked_name,
     object_uri,
@@ -180,7 +181,7 @@ class _Publisher:
 
     def quarantine(self, name: str, error: str) -> None:
         target = quarantined_staged_name(name)
-        metadata = {"linehaul-load-error": error[:1000]}
+        metadata = {LOAD_ERROR_METADATA: error[:1000]}
         try:
             self.retries.call(
                 lambda: self.store.copy(self.bucket, name, self.bucket, target, metadata=metadata)
