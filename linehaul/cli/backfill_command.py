@@ -83,8 +83,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"linehaul backfill: {clash}", file=sys.stderr)
     if summary.missing:
         print(f"linehaul backfill: {summary.missing} logs were gone when their turn came", file=sys.stderr)
+    internal = summary.counts.internal_errors_message()
+    if internal is not None:
+        print(f"linehaul backfill: {internal}", file=sys.stderr)
     print(summary.line())
-    return 0 if summary.complete else 1
+    return 0 if summary.complete and internal is None else 1
 
 
 def _quiet_beam_logging(local: bool) -> None:

@@ -120,6 +120,9 @@ def open_logs(command: str, args: argparse.Namespace, projects: Sequence[str] = 
         progress.finish()
     for failure in database.failures:
         print(f"linehaul {command}: {failure} (its lines before the damage are counted)", file=sys.stderr)
+    internal = database.counts.internal_errors_message()
+    if internal is not None:
+        print(f"linehaul {command}: {internal}", file=sys.stderr)
     return database
 
 

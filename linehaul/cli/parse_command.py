@@ -112,8 +112,11 @@ def _run(args: argparse.Namespace) -> int:
         progress.finish()
     for failure in summary.failures:
         print(f"linehaul parse: {failure}", file=sys.stderr)
+    internal = summary.counts.internal_errors_message()
+    if internal is not None:
+        print(f"linehaul parse: {internal}", file=sys.stderr)
     print(summary.line())
-    return 1 if summary.failures else 0
+    return 1 if summary.failures or internal is not None else 0
 
 
 class _RowSink(Protocol[SinkRows]):

@@ -16,7 +16,12 @@ from dataclasses import dataclass, replace
 from json.scanner import make_scanner
 from typing import Any, Protocol
 
-from linehaul.useragents._agent_json import AgentJsonError, user_agent_from_json
+from linehaul.useragents._agent_json import (
+    AgentJsonError,
+    may_escape_surrogates,
+    user_agent_from_json,
+    without_lone_surrogates,
+)
 from linehaul.useragents._os import operating_system
 from linehaul.useragents._versions import in_range
 from linehaul.useragents.model import Classification, Ignored, Unusable, UserAgent
@@ -177,9 +182,11 @@ def _read_json(text: str, strict: bool) -> Classification | None:
     except (ValueError, RecursionError):
         return None
     try:
-        return user_agent_from_json(data)
+        details = user_agent_from_json(data)
     except (AgentJsonError, RecursionError) as error:
         return Unusable(f"unusable JSON: {error}") if strict else None
+    # a lone surrogate escape decodes to a code point that is not text: U+FFFD in its place (_agent_json)
+    return without_lone_surrogates(details) if may_escape_surrogates(text) else details
 
 
 @dataclass(frozen=True)
