@@ -13,11 +13,11 @@ Each line goes to exactly one destination of :class:`Converted`:
 * ``unprocessed``: lines that are not valid events, kept byte for byte, each a :class:`RejectedLine`;
 * ``ignored``: valid lines whose agent production deliberately drops, kept byte for byte.
 
-No line stops a block: every row's text is UTF-8 (each cached piece is checked once, see
-:func:`linehaul._fields.encodable`), and an unexpected exception while converting a line (a bug of
-linehaul's) is contained to that line, which is kept as unprocessed with the field
-:data:`~linehaul.errors.INTERNAL` and a reason naming the exception (:meth:`Converter.convert_lines`); the
-rest of the block goes on.
+No line stops a block: every row's text is UTF-8 (the head's fields are plain ASCII, and an agent and its
+details are checked once each, see :func:`linehaul._fields.encodable`), and an unexpected exception while
+converting a line (a bug of linehaul's) is contained to that line, which is kept as unprocessed with the
+field :data:`~linehaul.errors.INTERNAL` and a reason naming the exception (:meth:`Converter.convert_lines`);
+the rest of the block goes on.
 """
 
 from __future__ import annotations
@@ -86,12 +86,7 @@ def _unusual_date_text(date: str) -> str | _Slow:
 
 
 def _country_text(country: str) -> str | _Slow:
-    return "null" if not country else json_text(country) if plain(country) and encodable(country) else _SLOW
-
-
-def _checked(runs: Runs) -> Runs | _Slow:
-    """The texts of a request's runs, or _SLOW when one is not UTF-8 (the general path rejects the line)."""
-    return runs if all(map(encodable, runs)) else _SLOW
+    return "null" if not country else json_text(country) if plain(country) else _SLOW  # plain is ASCII
 
 
 def _download_values(middle: str) -> dict[str, Any] | _Slow:
@@ -163,7 +158,12 @@ class Converter:
         """The JSON text of the agent's details, its Ignored classification, or _SLOW."""
         if "\t" in agent or "\n" in agent or not encodable(agent):
             return _SLOW
-        found = self._classify(agent)
+        try:
+            found = self._classify(agent)
+        except MemoryError:
+            raise
+        except Exception:  # a bug: parse_line meets it again, and keeps each line of the agent (internal)
+            return _SLOW
         if isinstance(found, UserAgent):
             text = self._details_json(found)
             return text if encodable(text) else _SLOW
@@ -189,11 +189,11 @@ class Converter:
 
     def _download_runs(self, middle: str) -> Runs | _Slow:
         values = _download_values(middle)
-        return _SLOW if values is _SLOW else _checked(self._templates[0].request_texts(values))
+        return _SLOW if values is _SLOW else self._templates[0].request_texts(values)  # plain: ASCII
 
     def _simple_runs(self, middle: str) -> Runs | _Slow:
         values = _simple_values(middle)
-        return _SLOW if values is _SLOW else _checked(self._templates[1].request_texts(values))
+        return _SLOW if values is _SLOW else self._templates[1].request_texts(values)  # plain: ASCII
 
     def convert_block(self, block: bytes, out: Converted) -> None:
         """Convert every line of ``block`` (lines end with ``\\n``; the last one may not) into ``out``."""
@@ -205,7 +205,8 @@ class Converter:
         """Convert ``block`` into a new :class:`Converted`, and ``encode`` it (make what its rows and kept
         lines become: bytes, tables). Should ``encode`` raise (a bug), the block is converted again one line
         at a time, each line's outcome encoded alone, and a line whose outcome fails is kept as unprocessed
-        with :func:`internal_error`'s reason; the rest is then encoded together."""
+        with :func:`internal_error`'s reason; the rest is then encoded together (should that still fail,
+        ``encode`` fails on no single line's outcome, and the exception propagates)."""
         lines = _split_lines(block)
         out = Converted()
         self.convert_lines(lines, out)

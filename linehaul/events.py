@@ -170,6 +170,8 @@ def parse_line(line: bytes | str, classify: Callable[[str], Classification] = cl
     the line fail in linehaul itself (a bug), the error's field is :data:`~linehaul.errors.INTERNAL`.
     ``classify`` turns the user agent into details (default: the built-in rules, cached).
     """
+    if not isinstance(line, str | bytes):  # the caller's mistake, not a line's
+        raise TypeError(f"a line is str or bytes, not {type(line).__name__}")
     try:
         return _parse_line(line, classify)
     except (LineError, MemoryError):

@@ -76,6 +76,7 @@ HOSTILE_VALUES = (
     r'{"\ud800": "\udc00"}',
     r'{"name": "\udcff"}',
     "[[[[[[[[[[]]]]]]]]]]",
+    "[" * 150 + '"deep"' + "]" * 150,  # deep, within linehaul's bound (200 levels: deeper is refused)
     '"' + "x" * 5000 + '"',
     '"' + r"\udcc3" * 300 + '"',
 )

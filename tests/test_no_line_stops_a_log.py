@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
 from linehaul import LineError, parse_line, to_row
-from linehaul.analysis import read_events, read_rows
+from linehaul.analysis import read_arrow, read_events, read_rows
 from linehaul.cli import main
+from linehaul.columnar.converter import ColumnarConverter
 from linehaul.errors import INTERNAL
 from linehaul.logs.blocks import ColumnarPathWarning
 from linehaul.logs.sample import sample_lines
@@ -21,9 +23,9 @@ from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import staged_names
 from linehaul.pipeline.settings import IngestSettings
-from linehaul.tables import Output
+from linehaul.tables import Output, Table
 from linehaul.useragents.classifier import Classifier
-from tests.beam.helpers import backfill
+from tests.beam.helpers import IN_PROCESS, backfill
 from tests.hostile_agents import line_with_agent
 
 MARKER = "linehaul-test-fails-on/1.0"
@@ -99,11 +101,7 @@ def test_parse_keeps_the_line_and_says_so(
     )
     capsys.readouterr()
     arguments = ["parse", "--quiet", "--format", output_format, "-o", str(tmp_path / "chosen"), str(chosen)]
-    if output_format == "parquet":  # the columnar path fails on the block, and the line converter takes it
-        with pytest.warns(ColumnarPathWarning, match="failing on purpose"):
-            status = main(arguments)
-    else:
-        status = main(arguments)
+    status = main(arguments)  # Parquet: the columnar path sends the line to the line converter
     out, err = capsys.readouterr()
 
     assert status == 1
@@ -164,13 +162,29 @@ def test_the_ingestor_keeps_the_line_and_logs_one_error(
     _assert_kept(reasons, store.get("staging", names[Output.UNPROCESSED])[0])
 
 
-def test_a_backfill_keeps_the_line(failing_classifier: None, logs: tuple[Path, Path], tmp_path: Path) -> None:
-    summary = backfill([str(logs[0])], tmp_path / "staging")
+def test_a_backfill_keeps_the_line_and_logs_one_error(
+    failing_classifier: None, logs: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="linehaul.beam.transforms"):
+        summary = backfill([str(logs[0])], tmp_path / "staging")
     assert summary.counts.internal_errors == 1
     assert summary.counts.lines == len(ORDINARY) + 1
     (reasons_file,) = (tmp_path / "staging").glob("unprocessed/*/cdn-chosen.reasons.json")
     reasons = [json.loads(line) for line in reasons_file.read_text().splitlines()]
     _assert_kept(reasons, reasons_file.with_name("cdn-chosen.txt").read_bytes())
+    (logged,) = [record for record in caplog.records if "cdn-chosen" in record.getMessage()]
+    assert logged.levelno == logging.ERROR
+    assert json.loads(logged.getMessage())["internal_errors"] == 1
+
+
+def test_the_backfill_command_says_so_and_fails(
+    failing_classifier: None, logs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = ["backfill", "--quiet", "--input", str(logs[0]), "--staging", str(tmp_path / "staging")]
+    assert main([*arguments, "--", *IN_PROCESS]) == 1
+    out, err = capsys.readouterr()
+    assert "linehaul backfill: linehaul failed on 1 line (a bug, please report it)" in err
+    assert "internal_errors=1" in out
 
 
 def test_the_analysis_counts_the_other_lines(
@@ -186,8 +200,25 @@ def test_the_analysis_counts_the_other_lines(
 
     assert main(["stats", str(plain), "--by", "installer", "--json"]) == 0
     expected = json.loads(capsys.readouterr().out)
-    with pytest.warns(ColumnarPathWarning):
-        assert main(["stats", str(chosen), "--by", "installer", "--json"]) == 0
+    assert main(["stats", str(chosen), "--by", "installer", "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out) == expected
     assert "linehaul failed on 1 line (a bug, please report it)" in err
+
+
+def test_a_block_the_columnar_path_fails_on_is_converted_by_the_line_converter(
+    monkeypatch: pytest.MonkeyPatch, logs: tuple[Path, Path]
+) -> None:
+    """Should the columnar path itself fail on a block, a warning says so, and the line converter's result
+    stands: the same Arrow tables."""
+    chosen, _ = logs
+    expected = {table: read_arrow([str(chosen)], table) for table in Table}
+
+    def fail(*args: object) -> None:
+        raise RuntimeError("the columnar path failing on purpose")
+
+    monkeypatch.setattr(ColumnarConverter, "_fast_rows", fail)
+    with pytest.warns(ColumnarPathWarning, match="failing on purpose") as warned:
+        found = {table: read_arrow([str(chosen)], table) for table in Table}
+    assert len(warned) >= 1
+    assert all(found[table].equals(expected[table]) for table in Table)

@@ -187,8 +187,8 @@ def _encoded(converted: Converted, lines_before: int) -> dict[Output, bytes]:
     """The bytes each output gets from one converted block (none for an empty one)."""
     encoded = {}
     for output, rows in ((Output.DOWNLOADS, converted.downloads), (Output.SIMPLE, converted.simple)):
-        if rows:
-            encoded[output] = ("\n".join(rows) + "\n").encode()
+        if rows:  # the last row's newline joined in: the block's text is not copied once more
+            encoded[output] = "\n".join([*rows, ""]).encode()
     if converted.unprocessed:
         encoded[Output.UNPROCESSED] = b"".join(line.raw + b"\n" for line in converted.unprocessed)
         encoded[Output.REASONS] = reason_records(converted.unprocessed, lines_before)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,8 +22,11 @@ from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import staged_names
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.tables import Output, Table
+from linehaul.useragents.kinds import MAX_NESTING
 from tests.columnar.reference import columnar_outcome, library_outcome, line_outcome
-from tests.hostile_agents import FIELDS, HOSTILE_VALUES, PREFIXES, hostile_agent, line_with_agent
+from tests.hostile_agents import FIELDS, HOSTILE_VALUES, PREFIXES, agent_json, hostile_agent, line_with_agent
+
+_T = TypeVar("_T")
 
 _escape = st.one_of(
     st.integers(0xD800, 0xDFFF).map(lambda code: f"\\u{code:04x}"),  # lone, or a pair when two meet
@@ -120,3 +125,40 @@ def test_the_ingestor_stages_every_hostile_line_as_utf8_rows_or_kept_lines(lines
         assert [json.loads(row.decode("utf-8")) for row in staged.split(b"\n")[:-1]] == [
             json.loads(row) for row in expected.rows[table].split(b"\n")[:-1]
         ]
+
+
+def _deep_agent(levels: int) -> str:
+    return "pip/25.0.1 " + agent_json([(("installer", "subcommand"), "[" * levels + "]" * levels)])
+
+
+def _outcomes(line: str) -> tuple[object, ...]:
+    """What parse_line, the line converter and the columnar path make of ``line``, comparable."""
+    try:
+        library: object = to_row(parse_line(line))  # type: ignore[arg-type]
+    except LineError as error:
+        library = (error.field, error.reason)
+    block = line.encode() + b"\n"
+    return library, line_outcome(block), columnar_outcome(block)
+
+
+def _at_depth(frames: int, call: Callable[[], _T]) -> _T:
+    return call() if frames == 0 else _at_depth(frames - 1, call)
+
+
+# the subcommand's arrays sit two objects deep: MAX_NESTING - 2 of them reach the bound
+@pytest.mark.parametrize(
+    ("levels", "gives_details"),
+    [(150, True), (MAX_NESTING - 2, True), (MAX_NESTING - 1, False), (990, False)],
+)
+def test_deep_json_gives_one_answer_whatever_the_caller_s_stack(levels: int, gives_details: bool) -> None:
+    line = line_with_agent(_deep_agent(levels))
+    shallow = _outcomes(line)
+    deep = _at_depth(600, lambda: _outcomes(line))  # as a deeply nested caller (a framework) would call
+    assert deep == shallow
+    library, by_line, columnar = shallow
+    assert by_line == columnar
+    assert isinstance(library, dict)
+    if gives_details:
+        assert library["details"]["installer"]["subcommand"].startswith("'[[[")
+    else:  # not JSON we read, as production takes JSON too deep for its decoder: an unknown agent
+        assert library["details"] is None
