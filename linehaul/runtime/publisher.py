@@ -5,6 +5,9 @@ Message attributes: ``partition=YYYYMMDD`` and ``continue_publishing=true|false`
 Configuration (environment, read on the first event): ``GCP_PROJECT``, ``RESULT_BUCKET``,
 ``BIGQUERY_DATASET``, ``BIGQUERY_DOWNLOAD_TABLE``, ``BIGQUERY_SIMPLE_TABLE``, ``MAX_BLOBS_PER_RUN``,
 ``PUBLISH_TIME_BUDGET``, ``LOCK_SECONDS``; see :class:`linehaul.pipeline.settings.PublishSettings`.
+A run that fails (a configuration error, a failure of Cloud Storage or BigQuery that outlasted the retries)
+is reported as one ERROR line (:func:`linehaul.runtime.entry.failing_event`) and answers 503, so that
+Pub/Sub delivers the message again; a bad message is reported and acknowledged (a retry would not help).
 ``functions/publisher/main.py`` deploys it (docs/pipeline.md, "Deploying"); ``linehaul local`` serves this
 very file. Needs the ``gcp`` extra and functions-framework.
 """
@@ -21,7 +24,7 @@ from linehaul.gcp import BigQueryTableLoader, GcsBlobStore, bigquery_client, sto
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest, RequestError
 from linehaul.pipeline.settings import PublishSettings
-from linehaul.runtime.entry import Lazy, log_json, message_attributes
+from linehaul.runtime.entry import Lazy, failing_event, log_error, log_outcome, message_attributes
 
 __all__ = ["load_processed_files_into_bigquery", "publisher_function"]
 
@@ -39,13 +42,16 @@ def publisher_function() -> Callable[[CloudEvent], None]:
 
     @functions_framework.cloud_event
     def load_processed_files_into_bigquery(cloud_event: CloudEvent) -> None:
-        settings, store, loader = runtime.get()
         try:
             request = PublishRequest.from_attributes(message_attributes(cloud_event.data))
         except RequestError as error:  # a bad message: retrying it would not help
-            log_json({"severity": "ERROR", "message": f"ignored a publish request: {error}"})
+            log_error(f"ignored a publish request: {error}")
             return
-        log_json(publish(store, loader, settings, request).log_record())
+        # A configuration error fails too: a redeploy fixes it, and the retries then work.
+        with failing_event("the publisher run failed", partition=request.partition):
+            settings, store, loader = runtime.get()
+            report = publish(store, loader, settings, request)
+        log_outcome(report.log_record())
 
     return load_processed_files_into_bigquery
 
