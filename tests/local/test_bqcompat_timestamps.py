@@ -1,8 +1,7 @@
 """The BigQuery emulator reads a TIMESTAMP in NDJSON in every form BigQuery's loads take
-(linehaul.local.bqcompat): production linehaul's staged files write ``2026-12-05 00:00:00 +00:00``, which
-upstream bqemulator (DuckDB) refuses. Without the patches the load test fails: run this file with
-``LINEHAUL_BQ_COMPAT=0``.
-"""
+(linehaul.local.bqtimestamps, applied by linehaul.local.bqcompat): production linehaul's staged files write
+``2026-12-05 00:00:00 +00:00``, which upstream bqemulator (DuckDB) refuses. Without the patches the load
+test fails: run this file with ``LINEHAUL_BQ_COMPAT=0``."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from linehaul.gcp import BigQueryAdmin, BigQueryTableLoader
-from linehaul.local.bqcompat import bigquery_timestamp_text
+from linehaul.local.bqtimestamps import bigquery_timestamp_text
 from linehaul.pipeline.ports import TableRef
 from tests.local.test_bqcompat import Rows, ToNdjson, load
 
