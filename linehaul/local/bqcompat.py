@@ -21,9 +21,12 @@ tables.patch dropping or          400 "Provided Schema does not        accepted
 a dry run's bytes processed       its estimate                         0
 a query job over its              fails: bytesBilledLimitExceeded,     runs
   ``maximumBytesBilled``          "… NEEDED or higher required."
+a load job that fails            its errors' reasons, and the         ``invalid`` at the first file's
+                                  location of the file at fault only   URI, whatever the cause; loads
+                                  (:mod:`linehaul.local.bqloads`)      into a table of another schema
 a TIMESTAMP in NDJSON written     the instant, as for ``…+00:00``      the load fails: "Unknown
   ``2026-12-05 00:00:00 +00:00``                                       TimeZone '+00:00'", or "invalid
-  (production linehaul's form),                                        timestamp field format"
+  (production linehaul's form),   (:mod:`linehaul.local.bqtimestamps`) timestamp field format"
   or ``… -5:00``
 ================================  ===================================  ===================================
 
@@ -48,10 +51,11 @@ proxy in front of the emulator could answer the 409, but not make a load atomic 
 - schema evolution: ``api.routes.tables._rest_to_table_meta`` (used by tables.patch/update) rejects what
   BigQuery rejects, and the catalogs' ``update_table`` adds new fields to the DuckDB table with
   ``ALTER TABLE ... ADD COLUMN`` (nested fields too, but not inside REPEATED RECORDs).
+- load errors: :mod:`linehaul.local.bqloads` replaces ``_handle_load_job_with_async_envelope`` and is
+  called by the atomic load (its table has each case).
 
 Still different from BigQuery with the patches: ``load_table_from_file`` ignores the job id; REQUIRED is not
-enforced and unknown keys are dropped on load; a missing ``gs://`` object fails the job with "No files
-found" rather than notFound; a TIMESTAMP written as a date alone is accepted.
+enforced and unknown keys are dropped on load; a TIMESTAMP written as a date alone is accepted.
 
 Every patched function must be re-read before the pin moves: :func:`apply` refuses other versions.
 ``tests/integration/test_bqcompat.py`` proves each row of the table; with ``LINEHAUL_BQ_COMPAT=0`` the same
@@ -114,8 +118,10 @@ def apply() -> None:
         from bqemulator.jobs import executor
 
         from linehaul.local.bqbilling import pricing_query_jobs
+        from linehaul.local.bqloads import reporting_load_errors
 
         _replace_attribute(job_routes, "_handle_query_job", pricing_query_jobs)
+        _replace_attribute(job_routes, "_handle_load_job_with_async_envelope", reporting_load_errors)
         for name in (
             "_handle_query_job",
             "_handle_load_job_with_async_envelope",
@@ -176,8 +182,11 @@ async def _execute_load_job_atomically(
     from bqemulator.catalog.etag import generate_etag
     from bqemulator.jobs import executor as ex
 
+    from linehaul.local.bqloads import lay_out_created_table, load_sources, refuse_incompatible_load
+
     now = ctx.clock.now()
     job = ex._parse_load_job_config(project_id, config)
+    refuse_incompatible_load(job, ctx)
     created_here = False
     if (
         job.create_disposition == "CREATE_IF_NEEDED"
@@ -192,6 +201,7 @@ async def _execute_load_job_atomically(
             ctx=ctx,
         )
         created_here = ctx.catalog.get_table(job.project_id, job.dataset_id, job.table_id) is not None
+        lay_out_created_table(job, ctx)
     try:
         paths = [ex._resolve_uri(uri, ctx) for uri in job.source_uris]
         for path in paths:
@@ -203,8 +213,7 @@ async def _execute_load_job_atomically(
             ctx.engine.execute("BEGIN TRANSACTION")
             try:
                 ex._apply_load_write_disposition(job, ctx)
-                for path in paths:
-                    ex._load_path_into_target(path, job, ctx)
+                load_sources(job, paths, ctx)
             except BaseException:
                 ctx.engine.execute("ROLLBACK")
                 raise

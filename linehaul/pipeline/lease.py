@@ -15,9 +15,12 @@ really taken over.
 ``batch`` records the staged files a run is loading before it submits their load jobs: a run that takes
 over the lease finishes that batch first, with the same job ids, so nothing loads twice. A run that ends,
 well or by an exception, *releases* the lease (:meth:`Lease.release`): rewrites it as expired, with the
-batch in flight if any, so the next run takes it over at once instead of waiting ``LOCK_SECONDS``. Only a
+batch in flight if any, so the next run takes it over at once instead of waiting ``LOCK_SECONDS``; a run
+that stopped on a load failure no file caused keeps that failure in the batch (``"failed"``, see
+:class:`linehaul.pipeline.failures.LoadFailure`), for the next runs to wait before they try again. Only a
 run that dies without running its error handling (its instance killed) leaves a live lease behind.
-:func:`is_held` says whether a live lease is there.
+:func:`read_lease` reads it as it is (``linehaul status`` shows it), :func:`is_held` says whether a live
+lease is there.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from linehaul.pipeline.naming import LOCK, object_uri
 from linehaul.pipeline.ports import BlobNotFoundError, BlobStore, PreconditionFailedError
 from linehaul.pipeline.retries import Retries
 
-__all__ = ["Lease", "LeaseLostError", "is_held"]
+__all__ = ["Lease", "LeaseLostError", "LeaseRecord", "is_held", "read_lease"]
 
 
 class LeaseLostError(Exception):
@@ -41,14 +44,20 @@ class LeaseLostError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class _Held:
-    """The lease as read: its bytes, its generation and what they say."""
+class LeaseRecord:
+    """The lease as read: its bytes, its generation and what they say: the ``owner`` (the token of the run
+    that holds or last held it), when it ``expires`` (a released lease has expired), the ``batch`` in
+    flight (None: nothing)."""
 
     data: bytes
     generation: int
     owner: str
     expires: datetime
     batch: dict[str, Any] | None
+
+    def held(self, now: datetime) -> bool:
+        """Whether a run holds it at ``now`` (or died holding it)."""
+        return self.expires > now
 
 
 @dataclass(slots=True)
@@ -122,18 +131,24 @@ class Lease:
         self._swap(lambda: body, lambda held: held.data == body)
         self.batch = batch
 
-    def release(self, now: datetime) -> None:
+    def release(self, now: datetime, failure: dict[str, Any] | None = None) -> None:
         """Give the lease up if it is still this run's: rewrite it as expired, with the batch in flight if
-        any (for the next run to finish). Does nothing if another run holds it.
+        any (for the next run to finish), and with ``failure`` noted in that batch (``"failed"``: why it
+        could not be loaded). Does nothing if another run holds it.
 
         The lease is rewritten, never deleted: a compare-and-swap retried after it landed fails, where a
         delete retried after it landed (after the next run took the lease) would remove the next run's
         lease on any store that ignores a delete's generation precondition, as fake-gcs-server does.
         """
-        with suppress(LeaseLostError):  # not ours any more: leave it alone
-            self._swap(lambda: _body(self.owner, now, 0.0, self.batch), lambda held: held.expires <= now)
 
-    def _swap(self, body: Callable[[], bytes], landed: Callable[[_Held], bool]) -> None:
+        def released() -> bytes:  # of the batch as last known: a read-back may adopt the lease's
+            noted = self.batch if failure is None or self.batch is None else {**self.batch, "failed": failure}
+            return _body(self.owner, now, 0.0, noted)
+
+        with suppress(LeaseLostError):  # not ours any more: leave it alone
+            self._swap(released, lambda held: held.expires <= now and held.data == released())
+
+    def _swap(self, body: Callable[[], bytes], landed: Callable[[LeaseRecord], bool]) -> None:
         """Replace the lease with ``body()`` by compare-and-swap on our generation, knowing what we wrote:
         after a failure, the lease is read back; ``landed`` says whether it holds what we wrote."""
 
@@ -159,7 +174,7 @@ class Lease:
             return self.retries.survive(error, attempt)
         return None
 
-    def _ours(self) -> _Held:
+    def _ours(self) -> LeaseRecord:
         """The lease as it is, if it is still ours (its generation and batch adopted); LeaseLostError if
         not (another run's token, or no lease)."""
         held = _read(self.store, self.bucket, self.retries)
@@ -171,22 +186,27 @@ class Lease:
 
 def is_held(store: BlobStore, bucket: str, now: datetime) -> bool:
     """Whether a run holds the lease at ``now`` (or died holding it): it exists and has not expired."""
-    held = _read(store, bucket, Retries())
-    return held is not None and held.expires > now
+    held = read_lease(store, bucket)
+    return held is not None and held.held(now)
+
+
+def read_lease(store: BlobStore, bucket: str, retries: Retries | None = None) -> LeaseRecord | None:
+    """The lease as it is now (held or released), or None if no run ever took it. Changes nothing."""
+    return _read(store, bucket, retries or Retries())
 
 
 def _create(store: BlobStore, bucket: str, body: bytes) -> int:
     return store.put(bucket, LOCK, body, if_generation_match=0, content_type="application/json")
 
 
-def _read(store: BlobStore, bucket: str, retries: Retries) -> _Held | None:
+def _read(store: BlobStore, bucket: str, retries: Retries) -> LeaseRecord | None:
     """The lease as it is now, or None if there is none."""
     try:
         data, info = retries.call(lambda: store.get(bucket, LOCK))
     except BlobNotFoundError:
         return None
     held = json.loads(data)
-    return _Held(
+    return LeaseRecord(
         data, info.generation, str(held.get("owner")), datetime.fromisoformat(held["expires"]), held["batch"]
     )
 

@@ -2,12 +2,15 @@
 
 Trigger: ``google.cloud.pubsub.topic.v1.messagePublished``, from Cloud Scheduler every 15 minutes.
 Message attributes: ``partition=YYYYMMDD`` and ``continue_publishing=true|false`` (both optional).
+
+Each run logs one JSON line. A run that could not publish (a load failure no staged file caused, such as
+a missing dataset or a table of another schema; a failure of Cloud Storage or BigQuery that outlasted the
+retries; a configuration error) is reported as one ERROR line (:func:`linehaul.runtime.entry.log_error`,
+which Error Reporting groups) and answers 503, so that monitoring sees it and Pub/Sub delivers the message
+again; a bad message is reported and acknowledged (a retry would not help).
 Configuration (environment, read on the first event): ``GCP_PROJECT``, ``RESULT_BUCKET``,
 ``BIGQUERY_DATASET``, ``BIGQUERY_DOWNLOAD_TABLE``, ``BIGQUERY_SIMPLE_TABLE``, ``MAX_BLOBS_PER_RUN``,
 ``PUBLISH_TIME_BUDGET``, ``LOCK_SECONDS``; see :class:`linehaul.pipeline.settings.PublishSettings`.
-A run that fails (a configuration error, a failure of Cloud Storage or BigQuery that outlasted the retries)
-is reported as one ERROR line (:func:`linehaul.runtime.entry.failing_event`) and answers 503, so that
-Pub/Sub delivers the message again; a bad message is reported and acknowledged (a retry would not help).
 ``functions/publisher/main.py`` deploys it (docs/pipeline.md, "Deploying"); ``linehaul local`` serves this
 very file. Needs the ``gcp`` extra and functions-framework.
 """
@@ -19,6 +22,7 @@ from collections.abc import Callable
 
 import functions_framework
 from cloudevents.http import CloudEvent
+from werkzeug.exceptions import ServiceUnavailable
 
 from linehaul.gcp import BigQueryTableLoader, GcsBlobStore, bigquery_client, storage_client
 from linehaul.pipeline.publish import publish
@@ -52,6 +56,8 @@ def publisher_function() -> Callable[[CloudEvent], None]:
             settings, store, loader = runtime.get()
             report = publish(store, loader, settings, request)
         log_outcome(report.log_record())
+        if report.publishing_stopped:  # said in that ERROR line; the 503 makes Pub/Sub deliver it again
+            raise ServiceUnavailable("publishing is stopped: " + report.message())
 
     return load_processed_files_into_bigquery
 

@@ -16,9 +16,10 @@ as an error event and groups it with the others of its kind because
 The line also carries ``error`` (the exception's type and text, for queries) and what the failure concerns:
 the log (``source``, as the ingestor's summary line names it), the partition, the batch.
 
-The field names that deploy/monitoring/'s metrics read are the functions' own (their summary lines come
-from :class:`linehaul.pipeline.ingest.IngestReport` and the publisher's report); those that the publisher
-does not write yet are named here, once: :data:`OLDEST_STAGED_SECONDS` and :data:`LEASE_TAKEN_OVER`.
+The field names that deploy/monitoring/'s metrics read are the functions' own: their summary lines come
+from :class:`linehaul.pipeline.ingest.IngestReport` and
+:class:`linehaul.pipeline.publish_report.PublishReport`. One that the publisher does not write yet is named
+here, once: :data:`LEASE_TAKEN_OVER`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from typing import Any
 
 __all__ = [
     "LEASE_TAKEN_OVER",
-    "OLDEST_STAGED_SECONDS",
     "REPORTED_ERROR_EVENT",
     "ServiceContext",
     "error_record",
@@ -41,10 +41,6 @@ __all__ = [
 
 REPORTED_ERROR_EVENT = "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent"
 """The ``@type`` that makes Error Reporting read a log entry as an error event, whatever its text."""
-
-OLDEST_STAGED_SECONDS = "oldest_staged_seconds"
-"""The publisher's run line: how long the oldest staged file it left has waited, in seconds (a number; absent
-or null when nothing is left). The alert "staged files waiting" reads it."""
 
 LEASE_TAKEN_OVER = "lease_taken_over"
 """The publisher's run line, when the run took over a lease that its owner never released (the run that

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from linehaul.runtime.reporting import LEASE_TAKEN_OVER
 from tests.deploy.cloudbuild import PLACEHOLDERS, ROOT, config_commands, deploys, load_config, section
 from tests.deploy.monitoring import (
     METRIC_TYPE,
@@ -111,3 +112,9 @@ def test_metric_types_are_user_defined_log_based_metrics() -> None:
         for condition in alert["conditions"]:
             (kind,) = (key for key in condition if key.startswith("condition"))
             assert METRIC_TYPE in condition[kind]["filter"]
+
+
+def test_the_field_the_publisher_is_to_write_is_named_once() -> None:
+    assert ("jsonPayload", LEASE_TAKEN_OVER, "owner") in {
+        term.path for term in parse(metrics()["linehaul-lease-taken-over"]["filter"])
+    }

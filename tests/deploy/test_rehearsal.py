@@ -224,7 +224,6 @@ CASES = {
 }
 # Metrics whose field the publisher does not write yet (linehaul/runtime/reporting.py names them).
 PENDING = {
-    "linehaul-oldest-staged-seconds": "the publisher's line has no oldest_staged_seconds before issue 25",
     "linehaul-lease-taken-over": "the publisher does not log lease_taken_over when it takes a dead lease",
 }
 
