@@ -24,6 +24,10 @@ a query job over its              fails: bytesBilledLimitExceeded,     runs
 a load job that fails            its errors' reasons, and the         ``invalid`` at the first file's
                                   location of the file at fault only   URI, whatever the cause; loads
                                   (:mod:`linehaul.local.bqloads`)      into a table of another schema
+a TIMESTAMP in NDJSON written     the instant, as for ``…+00:00``      the load fails: "Unknown
+  ``2026-12-05 00:00:00 +00:00``                                       TimeZone '+00:00'", or "invalid
+  (production linehaul's form),   (:mod:`linehaul.local.bqtimestamps`) timestamp field format"
+  or ``… -5:00``
 ================================  ===================================  ===================================
 
 How: :func:`apply` replaces a few private functions of bqemulator, in the process that runs the
@@ -40,6 +44,10 @@ proxy in front of the emulator could answer the 409, but not make a load atomic 
 - bytes processed and billed: ``api.routes.jobs._handle_query_job`` is wrapped by
   :func:`linehaul.local.bqbilling.pricing_query_jobs` (an estimate: see that module), inside the refusal
   of known job ids, as BigQuery looks at the id first.
+- timestamps: ``jobs.executor._load_path_into_target`` (which every load calls, for each file) is wrapped
+  by :func:`linehaul.local.bqtimestamps.reading_bigquery_timestamps`: a JSON file whose TIMESTAMP fields
+  hold text that BigQuery reads but DuckDB does not is loaded from a copy with that text rewritten (the
+  same instant); other files (the ingestor's own), and other formats, are loaded as they are.
 - schema evolution: ``api.routes.tables._rest_to_table_meta`` (used by tables.patch/update) rejects what
   BigQuery rejects, and the catalogs' ``update_table`` adds new fields to the DuckDB table with
   ``ALTER TABLE ... ADD COLUMN`` (nested fields too, but not inside REPEATED RECORDs).
@@ -47,8 +55,7 @@ proxy in front of the emulator could answer the 409, but not make a load atomic 
   called by the atomic load (its table has each case).
 
 Still different from BigQuery with the patches: ``load_table_from_file`` ignores the job id; REQUIRED is not
-enforced and unknown keys are dropped on load; a TIMESTAMP written ``2021-01-07 20:54:54 +00:00`` is
-rejected.
+enforced and unknown keys are dropped on load; a TIMESTAMP written as a date alone is accepted.
 
 Every patched function must be re-read before the pin moves: :func:`apply` refuses other versions.
 ``tests/integration/test_bqcompat.py`` proves each row of the table; with ``LINEHAUL_BQ_COMPAT=0`` the same
@@ -127,6 +134,10 @@ def apply() -> None:
         _replace_attribute(table_routes, "_rest_to_table_meta", _refusing_incompatible_schemas)
         for repository in (MemoryCatalogRepository, DuckDBCatalogRepository):
             _replace_attribute(repository, "update_table", _altering_tables)
+
+        from linehaul.local.bqtimestamps import reading_bigquery_timestamps
+
+        _replace_attribute(executor, "_load_path_into_target", reading_bigquery_timestamps)
         _applied = True
 
 

@@ -47,7 +47,6 @@ from linehaul.pipeline.naming import (
     partition_of_timestamp,
     pending_key,
     pending_prefix,
-    quarantine_name,
     staged_names,
 )
 from linehaul.pipeline.ports import (
@@ -56,6 +55,7 @@ from linehaul.pipeline.ports import (
     PendingObject,
     PreconditionFailedError,
 )
+from linehaul.pipeline.quarantine import quarantine_log
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.tables import Output
 
@@ -240,10 +240,7 @@ def ingest_log(
 
     quarantined_as = None
     if reading.damage is not None:
-        quarantined_as = quarantine_name(bucket, name, elsewhere=quarantine_bucket != bucket)
-        reason = {"linehaul-damage": reading.damage, "linehaul-source": source}
-        store.copy(bucket, name, quarantine_bucket, quarantined_as, metadata=reason)
-        quarantined_as = object_uri(quarantine_bucket, quarantined_as)
+        quarantined_as = quarantine_log(store, bucket, name, quarantine_bucket, reading.damage)
     if not keep_source:
         with suppress(PreconditionFailedError):  # a newer upload under the same name: it has its own event
             store.delete(bucket, name, if_generation_match=generation)

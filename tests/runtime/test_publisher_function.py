@@ -60,10 +60,8 @@ def test_a_run_that_fails_is_one_error_line_and_a_503(local_stack: LocalStack) -
     assert record["severity"] == "ERROR"
     assert record["message"].startswith("the publisher run failed: ")
     assert record["error"].startswith("BlobNotFoundError: ")
-    assert "Traceback (most recent call last)" in record["traceback"]
-    assert "Traceback" not in output.replace(
-        json.dumps(record["traceback"])[1:-1], ""
-    )  # only inside the line
+    assert "\nTraceback (most recent call last):\n" in record["message"]  # as Error Reporting reads it
+    assert "Traceback" not in output.replace(json.dumps(record["message"])[1:-1], "")  # only inside the line
 
 
 def test_a_bad_message_is_one_error_line_and_acknowledged(served: FunctionServer) -> None:
@@ -71,7 +69,8 @@ def test_a_bad_message_is_one_error_line_and_acknowledged(served: FunctionServer
 
     assert delivery.status == 200
     (record,) = records(served)
-    assert record == {
-        "severity": "ERROR",
-        "message": "ignored a publish request: partition='2021-01-07' is not a date as YYYYMMDD",
-    }
+    assert (record["severity"], record["message"]) == (
+        "ERROR",
+        "ignored a publish request: partition='2021-01-07' is not a date as YYYYMMDD",
+    )
+    assert set(record) == {"severity", "message", "@type", "serviceContext", "context"}  # an error event
