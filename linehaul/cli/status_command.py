@@ -156,8 +156,10 @@ def _lease(lease: Mapping[str, Any] | None) -> str:
         return "never taken"
     if lease["state"] == "held":
         text = f"held by {lease['owner']} until {_moment(lease['expires'])}"
-    else:
+    elif lease["released"]:
         text = f"free (last held by {lease['owner']}, until {_moment(lease['expires'])})"
+    else:  # expired and never given up: the next run takes it over, and its log line says so
+        text = f"free (its run died holding it: {lease['owner']}, until {_moment(lease['expires'])})"
     batch = lease["batch"]
     if batch is None:
         return text + "; no batch in flight"

@@ -1,10 +1,10 @@
 """The publisher's lease: one object in the staging bucket that lets one run at a time publish.
 
-``publisher.lock`` holds JSON ``{"owner", "expires", "batch"}``: ``owner`` is the token of the run that
-holds it (random, one per run). A run takes the lease by creating the object only if it does not exist
-(``if_generation_match=0``), or by replacing a lease whose ``expires`` has passed only if it is still that
-generation. Every later write is a compare-and-swap on the generation the run last wrote, so a run that
-lost its lease learns it (:class:`LeaseLostError`) before it submits anything more.
+``publisher.lock`` holds JSON ``{"owner", "expires", "batch"}`` (and ``"released": true`` once given up):
+``owner`` is the token of the run that holds it (random, one per run). A run takes the lease by creating the
+object only if it does not exist (``if_generation_match=0``), or by replacing a lease whose ``expires`` has
+passed only if it is still that generation. Every later write is a compare-and-swap on the generation the run
+last wrote, so a run that lost its lease learns it (:class:`LeaseLostError`) before it submits anything more.
 
 **Know what you wrote.** A write can land and still fail: the answer is lost, the client library retries,
 and the retry fails its own precondition (or times out). So after any failed or ambiguous write the run
@@ -18,7 +18,8 @@ well or by an exception, *releases* the lease (:meth:`Lease.release`): rewrites 
 batch in flight if any, so the next run takes it over at once instead of waiting ``LOCK_SECONDS``; a run
 that stopped on a load failure no file caused keeps that failure in the batch (``"failed"``, see
 :class:`linehaul.pipeline.failures.LoadFailure`), for the next runs to wait before they try again. Only a
-run that dies without running its error handling (its instance killed) leaves a live lease behind.
+run that dies without running its error handling (its instance killed) leaves a live lease behind: the run
+that takes it over once it expires says so (:attr:`Lease.taken_over`).
 :func:`read_lease` reads it as it is (``linehaul status`` shows it), :func:`is_held` says whether a live
 lease is there.
 """
@@ -54,6 +55,8 @@ class LeaseRecord:
     owner: str
     expires: datetime
     batch: dict[str, Any] | None
+    released: bool = False
+    """Given up by its run (:meth:`Lease.release`), rather than left to expire by a run that died."""
 
     def held(self, now: datetime) -> bool:
         """Whether a run holds it at ``now`` (or died holding it)."""
@@ -63,7 +66,8 @@ class LeaseRecord:
 @dataclass(slots=True)
 class Lease:
     """A held lease. ``batch`` is what it records now; ``inherited`` the batch a failed or crashed run left
-    unfinished, if any, when this run took the lease."""
+    unfinished, if any, when this run took the lease; ``taken_over`` the lease as this run found it when its
+    run had died holding it (expired, never released), else None."""
 
     store: BlobStore
     bucket: str
@@ -73,6 +77,7 @@ class Lease:
     batch: dict[str, Any] | None = None
     inherited: dict[str, Any] | None = None
     retries: Retries = field(default_factory=Retries)
+    taken_over: LeaseRecord | None = None
 
     @classmethod
     def acquire(
@@ -91,8 +96,10 @@ class Lease:
         """
         retries = (retries or Retries()).patient()
 
-        def held_by_us(generation: int, batch: dict[str, Any] | None) -> Lease:
-            return cls(store, bucket, owner, seconds, generation, batch, batch, retries)
+        def held_by_us(
+            generation: int, batch: dict[str, Any] | None, dead: LeaseRecord | None = None
+        ) -> Lease:
+            return cls(store, bucket, owner, seconds, generation, batch, batch, retries, dead)
 
         body = _body(owner, now, seconds, None)
         error: Exception | None = None
@@ -116,7 +123,7 @@ class Lease:
             taken = _body(owner, now, seconds, held.batch)
             try:
                 generation = store.put(bucket, LOCK, taken, if_generation_match=held.generation)
-                return held_by_us(generation, held.batch)
+                return held_by_us(generation, held.batch, None if held.released else held)
             except PreconditionFailedError as failed:
                 refused = failed  # another run took it first, or our own write landed: the next round reads
             except Exception as failed:
@@ -143,7 +150,7 @@ class Lease:
 
         def released() -> bytes:  # of the batch as last known: a read-back may adopt the lease's
             noted = self.batch if failure is None or self.batch is None else {**self.batch, "failed": failure}
-            return _body(self.owner, now, 0.0, noted)
+            return _body(self.owner, now, 0.0, noted, released=True)
 
         with suppress(LeaseLostError):  # not ours any more: leave it alone
             self._swap(released, lambda held: held.expires <= now and held.data == released())
@@ -206,11 +213,16 @@ def _read(store: BlobStore, bucket: str, retries: Retries) -> LeaseRecord | None
     except BlobNotFoundError:
         return None
     held = json.loads(data)
-    return LeaseRecord(
-        data, info.generation, str(held.get("owner")), datetime.fromisoformat(held["expires"]), held["batch"]
-    )
+    expires = datetime.fromisoformat(held["expires"])
+    owner, released = str(held.get("owner")), held.get("released") is True
+    return LeaseRecord(data, info.generation, owner, expires, held["batch"], released)
 
 
-def _body(owner: str, now: datetime, seconds: float, batch: dict[str, Any] | None) -> bytes:
+def _body(
+    owner: str, now: datetime, seconds: float, batch: dict[str, Any] | None, *, released: bool = False
+) -> bytes:
     expires = (now + timedelta(seconds=seconds)).isoformat()
-    return json.dumps({"owner": owner, "expires": expires, "batch": batch}).encode()
+    body: dict[str, Any] = {"owner": owner, "expires": expires, "batch": batch}
+    if released:
+        body["released"] = True
+    return json.dumps(body).encode()

@@ -316,6 +316,9 @@ def publish(
         report.holder = None if held is None else {"owner": held.owner, "expires": held.expires.isoformat()}
         report.seconds = clock() - started
         return report
+    if lease.taken_over is not None:
+        dead = lease.taken_over
+        report.lease_taken_over = {"owner": dead.owner, "expired": dead.expires.isoformat()}
     run = _Publisher(store, loader, settings, lease, now, retries, report,
                      lambda: max(0.0, started + settings.time_budget - clock()))  # fmt: skip
     try:

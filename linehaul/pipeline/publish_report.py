@@ -22,6 +22,8 @@ class PublishReport:
 
     lease: str = "held"
     holder: dict[str, str] | None = None  # who holds the lease, when it is busy
+    # the lease this run took over from a run that died holding it (never released): its owner and expiry
+    lease_taken_over: dict[str, str] | None = None
     partitions_seen: int = 0
     partitions: list[str] = field(default_factory=list)  # those it published files of
     batches: int = 0

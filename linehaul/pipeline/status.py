@@ -94,7 +94,8 @@ class PipelineStatus:
         }
 
     def lease_json(self) -> dict[str, Any] | None:
-        """The lease: ``held`` (by a run now, or by one that died) or ``free``; None if never taken."""
+        """The lease: ``held`` (by a run now, or by one that died) or ``free``, and whether its last run
+        ``released`` it (false for a free lease: that run died holding it); None if never taken."""
         if self.lease is None:
             return None
         batch = self.lease.batch
@@ -102,6 +103,7 @@ class PipelineStatus:
             "state": "held" if self.lease.held(self.now) else "free",
             "owner": self.lease.owner,
             "expires": self.lease.expires.isoformat(),
+            "released": self.lease.released,
             "batch": None
             if batch is None
             else {

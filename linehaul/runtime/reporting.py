@@ -18,8 +18,8 @@ the log (``source``, as the ingestor's summary line names it), the partition, th
 
 The field names that deploy/monitoring/'s metrics read are the functions' own: their summary lines come
 from :class:`linehaul.pipeline.ingest.IngestReport` and
-:class:`linehaul.pipeline.publish_report.PublishReport`. One that the publisher does not write yet is named
-here, once: :data:`LEASE_TAKEN_OVER`.
+:class:`linehaul.pipeline.publish_report.PublishReport` (``lease_taken_over``, for one: the lease a run
+took over from a run that died holding it).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from types import FrameType
 from typing import Any
 
 __all__ = [
-    "LEASE_TAKEN_OVER",
     "REPORTED_ERROR_EVENT",
     "ServiceContext",
     "error_record",
@@ -41,11 +40,6 @@ __all__ = [
 
 REPORTED_ERROR_EVENT = "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent"
 """The ``@type`` that makes Error Reporting read a log entry as an error event, whatever its text."""
-
-LEASE_TAKEN_OVER = "lease_taken_over"
-"""The publisher's run line, when the run took over a lease that its owner never released (the run that
-held it died: killed at its timeout, out of memory): ``{"owner": <its token>, "expired": <ISO time>}``. The
-alert "lease held past its expiry" reads it."""
 
 
 @dataclass(frozen=True, slots=True)

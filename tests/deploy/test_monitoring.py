@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from linehaul.runtime.reporting import LEASE_TAKEN_OVER
+from linehaul.pipeline.publish_report import PublishReport
 from tests.deploy.cloudbuild import PLACEHOLDERS, ROOT, config_commands, deploys, load_config, section
 from tests.deploy.monitoring import (
     METRIC_TYPE,
@@ -114,7 +114,10 @@ def test_metric_types_are_user_defined_log_based_metrics() -> None:
             assert METRIC_TYPE in condition[kind]["filter"]
 
 
-def test_the_field_the_publisher_is_to_write_is_named_once() -> None:
-    assert ("jsonPayload", LEASE_TAKEN_OVER, "owner") in {
-        term.path for term in parse(metrics()["linehaul-lease-taken-over"]["filter"])
+def test_the_lease_metric_reads_the_field_the_publisher_writes() -> None:
+    (path,) = {term.path for term in parse(metrics()["linehaul-lease-taken-over"]["filter"])} - {
+        ("resource", "type"),
+        ("resource", "labels", "service_name"),
     }
+    assert path[0] == "jsonPayload"
+    assert path[1] in PublishReport().log_record()

@@ -51,6 +51,7 @@ def test_a_live_lease_its_batch_and_how_long_the_oldest_file_waited() -> None:
         "state": "held",
         "owner": "run-1",
         "expires": (clock.now() + timedelta(seconds=600)).isoformat(),
+        "released": False,
         "batch": {
             "kind": "downloads",
             "files": 1,
@@ -64,3 +65,17 @@ def test_a_live_lease_its_batch_and_how_long_the_oldest_file_waited() -> None:
     assert downloads["partitions"]["20210107"]["oldest"] == clock.now().isoformat()
     assert status["kept"][Output.UNPROCESSED.value]["files"] == 0
     assert status["logs"] is None
+
+
+def test_a_lease_whose_run_died_is_told_from_a_released_one() -> None:
+    clock = Clock()
+    store = MemoryBlobStore("staging", now=clock.now)
+    dead = Lease.acquire(store, "staging", "killed run", 600, clock.now())
+    assert dead is not None
+    later = clock.now() + timedelta(seconds=601)
+    assert read_status(store, "staging", later).to_json()["lease"]["released"] is False
+    mine = Lease.acquire(store, "staging", "next run", 600, later)
+    assert mine is not None
+    mine.release(later)
+    lease = read_status(store, "staging", later).to_json()["lease"]
+    assert (lease["state"], lease["owner"], lease["released"]) == ("free", "next run", True)
