@@ -24,6 +24,7 @@ _COMMANDS = {
     "sample": "sample_command",
     "schema": "schema_command",
     "local": "local_command",
+    "status": "status_command",
     "backfill": "backfill_command",
 }
 """Each command's name, and the module of linehaul.cli that registers it, in the order --help lists them."""

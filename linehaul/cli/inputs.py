@@ -129,6 +129,9 @@ def open_logs(command: str, args: argparse.Namespace, projects: Sequence[str] = 
         print(f"linehaul {command}: {duplicate}", file=sys.stderr)
     for failure in database.failures:
         print(f"linehaul {command}: {failure} (its lines before the damage are counted)", file=sys.stderr)
+    internal = database.counts.internal_errors_message()
+    if internal is not None:
+        print(f"linehaul {command}: {internal}", file=sys.stderr)
     return database
 
 
