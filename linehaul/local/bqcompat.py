@@ -54,11 +54,10 @@ proxy in front of the emulator could answer the 409, but not make a load atomic 
 - schema evolution: ``api.routes.tables._rest_to_table_meta`` (used by tables.patch/update) rejects what
   BigQuery rejects, and the catalogs' ``update_table`` adds new fields to the DuckDB table with
   ``ALTER TABLE ... ADD COLUMN`` (nested fields too, but not inside REPEATED RECORDs).
-- weeks: ``sql.translator.SQLTranslator.translate`` is wrapped by :func:`_truncating_weeks_as_bigquery`,
-  which rewrites, in the GoogleSQL it is given, each truncation to a week into a truncation to the day
-  less the days since the week's first day (``DAYOFWEEK``, which the emulator gets right): the same
-  values as BigQuery's (``linehaul stats --by week`` needs none of it; SQL typed into ``linehaul query
-  --bigquery`` may).
+- weeks: ``sql.translator.SQLTranslator.translate`` is wrapped by
+  :func:`linehaul.local.bqweeks.truncating_weeks_as_bigquery`, which rewrites, in the GoogleSQL it is
+  given, each truncation to a week into a truncation to the day less the days since the week's first day
+  (``DAYOFWEEK``, which the emulator gets right).
 - load errors: :mod:`linehaul.local.bqloads` replaces ``_handle_load_job_with_async_envelope`` and is
   called by the atomic load (its table has each case).
 
@@ -124,6 +123,7 @@ def apply() -> None:
         from bqemulator.catalog.duckdb_repository import DuckDBCatalogRepository
         from bqemulator.catalog.memory_repository import MemoryCatalogRepository
         from bqemulator.jobs import executor
+        from bqemulator.sql.translator import SQLTranslator
 
         from linehaul.local.bqbilling import pricing_query_jobs
         from linehaul.local.bqloads import reporting_load_errors
@@ -142,7 +142,9 @@ def apply() -> None:
         _replace_attribute(table_routes, "_rest_to_table_meta", _refusing_incompatible_schemas)
         for repository in (MemoryCatalogRepository, DuckDBCatalogRepository):
             _replace_attribute(repository, "update_table", _altering_tables)
-        _truncating_weeks_as_bigquery()
+        from linehaul.local.bqweeks import truncating_weeks_as_bigquery
+
+        _replace_attribute(SQLTranslator, "translate", truncating_weeks_as_bigquery)
 
         from linehaul.local.bqtimestamps import reading_bigquery_timestamps
 
@@ -347,69 +349,3 @@ def _altering_tables(
         return original(repository, table)
 
     return altering
-
-
-# -- Weeks ---------------------------------------------------------------------------------------------------
-
-_WEEKDAYS = ("SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY")
-
-
-def _week_start(unit: Any) -> int | None:
-    """BigQuery's DAYOFWEEK (Sunday 1 ... Saturday 7) of the first day of a truncation's week unit, or
-    None when the unit is not a week (WEEK: Sunday; ISOWEEK: Monday; WEEK(<day>): that day)."""
-    from sqlglot import exp
-
-    if isinstance(unit, exp.WeekStart):
-        day = unit.this.name.upper()
-        return _WEEKDAYS.index(day) + 1 if day in _WEEKDAYS else None
-    name = (unit.this if isinstance(unit, exp.Literal) else unit.name).upper() if unit is not None else ""
-    return {"WEEK": 1, "ISOWEEK": 2}.get(name)
-
-
-def _weeks_as_days(sql: str) -> str:
-    """``sql`` (GoogleSQL) with each truncation to a week written as a truncation to the day less the days
-    since the week's first day; ``sql`` itself when it has none (or cannot be parsed)."""
-    import sqlglot
-    from sqlglot import exp
-
-    if "WEEK" not in sql.upper():
-        return sql
-    try:
-        statements = sqlglot.parse(sql, read="bigquery")
-    except sqlglot.errors.ParseError:
-        return sql
-    changed = False
-    truncations = (exp.TimestampTrunc, exp.DateTrunc, exp.DatetimeTrunc)
-    for statement in statements:
-        if statement is None:
-            continue
-        for node in list(statement.find_all(*truncations)):
-            first = _week_start(node.args.get("unit"))
-            if first is None or node.args.get("zone") is not None:
-                continue
-            value = node.this.sql(dialect="bigquery")
-            back = f"INTERVAL MOD(EXTRACT(DAYOFWEEK FROM {value}) + {7 - first}, 7) DAY"
-            if isinstance(node, exp.DateTrunc):
-                text = f"DATE_SUB({value}, {back})"
-            else:
-                kind = "TIMESTAMP" if isinstance(node, exp.TimestampTrunc) else "DATETIME"
-                text = f"{kind}_SUB({kind}_TRUNC({value}, DAY), {back})"
-            node.replace(sqlglot.parse_one(text, read="bigquery"))
-            changed = True
-    if not changed:
-        return sql
-    return ";\n".join(statement.sql(dialect="bigquery") for statement in statements if statement is not None)
-
-
-def _truncating_weeks_as_bigquery() -> None:
-    """Translate truncations to weeks as BigQuery computes them (see the module doc)."""
-    from bqemulator.sql.translator import SQLTranslator
-
-    def wrap(translate: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(translate)
-        def translating(self: Any, bq_sql: str, *args: Any, **kwargs: Any) -> Any:
-            return translate(self, _weeks_as_days(bq_sql), *args, **kwargs)
-
-        return translating
-
-    _replace_attribute(SQLTranslator, "translate", wrap)
