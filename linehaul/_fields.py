@@ -13,7 +13,9 @@ the converter (:mod:`linehaul.convert`) and the ingestor's quick look at a log's
 * the **usual date** ``Thu, 07 Jan 2021 20:54:54 GMT`` gives its RFC 3339 text (:func:`usual_timestamp`);
   every other form goes through ``strptime``, as production reads dates.
 
-Rows write timestamps as :func:`timestamp_text` and strings as :func:`json_text`.
+Rows write timestamps as :func:`timestamp_text` and strings as :func:`json_text`. A row's text is always
+UTF-8: a lone surrogate (a code point that is not text, which a user agent's JSON can escape) is U+FFFD in a
+value (:func:`valid_text`), and :func:`encodable` tells whether a text holds none.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "MONTHS",
     "NULL",
     "day_text",
+    "encodable",
     "json_text",
     "nullable_fields",
     "plain",
@@ -34,6 +37,7 @@ __all__ = [
     "plain_nullable",
     "timestamp_text",
     "usual_timestamp",
+    "valid_text",
 ]
 
 NULL = "(null)"
@@ -146,3 +150,18 @@ _quote: Callable[[str], str] = json.encoder.encode_basestring  # json.dumps' own
 def json_text(value: str | None) -> str:
     """``json.dumps(value, ensure_ascii=False)`` for a string or None, without its overhead."""
     return "null" if value is None else _quote(value)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def valid_text(text: str) -> str:
+    """``text`` with each lone surrogate (U+D800-U+DFFF, which no UTF-8 encodes) replaced by U+FFFD, as a
+    UTF-8 decoder replaces what it cannot read; ``text`` itself when it holds none."""
+    return text if _LONE_SURROGATE.search(text) is None else _LONE_SURROGATE.sub(REPLACEMENT_CHARACTER, text)
+
+
+def encodable(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (it holds no lone surrogate)."""
+    return text.isascii() or _LONE_SURROGATE.search(text) is None

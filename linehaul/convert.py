@@ -12,18 +12,23 @@ Each line goes to exactly one destination of :class:`Converted`:
 * ``downloads`` / ``simple``: NDJSON rows for ``file_downloads`` / ``simple_requests``;
 * ``unprocessed``: lines that are not valid events, kept byte for byte, each a :class:`RejectedLine`;
 * ``ignored``: valid lines whose agent production deliberately drops, kept byte for byte.
+
+No line stops a block: every row's text is UTF-8 (the head's fields are plain ASCII, and an agent and its
+details are checked once each, see :func:`linehaul._fields.encodable`), and an unexpected exception while
+converting a line (a bug of linehaul's) is contained to that line, which is kept as unprocessed with the
+field :data:`~linehaul.errors.INTERNAL` and a reason naming the exception (:meth:`Converter.convert_lines`);
+the rest of the block goes on.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from linehaul._fields import (
     NULL,
+    encodable,
     json_text,
     nullable_fields,
     plain,
@@ -33,18 +38,26 @@ from linehaul._fields import (
 )
 from linehaul._grammar import DOWNLOAD, PACKAGE_TYPES, SIMPLE
 from linehaul._templates import RowTemplate, row_template
-from linehaul.errors import LineError
+from linehaul.converted import Checkpoint, Converted, RejectedLine, reason_records, without_frames
+from linehaul.errors import LineError, internal_error
 from linehaul.events import Download, file_of, parse_line, simple_project, timestamp_text_of
 from linehaul.rows import FORMATS, RowFormat, dumps_row, to_row
 from linehaul.tables import Table
 from linehaul.useragents import Classification, Classifier, Ignored, Unknown, UserAgent
 from linehaul.useragents.classifier import BoundedCache
 
-__all__ = ["Converted", "Converter", "Details", "RejectedLine", "reason_records"]
+__all__ = [
+    "Converted",
+    "Converter",
+    "Details",
+    "RejectedLine",
+    "reason_records",
+]
 
 _KNOWN_TYPES = frozenset(PACKAGE_TYPES)
 _AFTER_DOWNLOAD = len(DOWNLOAD) + 3  # the middle starts after the kind, date, country and their '|'
 _AFTER_SIMPLE = len(SIMPLE) + 3
+_Encoded = TypeVar("_Encoded")
 _NO_ROW = "~"  # sorts after every timestamp text (which starts with a digit); "9999" did not, for year 9999
 
 
@@ -61,58 +74,6 @@ Details = str | Ignored
 """The JSON text of a row's details, or the Ignored classification of the agent (no row)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RejectedLine:
-    """A line that is not a valid event: its ``number`` (from 1, in what one :class:`Converted` received),
-    its bytes as read, and the :class:`LineError` that says why (its traceback dropped)."""
-
-    number: int
-    raw: bytes
-    error: LineError
-
-    @property
-    def field(self) -> str:
-        return self.error.field
-
-    @property
-    def reason(self) -> str:
-        return self.error.reason
-
-    def reason_record(self, lines_before: int = 0, file: str | None = None) -> dict[str, Any]:
-        """Why, as a record: ``{"file"?, "line", "field", "reason"}``; ``line`` counts from the start of
-        the file (``lines_before`` were read before this block), ``file`` is given where one output holds
-        the lines of several files."""
-        record: dict[str, Any] = {} if file is None else {"file": file}
-        record.update(line=lines_before + self.number, field=self.field, reason=self.reason)
-        return record
-
-
-def reason_records(rejected: Sequence[RejectedLine], lines_before: int = 0, file: str | None = None) -> bytes:
-    """The reasons NDJSON of rejected lines (one :meth:`RejectedLine.reason_record` a line), as bytes."""
-    records = (json.dumps(line.reason_record(lines_before, file)) for line in rejected)
-    return "".join(record + "\n" for record in records).encode()
-
-
-@dataclass(slots=True)
-class Converted:
-    """What a block of lines became, in input order within each destination.
-
-    ``downloads`` and ``simple`` are NDJSON lines (no newline); ``unprocessed`` holds each rejected line;
-    ``earliest`` is the smallest row timestamp (RFC 3339 text, which sorts as time does).
-    """
-
-    lines: int = 0
-    downloads: list[str] = field(default_factory=list)
-    simple: list[str] = field(default_factory=list)
-    unprocessed: list[RejectedLine] = field(default_factory=list)
-    ignored: list[bytes] = field(default_factory=list)
-    earliest: str | None = None
-
-    def rows(self, table: Table) -> list[str]:
-        """The NDJSON rows of ``table``."""
-        return self.downloads if table is Table.FILE_DOWNLOADS else self.simple
-
-
 def _unusual_date_text(date: str) -> str | _Slow:
     """The RFC 3339 text of a date field not in the usual form (those are cached by
     :func:`usual_timestamp`), or _SLOW (not plain, or not a date: parse_line says why)."""
@@ -125,7 +86,7 @@ def _unusual_date_text(date: str) -> str | _Slow:
 
 
 def _country_text(country: str) -> str | _Slow:
-    return "null" if not country else json_text(country) if plain(country) else _SLOW
+    return "null" if not country else json_text(country) if plain(country) else _SLOW  # plain is ASCII
 
 
 def _download_values(middle: str) -> dict[str, Any] | _Slow:
@@ -195,11 +156,17 @@ class Converter:
 
     def _details(self, agent: str) -> Details | _Slow:
         """The JSON text of the agent's details, its Ignored classification, or _SLOW."""
-        if "\t" in agent or "\n" in agent:
+        if "\t" in agent or "\n" in agent or not encodable(agent):
             return _SLOW
-        found = self._classify(agent)
+        try:
+            found = self._classify(agent)
+        except MemoryError:
+            raise
+        except Exception:  # a bug: parse_line meets it again, and keeps each line of the agent (internal)
+            return _SLOW
         if isinstance(found, UserAgent):
-            return self._details_json(found)
+            text = self._details_json(found)
+            return text if encodable(text) else _SLOW
         if isinstance(found, Unknown):
             return "null"
         if isinstance(found, Ignored):
@@ -222,18 +189,75 @@ class Converter:
 
     def _download_runs(self, middle: str) -> Runs | _Slow:
         values = _download_values(middle)
-        return _SLOW if values is _SLOW else self._templates[0].request_texts(values)
+        return _SLOW if values is _SLOW else self._templates[0].request_texts(values)  # plain: ASCII
 
     def _simple_runs(self, middle: str) -> Runs | _Slow:
         values = _simple_values(middle)
-        return _SLOW if values is _SLOW else self._templates[1].request_texts(values)
+        return _SLOW if values is _SLOW else self._templates[1].request_texts(values)  # plain: ASCII
 
     def convert_block(self, block: bytes, out: Converted) -> None:
         """Convert every line of ``block`` (lines end with ``\\n``; the last one may not) into ``out``."""
         self.convert_lines(_split_lines(block), out)
 
-    def convert_lines(self, lines: list[str | bytes], out: Converted) -> None:
-        """Convert lines (text, or bytes to decode; no newlines) into ``out``."""
+    def convert_encoded(
+        self, block: bytes, encode: Callable[[Converted], _Encoded]
+    ) -> tuple[Converted, _Encoded]:
+        """Convert ``block`` into a new :class:`Converted`, and ``encode`` it (make what its rows and kept
+        lines become: bytes, tables). Should ``encode`` raise (a bug), the block is converted again one line
+        at a time, each line's outcome encoded alone, and a line whose outcome fails is kept as unprocessed
+        with :func:`internal_error`'s reason; the rest is then encoded together (should that still fail,
+        ``encode`` fails on no single line's outcome, and the exception propagates)."""
+        lines = _split_lines(block)
+        out = Converted()
+        self.convert_lines(lines, out)
+        try:
+            return out, encode(out)
+        except MemoryError:
+            raise
+        except Exception:
+            out = Converted()
+            self._convert_each(lines, out, encode)
+            return out, encode(out)
+
+    def convert_lines(self, lines: Sequence[str | bytes], out: Converted) -> None:
+        """Convert lines (text, or bytes to decode; no newlines) into ``out``.
+
+        Never raises for what a line holds: should converting the lines raise (a bug), what they added to
+        ``out`` is taken back and they are converted again one at a time, and a line that raises on its own
+        is kept as unprocessed with :func:`internal_error`'s reason. (``MemoryError`` is not contained.)
+        """
+        mark = Checkpoint.of(out)
+        try:
+            self._convert_lines(lines, out)
+        except MemoryError:
+            raise
+        except Exception:
+            mark.restore(out)
+            self._convert_each(lines, out)
+
+    def _convert_each(
+        self,
+        lines: Sequence[str | bytes],
+        out: Converted,
+        encode: Callable[[Converted], object] | None = None,
+    ) -> None:
+        """:meth:`_convert_lines` one line at a time (and ``encode`` of its outcome alone), each line that
+        raises kept as unprocessed."""
+        for line in lines:
+            one = Converted(lines=out.lines, earliest=out.earliest)
+            try:
+                self._convert_lines([line], one)
+                if encode is not None:
+                    encode(one)
+            except MemoryError:
+                raise
+            except Exception as error:
+                number = out.lines + 1
+                rejected = RejectedLine(number, _raw_bytes(line), without_frames(internal_error(error)))
+                one = Converted(lines=number, unprocessed=[rejected], earliest=out.earliest)
+            out.absorb(one)
+
+    def _convert_lines(self, lines: Sequence[str | bytes], out: Converted) -> None:
         agents, dates, countries = self._agents, self._dates, self._countries
         download_middles, simple_middles = self._downloads, self._simple
         agent_cache, date_cache, country_cache = agents.entries, dates.entries, countries.entries
@@ -292,32 +316,36 @@ class Converter:
 
     def _convert_one(self, number: int, line: str | bytes, out: Converted, earliest: str) -> str:
         """The general path: :func:`parse_line` and the row format. Returns the new earliest timestamp."""
-        raw = line if isinstance(line, bytes) else line.encode()
+        raw = _raw_bytes(line)
         try:
             outcome = parse_line(line, self._classify)
         except LineError as error:
-            out.unprocessed.append(RejectedLine(number, raw, _without_frames(error)))
+            out.unprocessed.append(RejectedLine(number, raw, without_frames(error)))
             return earliest
         if isinstance(outcome, Ignored):
             out.ignored.append(raw)
             return earliest
         table = Table.FILE_DOWNLOADS if isinstance(outcome, Download) else Table.SIMPLE_REQUESTS
         row = to_row(outcome) if self._formats is FORMATS else self._formats[table].to_row(outcome)
-        out.rows(table).append(dumps_row(row))
+        text = dumps_row(row)
+        if not encodable(text):  # cannot be: its values are checked UTF-8 (convert_lines contains it)
+            raise ValueError(f"a row that is not UTF-8: {text.encode(errors='backslashreplace')[:200]!r}")
+        out.rows(table).append(text)
         return min(earliest, timestamp_text(outcome.timestamp))
 
 
-def _without_frames(error: LineError) -> LineError:
-    """``error`` with no traceback, nor any on the errors that caused it: a kept error would otherwise keep
-    the frames of its raising, and through them this converter with all its caches, until the next full
-    garbage collection (a new converter per log then piles up tens of megabytes per log)."""
-    seen: set[int] = set()
-    link: BaseException | None = error
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        link.__traceback__ = None
-        link = link.__cause__ or link.__context__
-    return error
+def _raw_bytes(line: str | bytes) -> bytes:
+    """The bytes a line is kept as: as read, or its text as UTF-8 (a lone surrogate, which no UTF-8 holds,
+    as the byte it escapes, or as its three bytes: such text came from outside, never from a log)."""
+    if isinstance(line, bytes):
+        return line
+    try:
+        return line.encode()
+    except UnicodeEncodeError:
+        try:
+            return line.encode(errors="surrogateescape")
+        except UnicodeEncodeError:
+            return line.encode(errors="surrogatepass")
 
 
 def _split_lines(block: bytes) -> list[str | bytes]:

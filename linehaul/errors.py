@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LineError"]
+__all__ = ["INTERNAL", "LineError", "internal_error"]
 
 _EXCERPT = 72  # characters of the line shown around the bad column
 
@@ -10,9 +10,10 @@ _EXCERPT = 72  # characters of the line shown around the bad column
 class LineError(ValueError):
     """A CDN log line that linehaul cannot turn into an event.
 
-    ``field`` names the part of the line that is wrong (``"line"``, ``"kind"``, ``"timestamp"``,
+    ``field`` names the part of the line that is wrong (``"line"``, ``"kind"``, ``"date"``,
     ``"country_code"``, ``"url"``, ``"tls_protocol"``, ``"tls_cipher"``, ``"project"``, ``"version"``,
-    ``"package_type"`` or ``"user_agent"``), ``reason`` says why, and ``column`` (0-based, or ``None``
+    ``"package_type"`` or ``"user_agent"``), or is :data:`INTERNAL` when linehaul itself failed on the
+    line (a bug: see :func:`internal_error`); ``reason`` says why, and ``column`` (0-based, or ``None``
     when the whole line is at fault) points at the offending character of ``line``.
     ``str(error)`` is a one-line message; :meth:`explain` adds the line with a caret under the column.
     """
@@ -39,6 +40,17 @@ class LineError(ValueError):
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only arguments do not survive the default pickling (multiprocessing needs it).
         return (_rebuild, (self.field, self.reason, self.line, self.column))
+
+
+INTERNAL = "internal"
+"""The ``field`` of a line that linehaul itself failed on: a bug to fix (the reason names the exception)."""
+
+
+def internal_error(error: Exception) -> LineError:
+    """The error a line is kept with when reading it raised ``error``, which no line should ever make
+    linehaul do: field :data:`INTERNAL`, and a reason naming the exception."""
+    reason = f"linehaul failed on this line (a bug, please report it): {type(error).__name__}: {error}"
+    return LineError(INTERNAL, reason[:500])
 
 
 def _rebuild(field: str, reason: str, line: str, column: int | None) -> LineError:

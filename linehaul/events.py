@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from linehaul._fields import timestamp_text, usual_timestamp
+from linehaul._fields import timestamp_text, usual_timestamp, valid_text
 from linehaul._grammar import SIMPLE, Fields, split_line
-from linehaul.errors import LineError
+from linehaul.errors import LineError, internal_error
 from linehaul.useragents import Classification, Ignored, Unusable, UserAgent, classify
 
 __all__ = [
@@ -101,7 +101,8 @@ def timestamp_text_of(text: str) -> str:
 
 
 def decode_line(line: bytes | str) -> str:
-    """The text of a line, without its trailing newline; :class:`LineError` if it is not UTF-8."""
+    """The text of a line, without its trailing newline; :class:`LineError` if it is not UTF-8 (bytes that
+    do not decode, or text holding a lone surrogate, which no UTF-8 encodes)."""
     if isinstance(line, bytes):
         raw = line
         try:
@@ -110,6 +111,12 @@ def decode_line(line: bytes | str) -> str:
             reason = f"not UTF-8: byte 0x{raw[error.start]:02x} at byte {error.start}"
             column = len(raw[: error.start].decode())
             raise LineError("line", reason, line=raw.decode(errors="replace"), column=column) from None
+    elif not line.isascii():
+        try:
+            line.encode()
+        except UnicodeEncodeError as error:
+            reason = f"not UTF-8: a lone surrogate U+{ord(line[error.start]):04X}"
+            raise LineError("line", reason, line=valid_text(line), column=error.start) from None
     return line[:-1] if line.endswith("\n") else line
 
 
@@ -159,9 +166,21 @@ def parse_line(line: bytes | str, classify: Callable[[str], Classification] = cl
     """Parse one CDN log line into a :class:`Download`, a :class:`SimpleRequest` or :class:`Ignored`.
 
     ``line`` may be bytes (UTF-8) or text, with or without its newline. Anything that is not a valid
-    event raises :class:`LineError` naming the field and the reason; nothing else is raised.
+    event raises :class:`LineError` naming the field and the reason; nothing else is raised: should reading
+    the line fail in linehaul itself (a bug), the error's field is :data:`~linehaul.errors.INTERNAL`.
     ``classify`` turns the user agent into details (default: the built-in rules, cached).
     """
+    if not isinstance(line, str | bytes):  # the caller's mistake, not a line's
+        raise TypeError(f"a line is str or bytes, not {type(line).__name__}")
+    try:
+        return _parse_line(line, classify)
+    except (LineError, MemoryError):
+        raise
+    except Exception as error:
+        raise internal_error(error) from error
+
+
+def _parse_line(line: bytes | str, classify: Callable[[str], Classification]) -> Outcome:
     text = decode_line(line)
     fields = split_line(text)
     kind, date, country, url, protocol, cipher, _, _, _, agent = fields

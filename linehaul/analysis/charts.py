@@ -9,12 +9,12 @@ come from the page's CSS classes (``axis``, ``label``, ``value``), fills from th
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
-__all__ = ["BLUE", "GREY", "ORANGE", "bar_chart", "column_chart", "share_chart"]
+__all__ = ["BLUE", "GREY", "ORANGE", "PALE_BLUE", "bar_chart", "column_chart", "share_chart"]
 
-BLUE, ORANGE, GREY = "#3b6fd4", "#e07b39", "#b8bec9"
+BLUE, ORANGE, GREY, PALE_BLUE = "#3b6fd4", "#e07b39", "#b8bec9", "#a9c0ec"
 Item = tuple[str, int]
 
 
@@ -48,9 +48,16 @@ def _empty(name: str, title: str, width: int) -> str:
 
 
 def column_chart(
-    name: str, title: str, points: Sequence[Item], *, width: int = 1120, height: int = 260
+    name: str,
+    title: str,
+    points: Sequence[Item],
+    *,
+    width: int = 1120,
+    height: int = 260,
+    partial: Mapping[int, str] | None = None,
 ) -> str:
-    """Vertical columns over time (or any ordered buckets): ``points`` are (label, count)."""
+    """Vertical columns over time (or any ordered buckets): ``points`` are (label, count); the columns of
+    ``partial`` (index → why) are pale, their tooltip says why (a day the data covers in part)."""
     if not points or not any(count for _, count in points):
         return _empty(name, title, width)
     left, right, top, bottom = 64, 12, 14, 34
@@ -66,13 +73,16 @@ def column_chart(
         )
     slot = plot_width / len(points)
     label_every = max(1, math.ceil(len(points) / 12))
+    partial = partial or {}
     for index, (label, count) in enumerate(points):
         bar_height = plot_height * count / ceiling
         x, y = left + index * slot + slot * 0.12, top + plot_height - bar_height
+        why = f" (partial: {partial[index]})" if index in partial else ""
         body.append(
-            f'<rect class="mark" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.76:.1f}" '
-            f'height="{max(bar_height, 0.5):.1f}" fill="{BLUE}" rx="1.5">'
-            f"<title>{escape(label)}: {_number(count)}</title></rect>"
+            f'<rect class="mark{" partial" if why else ""}" x="{x:.1f}" y="{y:.1f}" '
+            f'width="{slot * 0.76:.1f}" height="{max(bar_height, 0.5):.1f}" '
+            f'fill="{PALE_BLUE if why else BLUE}" rx="1.5">'
+            f"<title>{escape(label)}: {_number(count)}{escape(why)}</title></rect>"
         )
         if index % label_every == 0:
             body.append(

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,6 +28,7 @@ from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import MissingExtraError, QueryError
 from linehaul.analysis.fields import DUCKDB, Dialect
 from linehaul.analysis.inputs import Input, InputKind, classify, expand_inputs, table_of_columns
+from linehaul.analysis.overlaps import Duplicate, distinct_inputs, refuse_rows_of_logs
 from linehaul.analysis.selection import TimeWindow, normalise_project
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import STDIN, LogFileError
@@ -107,7 +109,8 @@ class Database:
     """An in-memory DuckDB database with views ``file_downloads`` and ``simple_requests`` over Parquet.
 
     Use it as a context manager (or call :meth:`close`): closing it removes the temporary Parquet files
-    it wrote. ``counts`` and ``failures`` tell what was read from logs, ``inputs`` what each input held.
+    it wrote. ``counts`` and ``failures`` tell what was read from logs, ``inputs`` what each input held,
+    ``duplicates`` the inputs left out because another holds the same (:mod:`~linehaul.analysis.overlaps`).
     """
 
     dialect: Dialect = DUCKDB
@@ -123,11 +126,16 @@ class Database:
         inputs: Sequence[Input] = (),
         connection: duckdb.DuckDBPyConnection | None = None,
         whole: Callable[[], Database] | None = None,
+        log_span: tuple[datetime, datetime] | None = None,
+        duplicates: Sequence[Duplicate] = (),
     ) -> None:
         self.counts = counts if counts is not None else ReadCounts()
         self._whole = whole
         self._whole_database: Database | None = None
+        self._log_span = log_span
+        self._spans: dict[Table, DataSpan | None] = {}
         self.failures = tuple(failures)
+        self.duplicates = tuple(duplicates)
         self.inputs = tuple(inputs)
         self._workdir = workdir
         self.connection = _connect() if connection is None else connection
@@ -153,8 +161,11 @@ class Database:
         """Read logs, Parquet and NDJSON rows (see :mod:`linehaul.analysis.inputs`) and open the views.
 
         Every input is looked at before any is read: :class:`~linehaul.logs.files.LogFileError` names one
-        that is missing, or holds neither rows nor log lines. A log that cannot be read to its end raises
-        it too; with ``keep_going=True`` such logs are listed in :attr:`failures` instead.
+        that is missing, or holds neither rows nor log lines. An input that is the same file, the same bytes
+        or the same log lines as another is read once (:attr:`duplicates`); rows written from a log given
+        beside them are refused (:class:`~linehaul.analysis.overlaps.OverlapError`). A log that cannot be
+        read to its end raises LogFileError too; with ``keep_going=True`` such logs are listed in
+        :attr:`failures` instead.
 
         With ``projects`` (for questions about them alone, whose SQL looks at no other row), the logs give
         only those projects' rows, and only the lines that may hold them are converted, which is much
@@ -163,13 +174,16 @@ class Database:
         name: :meth:`linehaul.logs.narrow.ProjectLines.of`), or from standard input (read only once).
         """
         patterns = list(patterns)
-        inputs = [classify(path) for path in expand_inputs(patterns)]
+        inputs, duplicates = distinct_inputs([classify(path) for path in expand_inputs(patterns)])
         files: dict[Table, list[str]] = {table: [] for table in Table}
+        given: dict[str, tuple[str, Table]] = {}  # each rows file as given → its Parquet file, its table
         connection = _connect()  # one: each DuckDB connection to :memory: is a new database, not cheap
         try:
             for item in inputs:
                 if item.kind is InputKind.PARQUET:
-                    files[_parquet_table(connection, item.path)].append(item.path)
+                    table = _parquet_table(connection, item.path)
+                    files[table].append(item.path)
+                    given[item.path] = (item.path, table)
         except BaseException:
             connection.close()
             raise
@@ -178,24 +192,28 @@ class Database:
         if STDIN in logs or ProjectLines.of(map(normalise_project, projects)) is None:  # stdin: read once
             projects = ()
         if not logs and not rows:
-            return cls(files, inputs=inputs, connection=connection)
+            return cls(files, inputs=inputs, connection=connection, duplicates=duplicates)
         workdir = tempfile.TemporaryDirectory(prefix="linehaul-db-")
         try:
             counts, failures = ReadCounts(), tuple[LogFileError, ...]()
+            log_span: tuple[datetime, datetime] | None = None
+            if rows:
+                from linehaul.analysis.rowfiles import write_row_files
+
+                for path, parquet, table in write_row_files(rows, workdir.name):
+                    files[table].append(parquet)
+                    given[path] = (parquet, table)
+            if logs and given:  # before the logs are read, which takes the longest
+                refuse_rows_of_logs(connection, logs, given)
             if logs:
                 from linehaul.analysis.parquet import write_parquet
 
                 output = write_parquet(
                     logs, workdir.name, jobs=jobs, keep_going=keep_going, progress=progress, projects=projects
                 )
-                counts, failures = output.counts, output.failures
+                counts, failures, log_span = output.counts, output.failures, output.span
                 files[Table.FILE_DOWNLOADS].insert(0, str(output.file_downloads))
                 files[Table.SIMPLE_REQUESTS].insert(0, str(output.simple_requests))
-            if rows:
-                from linehaul.analysis.rowfiles import write_row_files
-
-                for table, path in write_row_files(rows, workdir.name).items():
-                    files[table].append(path)
         except BaseException:
             workdir.cleanup()
             connection.close()
@@ -209,6 +227,8 @@ class Database:
             inputs=inputs,
             connection=connection,
             whole=whole,
+            log_span=log_span,
+            duplicates=duplicates,
         )
 
     @classmethod
@@ -220,26 +240,9 @@ class Database:
         keep_going: bool = False,
         progress: Progress | None = None,
     ) -> Database:
-        """Read log files (paths, globs, ``-``) into temporary Parquet files and open the views on them.
-
-        Raises :class:`~linehaul.logs.files.LogFileError` for a file that is missing or cannot be read to
-        its end; with ``keep_going=True`` such files are listed in :attr:`failures` instead.
-        """
-        from linehaul.analysis.parquet import write_parquet
-
-        workdir = tempfile.TemporaryDirectory(prefix="linehaul-db-")
-        try:
-            output = write_parquet(
-                patterns, workdir.name, jobs=jobs, keep_going=keep_going, progress=progress
-            )
-        except BaseException:
-            workdir.cleanup()
-            raise
-        files = {
-            Table.FILE_DOWNLOADS: [output.file_downloads],
-            Table.SIMPLE_REQUESTS: [output.simple_requests],
-        }
-        return cls(files, counts=output.counts, failures=output.failures, workdir=workdir)
+        """Read log files (paths, globs, ``-``) into temporary Parquet files and open the views on them:
+        :meth:`from_inputs`, which reads rows files too."""
+        return cls.from_inputs(patterns, jobs=jobs, keep_going=keep_going, progress=progress)
 
     @classmethod
     def from_parquet(cls, directories: Iterable[str | os.PathLike[str]]) -> Database:
@@ -294,17 +297,31 @@ class Database:
             raise QueryError(str(error)) from None
 
     def data_span(self, table: Table) -> DataSpan | None:
-        """The first and last UTC day of ``table``'s rows (None: no row); of a database of some projects'
-        rows, those of all the rows of its inputs, which are read in full the first time it is asked."""
-        if self._whole is not None:
-            if self._whole_database is None:
-                self._whole_database = self._whole()
-            return self._whole_database.data_span(table)
+        """The first and last UTC day and moment of ``table``'s rows (None: no row); of a database of some
+        projects' rows, those of every line of its logs (from the first and last line of each block read,
+        :attr:`~linehaul.analysis.ParquetOutput.span`) and of every row of its other inputs."""
+        if table in self._spans:
+            return self._spans[table]
         view = self.table(table)
-        first, last = self.run(
-            SqlQuery(f"SELECT CAST(min(timestamp) AS DATE), CAST(max(timestamp) AS DATE) FROM {view}")
-        )[0]
-        return None if first is None else DataSpan(first, last)
+        start, end = self.run(SqlQuery(f"SELECT min(timestamp), max(timestamp) FROM {view}"))[0]
+        if self._log_span is not None and self._whole is not None:
+            start = self._log_span[0] if start is None else min(start, self._log_span[0])
+            end = self._log_span[1] if end is None else max(end, self._log_span[1])
+        span = None
+        if start is not None and end is not None:
+            start, end = start.astimezone(UTC), end.astimezone(UTC)
+            span = DataSpan(start.date(), end.date(), start, end)
+        self._spans[table] = span  # the views do not change
+        return span
+
+    def whole(self) -> Database:
+        """The database of every row of its inputs: itself, or for a database of some projects' rows,
+        one of all of them, read (the logs in full) the first time it is asked, closed with this one."""
+        if self._whole is None:
+            return self
+        if self._whole_database is None:
+            self._whole_database = self._whole()
+        return self._whole_database
 
     # -- SQL typed by a person ----------------------------------------------------------------------
 
@@ -323,6 +340,21 @@ class Database:
             types=tuple(str(field.type) for field in table.schema),
             rows=tuple(zip(*columns, strict=True)) if columns else (),
         )
+
+    def stream(self, sql: str, batch_rows: int = 10_000) -> Iterator[dict[str, Any]]:
+        """The rows of ``sql`` as dicts of column name → value, fetched ``batch_rows`` at a time (memory
+        stays bounded); :class:`QueryError` has DuckDB's message."""
+        try:
+            relation = self.connection.sql(sql)
+            if relation is None:
+                return
+            # DuckDB 2 names it to_arrow_reader; 1.x, which the analysis extra allows, fetch_record_batch
+            batches = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+            reader = batches(batch_rows)
+            for batch in reader:
+                yield from batch.to_pylist()
+        except duckdb.Error as error:
+            raise QueryError(str(error)) from None
 
     def close(self) -> None:
         """Close the connection and remove the temporary Parquet files, if any."""

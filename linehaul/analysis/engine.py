@@ -10,7 +10,7 @@ date, aware datetime in UTC), so what is built on them prints the same whatever 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -36,10 +36,15 @@ class SqlQuery:
 
 @dataclass(frozen=True, slots=True)
 class DataSpan:
-    """The first and the last UTC day that hold rows of a table."""
+    """The first and the last UTC day that hold rows of a table; ``start`` and ``end`` are the first and
+    the last moment the data covers where the engine knows them (DuckDB: its first and last row; BigQuery:
+    the first partition's midnight, the end of the last, or now when that is today's), for telling the
+    days the data holds in part. Two spans are equal when their days are."""
 
     first: date
     last: date
+    start: datetime | None = field(default=None, compare=False)
+    end: datetime | None = field(default=None, compare=False)
 
 
 class Engine(Protocol):

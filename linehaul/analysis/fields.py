@@ -91,6 +91,12 @@ class Dialect:
             return f"FORMAT_TIMESTAMP('%Y-%m', {timestamp})"
         return f"strftime({timestamp}, '%Y-%m')"
 
+    def week(self, timestamp: str) -> str:
+        """The ISO 8601 week of a timestamp (UTC), ``2026-W44``: its ISO year and its number."""
+        if self.is_bigquery:
+            return f"FORMAT_TIMESTAMP('%G-W%V', {timestamp})"
+        return f"strftime({timestamp}, '%G-W%V')"
+
     def year(self, timestamp: str) -> str:
         """The year of a timestamp (UTC), an integer."""
         return f"EXTRACT(YEAR FROM {timestamp})"
@@ -219,6 +225,7 @@ _FIELDS = (
     Field("country", "ISO country code", _column("country_code")),
     Field("tls_protocol", "TLSv1.3, …", _column("tls_protocol")),
     Field("day", "the UTC day", lambda d, _: d.day("timestamp"), Sort.TIME),
+    Field("week", "ISO week, 2026-W44 (Monday-Sunday, UTC)", lambda d, _: d.week("timestamp"), Sort.TIME),
     Field("month", "YYYY-MM, UTC", lambda d, _: d.month("timestamp"), Sort.TIME),
     Field("year", "the year, UTC", lambda d, _: d.year("timestamp"), Sort.TIME),
 )

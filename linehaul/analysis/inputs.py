@@ -23,7 +23,7 @@ from linehaul.logs.files import STDIN, LogFileError
 from linehaul.logs.paths import expand_paths
 from linehaul.tables import Table
 
-__all__ = ["Input", "InputKind", "classify", "expand_inputs", "table_of_columns"]
+__all__ = ["Input", "InputKind", "classify", "expand_inputs", "head", "table_of_columns"]
 
 _PARQUET_MAGIC = b"PAR1"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -92,7 +92,7 @@ def table_of_columns(path: str, columns: Iterable[str]) -> Table:
     raise LogFileError(path, f"its columns are not those of file_downloads or simple_requests: {shown}")
 
 
-def _head(path: str) -> bytes | None:
+def head(path: str) -> bytes | None:
     """The first bytes of the file's content (inflated if it is gzip); None for damaged gzip."""
     with open(path, "rb") as file:
         start = file.read(_SNIFF_BYTES)
@@ -130,15 +130,15 @@ def classify(path: str) -> Input:
             magic = file.read(len(_PARQUET_MAGIC))
         if magic == _PARQUET_MAGIC:
             return Input(path, InputKind.PARQUET)  # its table is read from its schema when it is opened
-        head = _head(path)
+        start = head(path)
     except OSError as error:
         raise LogFileError(path, error.strerror or str(error)) from None
-    if head is None:  # damaged gzip: read as a log, whose reader names the damage
+    if start is None:  # damaged gzip: read as a log, whose reader names the damage
         return Input(path, InputKind.LOG)
-    whole = head if len(head) < _SNIFF_BYTES else head[: head.rfind(b"\n") + 1]
+    whole = start if len(start) < _SNIFF_BYTES else start[: start.rfind(b"\n") + 1]
     lines = [line for line in whole.split(b"\n") if line.strip()]
     if not lines:
-        why = "empty" if not head else "only blank lines"
+        why = "empty" if not start else "only blank lines"
         raise LogFileError(path, f"{why}: no log line and no row in it")
     if lines[0].lstrip().startswith(b"{"):
         table = _rows_table(path, lines[0])
@@ -153,7 +153,7 @@ def classify(path: str) -> Input:
         except LineError:
             continue
         return Input(path, InputKind.LOG)
-    which = f"its {len(lines)}" if whole is head else f"its first {len(lines)}"
+    which = f"its {len(lines)}" if whole is start else f"its first {len(lines)}"
     raise LogFileError(
         path,
         f"no log line and no row in it: none of {which} lines is a download or simple line, nor a row "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -97,12 +98,14 @@ class ParquetTableWriter:
 
 @dataclass(frozen=True, slots=True)
 class ParquetOutput:
-    """The Parquet file of each table, counts of what was read, and files that could not be read."""
+    """The Parquet file of each table, counts of what was read, files that could not be read, and the
+    first and last time of the rows converted (None: no row), those left out for ``projects`` included."""
 
     file_downloads: Path
     simple_requests: Path
     counts: ReadCounts
     failures: tuple[LogFileError, ...] = ()
+    span: tuple[datetime, datetime] | None = None
 
 
 def write_parquet(
@@ -125,7 +128,9 @@ def write_parquet(
     only their rows are written, and only the lines that may hold them are converted (every line, for a
     name that is not a project name): ``counts.lines`` then counts every line read, the rows counted are
     those written, and the unprocessed and ignored lines those of the lines converted, so that the counts
-    no longer add up to the lines read.
+    no longer add up to the lines read. The lines converted then include the first and last of each
+    block searched (:meth:`~linehaul.logs.narrow.ProjectLines.keep`), so that :attr:`ParquetOutput.span`
+    still tells the time the logs cover.
     """
     paths = expand_paths(patterns)
     names = {normalise_project(name) for name in ((projects,) if isinstance(projects, str) else projects)}
@@ -133,6 +138,7 @@ def write_parquet(
     directory = Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)
     counts, failures = ReadCounts(files=len(paths)), list[LogFileError]()
+    span: tuple[datetime, datetime] | None = None
     file_numbers = {path: number for number, path in enumerate(paths, 1)}
     with (
         ParquetTableWriter(parquet_path(directory, Table.FILE_DOWNLOADS), Table.FILE_DOWNLOADS) as downloads,
@@ -144,6 +150,8 @@ def write_parquet(
                     raise item
                 failures.append(item)
                 continue
+            for table in Table:
+                span = _span(item.rows(table), span)
             rows = {
                 table: _of_projects(item.rows(table), names) if names else item.rows(table) for table in Table
             }
@@ -156,7 +164,16 @@ def write_parquet(
             )
             if progress is not None:
                 progress(counts.lines, file_numbers[item.path])
-    return ParquetOutput(downloads.path, simple.path, counts, tuple(failures))
+    return ParquetOutput(downloads.path, simple.path, counts, tuple(failures), span)
+
+
+def _span(rows: pa.Table, span: tuple[datetime, datetime] | None) -> tuple[datetime, datetime] | None:
+    """``span`` widened to the first and last ``timestamp`` of ``rows``."""
+    if not rows.num_rows:
+        return span
+    extremes = pc.min_max(rows["timestamp"])
+    first, last = extremes["min"].as_py(), extremes["max"].as_py()
+    return (first, last) if span is None else (min(span[0], first), max(span[1], last))
 
 
 def _of_projects(rows: pa.Table, names: set[str]) -> pa.Table:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from linehaul.analysis.coverage import Coverage
 from linehaul.analysis.engine import DataSpan, Engine, SqlQuery, resolve_selection
 from linehaul.analysis.errors import QueryError
 from linehaul.analysis.fields import Parameters
@@ -76,6 +77,7 @@ class ReportData:
     bars: dict[str, Stats]  # chart name → counts, for the bar charts of the page
     ci: Stats
     mirrors: Stats
+    coverage: Coverage  # the window, partial days, damaged inputs
 
     @property
     def charts(self) -> tuple[str, ...]:
@@ -87,10 +89,15 @@ class ReportData:
         return self.ci.total
 
 
+def _rows(engine: Engine, selection: Selection, parameters: Parameters, table: Table) -> str:
+    """``FROM ... WHERE ...`` of the rows of ``table`` that ``selection`` selects."""
+    source = selection.source(engine.dialect, parameters, table, engine.table(table))
+    return f"FROM {source} WHERE {selection.condition(engine.dialect, parameters)}"
+
+
 def _span(engine: Engine, selection: Selection, parameters: Parameters) -> SqlQuery:
-    condition = selection.condition(engine.dialect, parameters)
     text = (
-        f"SELECT MIN(timestamp), MAX(timestamp) FROM {engine.table(Table.FILE_DOWNLOADS)} WHERE {condition}"
+        f"SELECT MIN(timestamp), MAX(timestamp) {_rows(engine, selection, parameters, Table.FILE_DOWNLOADS)}"
     )
     return SqlQuery.of(text, parameters, "first and last download")
 
@@ -106,10 +113,8 @@ def _over_time(
     bucket = "hour" if first and last and last - first <= _HOURLY_UP_TO else "day"
     parameters = Parameters(engine.dialect)
     moment = engine.dialect.truncate("timestamp", bucket)
-    text = (
-        f"SELECT {moment} AS bucket, COUNT(*) AS n FROM {engine.table(Table.FILE_DOWNLOADS)}\n"
-        f"WHERE {selection.condition(engine.dialect, parameters)}\nGROUP BY bucket"
-    )
+    selected = _rows(engine, selection, parameters, Table.FILE_DOWNLOADS)
+    text = f"SELECT {moment} AS bucket, COUNT(*) AS n {selected}\nGROUP BY bucket"
     counted = engine.run(SqlQuery.of(text, parameters, f"downloads per {bucket}"))
     counts = {moment.astimezone(UTC): int(count) for moment, count in counted}
     if not counts:
@@ -124,10 +129,7 @@ def _over_time(
 
 def _simple_requests(engine: Engine, selection: Selection) -> int | None:
     parameters = Parameters(engine.dialect)
-    text = (
-        f"SELECT COUNT(*) FROM {engine.table(Table.SIMPLE_REQUESTS)} "
-        f"WHERE {selection.condition(engine.dialect, parameters)}"
-    )
+    text = f"SELECT COUNT(*) {_rows(engine, selection, parameters, Table.SIMPLE_REQUESTS)}"
     try:
         rows = engine.run(SqlQuery.of(text, parameters, "simple requests"))
     except QueryError as error:  # a --where over columns simple requests do not have (file.*)
@@ -149,6 +151,7 @@ def gather_report(
     read (by default, the engine's own description)."""
     if selection is None:
         selection = Selection(window=window or TimeWindow())
+    default = selection.window.is_whole and not engine.default_window.is_whole
     selection = resolve_selection(engine, selection, Table.FILE_DOWNLOADS)
     first, last, bucket, points = _over_time(engine, selection)
     names = PROJECT_CHARTS if selection.projects else CHARTS
@@ -158,11 +161,20 @@ def gather_report(
         if name in names
     }
     describe = getattr(engine, "describe", None)
+    covers = engine.data_span(Table.FILE_DOWNLOADS)
+    coverage = Coverage(
+        window=selection.window,
+        default=default,
+        first=first.astimezone(UTC).date() if first else None,
+        last=last.astimezone(UTC).date() if last else None,
+        data=covers,
+        damaged=tuple(str(failure) for failure in getattr(engine, "failures", ())),
+    )
     return ReportData(
         title=title,
         source=source or (describe() if callable(describe) else type(engine).__name__),
         selection=selection,
-        covers=engine.data_span(Table.FILE_DOWNLOADS),
+        covers=covers,
         first=first,
         last=last,
         bucket=bucket,
@@ -171,6 +183,7 @@ def gather_report(
         bars=bars,
         ci=count_by(engine, "ci", selection=selection),
         mirrors=count_by(engine, "mirror", selection=selection),
+        coverage=coverage,
     )
 
 

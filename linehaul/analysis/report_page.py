@@ -19,8 +19,8 @@ body { margin: 0; padding: 28px 32px 40px; background: #f4f6f9; color: #1f2733;
        font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", sans-serif; }
 header h1 { margin: 0 0 2px; font-size: 24px; }
 header p { margin: 0; color: #5b6676; }
-header p.empty { margin-top: 10px; padding: 10px 14px; background: #fff4e5; border: 1px solid #f0c58a;
-                 border-radius: 8px; color: #7a4b00; }
+header p.empty, header p.notice { margin-top: 10px; padding: 10px 14px; background: #fff4e5;
+                 border: 1px solid #f0c58a; border-radius: 8px; color: #7a4b00; }
 .tiles { display: grid; grid-template-columns: repeat(6, 1fr); gap: 12px; margin: 18px 0 20px; }
 .tile { background: #fff; border: 1px solid #e1e5eb; border-radius: 10px; padding: 10px 14px; }
 .tile b { display: block; font-size: 20px; }
@@ -79,7 +79,17 @@ def _figure(data: ReportData, name: str) -> tuple[str, str, str, str]:
     if name == "downloads-over-time":
         points = [(_bucket_label(moment, data.bucket), count) for moment, count in data.over_time]
         note = f"per {data.bucket}, UTC"
-        return "wide", "Downloads over time", note, column_chart(name, "Downloads", points)
+        partial = {}
+        if data.bucket == "day":
+            whys = {partial.value: partial.why for partial in data.coverage.partial_days()}
+            partial = {
+                index: whys[moment.date()]
+                for index, (moment, _) in enumerate(data.over_time)
+                if moment.date() in whys
+            }
+            if partial:
+                note += "; pale: a day the data covers in part"
+        return "wide", "Downloads over time", note, column_chart(name, "Downloads", points, partial=partial)
     if name == "ci-share":
         chart = share_chart(name, "CI share", _ci_parts(data.ci))
         return "", "CI share", "as installers report it (pip, uv: ci true or nothing)", chart
@@ -109,8 +119,9 @@ def _subtitle(data: ReportData) -> str:
         parts.append("project " + ", ".join(selection.projects))
     if data.first is not None and data.last is not None:
         parts.append(f"{_moment(data.first)} to {_moment(data.last)}")
-    elif not selection.window.is_whole:
-        parts.append(selection.window.describe())
+    if not selection.window.is_whole:
+        default = " (BigQuery's last 30 days, by default)" if data.coverage.default else ""
+        parts.append(f"window {selection.window.describe()}{default}")
     if selection.mirrors is Mirrors.EXCLUDE:
         parts.append("without mirrors")
     elif selection.mirrors is Mirrors.ONLY:
@@ -133,6 +144,19 @@ def _empty_notice(data: ReportData) -> str:
     return f'<p class="empty">No downloads selected{escape(where)}. {covers}</p>'
 
 
+def _notices(data: ReportData) -> str:
+    """The days the data covers in part, and the inputs read only up to their damage."""
+    notes = [
+        f"{partial.value} is partial: {partial.why}; its downloads are not a whole day's."
+        for partial in data.coverage.partial_days()
+    ]
+    notes += [
+        f"Damaged input: {damage}. Its lines before the damage are counted."
+        for damage in data.coverage.damaged
+    ]
+    return "".join(f'<p class="notice">{escape(note)}</p>' for note in notes)
+
+
 def render_report(data: ReportData) -> str:
     """The report as one HTML page."""
     body = ""
@@ -149,7 +173,8 @@ def render_report(data: ReportData) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(data.title)}</title><style>{_STYLE}</style></head><body>"
-        f"<header><h1>{escape(data.title)}</h1><p>{escape(_subtitle(data))}</p>{_empty_notice(data)}</header>"
+        f"<header><h1>{escape(data.title)}</h1><p>{escape(_subtitle(data))}</p>{_empty_notice(data)}"
+        f"{_notices(data)}</header>"
         f'<section class="tiles">{tiles}</section><main class="grid">{body}</main>'
         f"<footer>Written by linehaul report on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</footer>"
         "</body></html>\n"

@@ -66,17 +66,14 @@ def read_row_file(path: str, table: Table) -> list[pa.Table]:
 
 def write_row_files(
     inputs: Sequence[tuple[str, Table]], directory: str | os.PathLike[str]
-) -> dict[Table, str]:
-    """Write the rows of NDJSON files (path, table) into one Parquet file per table in ``directory``."""
-    written: dict[Table, str] = {}
-    for table in Table:
-        paths = [path for path, of in inputs if of is table]
-        if not paths:
-            continue
-        target = os.path.join(directory, f"rows-{table.value}.parquet")
+) -> list[tuple[str, str, Table]]:
+    """Write the rows of each NDJSON file (path, table) into a Parquet file of its own in ``directory``:
+    (the NDJSON file, its Parquet file, the table), in order."""
+    written = []
+    for number, (path, table) in enumerate(inputs):
+        target = os.path.join(directory, f"rows-{number}-{table.value}.parquet")
         with ParquetTableWriter(target, table) as writer:
-            for path in paths:
-                for rows in read_row_file(path, table):
-                    writer.write(rows)
-        written[table] = target
+            for rows in read_row_file(path, table):
+                writer.write(rows)
+        written.append((path, target, table))
     return written

@@ -13,14 +13,41 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from linehaul.analysis.fields import Dialect, Parameters, mirror_condition
+from linehaul.analysis.fields import FIELDS, Dialect, Parameters, Sort, mirror_condition
+from linehaul.tables import Table
 
-__all__ = ["Mirrors", "Selection", "TimeWindow", "normalise_project"]
+__all__ = ["FILTERS", "Mirrors", "Selection", "TimeWindow", "check_project_name", "normalise_project"]
+
+FILTERS = ("installer", "python", "system", "country")
+"""The fields that have a filter of their own on the command line (``--installer pip``); any field of
+text values can be one of :attr:`Selection.filters`."""
+
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_REQUIREMENT = re.compile(
+    r"\s*(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^]]*\])?\s*"
+    r"(?P<operator>===|==|!=|<=|>=|~=|<|>|@|;)\s*(?P<version>[^,;\s]*)"
+)
 
 
 def normalise_project(name: str) -> str:
     """A project name as PEP 503 normalises it: ``Zope.Interface`` → ``zope-interface``."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def check_project_name(name: str) -> None:
+    """ValueError unless ``name`` is a project name (PEP 508: letters and digits, with ``.``, ``_`` and
+    ``-`` between them); for a requirement (``setuptools==75.1.0``) the message says how to ask for its
+    versions instead."""
+    if _PROJECT_NAME.fullmatch(name):
+        return
+    requirement = _REQUIREMENT.match(name)
+    if requirement is not None:
+        project, version = requirement["name"], requirement["version"] or "1.0"
+        raise ValueError(
+            f"{name!r} is a requirement, not a project name: --project {project} --by version counts each "
+            f"version, --project {project} --where \"version = '{version}'\" one of them"
+        )
+    raise ValueError(f"{name!r} is not a project name (letters and digits, with . _ - between them)")
 
 
 class Mirrors(enum.Enum):
@@ -109,12 +136,43 @@ class Selection:
     where: str | None = None
     mirrors: Mirrors = Mirrors.INCLUDE
     window: TimeWindow = TimeWindow()
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(field, values): rows whose field has one of the values, compared in any case (``--installer``)"""
 
     def __post_init__(self) -> None:
         if isinstance(self.projects, str):  # a name alone, not a sequence of its letters
             object.__setattr__(self, "projects", (self.projects,))
         if self.where is not None and not self.where.strip():
             raise ValueError("the where expression is empty")
+        for name, values in self.filters:
+            if name not in FIELDS or FIELDS[name].sort is Sort.TIME or name in ("ci", "mirror"):
+                raise ValueError(f"no filter on {name!r}: a field of text values is needed")
+            if not values:
+                raise ValueError(f"no value to keep for {name}")
+
+    def fields_in_where(self, table: Table) -> tuple[str, ...]:
+        """The fields of ``--by`` that :attr:`where` names (``installer = 'pip'``) and that are not columns
+        of ``table`` already (``project`` is both)."""
+        if self.where is None:
+            return ()
+        columns = {column["name"] for column in Table.of(table).schema}
+        return tuple(
+            name
+            for name, field in FIELDS.items()
+            if name not in columns
+            and Table.of(table) in field.tables
+            and re.search(rf"(?<![\w.`\"]){name}(?![\w`\"])", self.where)
+        )
+
+    def source(self, dialect: Dialect, parameters: Parameters, table: Table, name: str) -> str:
+        """What to select the rows from: the table called ``name``, or, when :attr:`where` names fields
+        of ``--by``, a subquery of it that adds them as columns (so ``--where "installer = 'pip'"`` reads
+        as ``details.installer.name = 'pip'``; the engines read only the columns used)."""
+        named = self.fields_in_where(table)
+        if not named:
+            return name
+        columns = ", ".join(f"{FIELDS[field].sql(dialect, parameters)} AS {field}" for field in named)
+        return f"(SELECT *, {columns} FROM {name}) AS selected"
 
     def condition(self, dialect: Dialect, parameters: Parameters, *, timestamp_only: bool = False) -> str:
         """The selection as one SQL condition, its values added to ``parameters`` (``timestamp_only``:
@@ -125,6 +183,10 @@ class Selection:
                 names = tuple(dict.fromkeys(normalise_project(name) for name in self.projects))
                 placeholder = parameters.add("projects", "ARRAY<STRING>", names)
                 parts.append(dialect.is_in(dialect.normalised_name("project"), placeholder))
+            for field, values in self.filters:
+                lowered = tuple(dict.fromkeys(value.lower() for value in values))
+                placeholder = parameters.add(f"{field}_values", "ARRAY<STRING>", lowered)
+                parts.append(dialect.is_in(f"LOWER({FIELDS[field].sql(dialect, parameters)})", placeholder))
             if self.mirrors is Mirrors.EXCLUDE:
                 parts.append(f"NOT {mirror_condition(dialect, parameters)}")
             elif self.mirrors is Mirrors.ONLY:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 from linehaul.convert import Converter
-from linehaul.errors import LineError
+from linehaul.errors import INTERNAL, LineError
 from linehaul.events import Event, Ignored, parse_line
 from linehaul.logs.blocks import convert_block
 from linehaul.logs.counts import ReadCounts
@@ -114,13 +114,14 @@ def read_events(patterns: Iterable[str | os.PathLike[str]], *, keep_going: bool 
         del converter  # events come from parse_line itself
         for block in read_blocks(path):
             lines = (block[:-1] if block.endswith(b"\n") else block).split(b"\n")
-            unprocessed = ignored = 0
+            unprocessed = ignored = internal = 0
             events: list[Event] = []
             for line in lines:
                 try:
                     outcome = parse_line(line)
-                except LineError:
+                except LineError as error:
                     unprocessed += 1
+                    internal += error.field == INTERNAL
                     continue
                 if isinstance(outcome, Ignored):
                     ignored += 1
@@ -133,6 +134,7 @@ def read_events(patterns: Iterable[str | os.PathLike[str]], *, keep_going: bool 
                 simple_requests=len(events) - downloads,
                 unprocessed=unprocessed,
                 ignored=ignored,
+                internal_errors=internal,
             )
             yield from events
 

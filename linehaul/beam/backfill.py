@@ -205,7 +205,7 @@ def summary_of(metrics: dict[str, list[Any]], seconds: float) -> BackfillSummary
     names: dict[str, tuple[str, ...]] = {}
     for result in metrics.get("string_sets", []):
         names[result.key.metric.name] = tuple(sorted(_value(result) or ()))
-    line_counts = {name: counts.pop(name) for name in COUNTS[:6]}  # files, lines, rows, kept lines
+    line_counts = {name: counts.pop(name) for name in ReadCounts.names()}
     return BackfillSummary(
         ReadCounts(**line_counts),
         **counts,

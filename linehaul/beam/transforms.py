@@ -29,6 +29,7 @@ from apache_beam.io.filesystem import FileMetadata
 from apache_beam.metrics.metric import Metrics
 
 from linehaul.beam.emulator import skip_credentials_for_emulator
+from linehaul.logs.counts import ReadCounts
 from linehaul.pipeline.ingest import IngestReport, KeptConverters, ingest_log
 from linehaul.pipeline.naming import log_name
 from linehaul.pipeline.ports import BlobStore
@@ -39,22 +40,13 @@ from linehaul.stores.locations import Location, LocationStore, staging_bucket
 __all__ = ["COUNTS", "NAMESPACE", "FoundLog", "StageLog", "StageLogs"]
 
 NAMESPACE = "linehaul.backfill"
-COUNTS = (
-    "files",
-    "lines",
-    "file_downloads",
-    "simple_requests",
-    "unprocessed",
-    "ignored",
-    "quarantined",
-    "missing",
-    "already_loaded",
-    "conflicts",
-)
+_LINE_COUNTS = tuple(name for name in ReadCounts.names() if name != "files")
+"""The counts of ReadCounts but files (counted apart: missing ones too)."""
+COUNTS = ("files", *_LINE_COUNTS, "quarantined", "missing", "already_loaded", "conflicts")
 """The counters of a backfill; ``quarantined`` and ``conflicts`` also name their logs in string sets."""
-_LINE_COUNTS = COUNTS[1:6]  # the counts of ReadCounts but files (counted apart: missing ones too)
 
 _LOGGER = logging.getLogger(__name__)
+_LEVELS = {"ERROR": logging.ERROR, "WARNING": logging.WARNING}
 
 skip_credentials_for_emulator()  # here: every worker imports this module to run the transforms
 
@@ -139,7 +131,8 @@ class StageLog(beam.DoFn):
             converters=self._converters,
         )
         self._count(report)
-        _LOGGER.info(json.dumps(report.log_record(), default=str))
+        record = report.log_record()
+        _LOGGER.log(_LEVELS.get(record["severity"], logging.INFO), json.dumps(record, default=str))
         if self._echo:
             _echo(_describe(report))
         yield report
@@ -182,6 +175,9 @@ def _describe(report: IngestReport) -> str:
         f"{counts.file_downloads} file_downloads, {counts.simple_requests} simple_requests, "
         f"{counts.unprocessed} unprocessed, {counts.ignored} ignored ({report.seconds:.1f} s)"
     )
+    internal = counts.internal_errors_message()
+    if internal is not None:
+        described += f"; {internal}"
     if report.already_loaded:
         described += f"; already loaded, not staged again: {', '.join(report.already_loaded)}"
     if report.outcome == "quarantined":

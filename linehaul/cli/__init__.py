@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 __all__ = ["main"]
 
@@ -23,9 +24,18 @@ _COMMANDS = {
     "sample": "sample_command",
     "schema": "schema_command",
     "local": "local_command",
+    "status": "status_command",
     "backfill": "backfill_command",
 }
 """Each command's name, and the module of linehaul.cli that registers it, in the order --help lists them."""
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: a mistake in its arguments is one line that names it, not the whole usage
+    (which ``--help`` shows)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} ({self.prog} --help shows every option)\n")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -35,7 +45,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         description="Turn PyPI CDN download logs into BigQuery rows (file_downloads, simple_requests), "
         "and answer questions about them offline (stats, query, report).",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
+    )
     for name, module in _COMMANDS.items():
         if command in (None, name):
             importlib.import_module(f"{__name__}.{module}").register(commands)
@@ -46,7 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; returns the exit status (0 ok, 1 some input failed, 2 usage error)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = arguments[0] if arguments and arguments[0] in _COMMANDS else None
-    args = build_parser(command).parse_args(arguments)
+    parser = build_parser(command)
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:
+        name = f"linehaul {args.command}"
+        print(f"{name}: unrecognized arguments: {' '.join(unknown)} ({name} --help shows every option)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     try:
         status: int = args.run(args)
         sys.stdout.flush()

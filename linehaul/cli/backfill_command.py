@@ -25,7 +25,8 @@ each worker prints one line per log. Any other runner takes Beam's own options a
 
 It ends with a summary line: files, lines, rows per table, unprocessed, ignored, quarantined, seconds.
 Exit status: 0 when every log was staged whole, 1 when a log was damaged (quarantined, its readable lines
-staged) or gone, 2 when nothing started: a usage error, a pattern that matches nothing, two logs with the
+staged) or gone, or linehaul failed on a line (a bug: that line is kept as unprocessed, field "internal";
+stderr says so), 2 when nothing started: a usage error, a pattern that matches nothing, two logs with the
 same base name (their staged files would have the same names), options that cannot work.
 """
 
@@ -83,8 +84,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"linehaul backfill: {clash}", file=sys.stderr)
     if summary.missing:
         print(f"linehaul backfill: {summary.missing} logs were gone when their turn came", file=sys.stderr)
+    internal = summary.counts.internal_errors_message()
+    if internal is not None:
+        print(f"linehaul backfill: {internal}", file=sys.stderr)
     print(summary.line())
-    return 0 if summary.complete else 1
+    return 0 if summary.complete and internal is None else 1
 
 
 def _quiet_beam_logging(local: bool) -> None:

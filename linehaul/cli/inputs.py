@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 
 from linehaul.cli.progress import Progress
 from linehaul.logs.files import LogFileError
+from linehaul.tables import Table
 
 if TYPE_CHECKING:  # they need the analysis extra: imported when a command runs
     from linehaul.analysis.database import Database
+    from linehaul.analysis.engine import Engine
     from linehaul.analysis.selection import Selection
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "open_logs",
     "positive_int",
     "report_missing_extra",
+    "say_missing_projects",
     "selection",
     "whole_number",
 ]
@@ -96,9 +99,11 @@ def report_missing_extra(command: str, error: ImportError) -> int:
 
 def open_logs(command: str, args: argparse.Namespace, projects: Sequence[str] = ()) -> Database | int:
     """The database over ``args.files`` (logs, Parquet, NDJSON rows; a progress line on a terminal), or
-    the exit status after saying on stderr what went wrong: 2 for a missing file, 1 for one that holds
-    neither rows nor log lines. Damaged logs are named on stderr; their readable rows are kept. With
-    ``projects``, the logs give only those projects' rows, much faster (for a question about them)."""
+    the exit status after saying on stderr what went wrong: 2 for a missing file or rows given beside the
+    log they were written from, 1 for one that holds neither rows nor log lines. An input given twice
+    (the same file, bytes or log lines) is read once, said on stderr. Damaged logs are named on stderr;
+    their readable rows are kept. With ``projects``, the logs give only those projects' rows, much faster
+    (for a question about them)."""
     paths = input_paths(command, args.files)
     if paths is None:
         return 2
@@ -114,12 +119,19 @@ def open_logs(command: str, args: argparse.Namespace, projects: Sequence[str] = 
     except MissingExtraError as error:
         return report_missing_extra(command, error)
     except LogFileError as error:
+        from linehaul.analysis.overlaps import OverlapError
+
         print(f"linehaul {command}: {error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, OverlapError) else 1
     finally:
         progress.finish()
+    for duplicate in database.duplicates:
+        print(f"linehaul {command}: {duplicate}", file=sys.stderr)
     for failure in database.failures:
         print(f"linehaul {command}: {failure} (its lines before the damage are counted)", file=sys.stderr)
+    internal = database.counts.internal_errors_message()
+    if internal is not None:
+        print(f"linehaul {command}: {internal}", file=sys.stderr)
     return database
 
 
@@ -132,7 +144,8 @@ def parse_day(text: str) -> date:
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser, *, where_dialect: str = "DuckDB's") -> None:
-    """--project, --where, --exclude-mirrors or --mirrors-only, and --since/--until, --days or --month."""
+    """--project, --where, --installer, --python, --system, --country, --exclude-mirrors or --mirrors-only,
+    and --since/--until, --days or --month."""
     group = parser.add_argument_group("which rows")
     group.add_argument(
         "--project",
@@ -144,9 +157,19 @@ def add_selection_arguments(parser: argparse.ArgumentParser, *, where_dialect: s
     group.add_argument(
         "--where",
         metavar="EXPR",
-        help=f"only rows where this SQL expression over the table's columns holds ({where_dialect} "
-        "dialect; it is run as SQL, as written: e.g. \"details.installer.version LIKE '24.%%'\")",
+        help=f"only rows where this SQL expression holds, over the table's columns and the fields of --by "
+        f"({where_dialect} dialect; it is run as SQL, as written: e.g. \"installer = 'pip' AND "
+        "installer_version LIKE '24.%%'\")",
     )
+    for name, example in (("installer", "pip"), ("python", "3.12"), ("system", "Linux"), ("country", "US")):
+        group.add_argument(
+            f"--{name}",
+            action="append",
+            default=[],
+            metavar=name.upper(),
+            help=f"only rows whose {name} (as --by {name} shows it) is this, in any case, e.g. {example}; "
+            "repeat for several",
+        )
     mirrors = group.add_mutually_exclusive_group()
     mirrors.add_argument(
         "--exclude-mirrors",
@@ -165,9 +188,14 @@ def add_selection_arguments(parser: argparse.ArgumentParser, *, where_dialect: s
 
 def selection(command: str, args: argparse.Namespace) -> Selection | None:
     """The selection of the arguments, or None after saying on stderr what is wrong with them."""
-    from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
+    from linehaul.analysis.selection import FILTERS, Mirrors, Selection, TimeWindow, check_project_name
 
     try:
+        for project in args.project:
+            try:
+                check_project_name(project)
+            except ValueError as error:
+                raise ValueError(f"--project: {error}") from None
         if args.month is not None:
             if args.since or args.until or args.days:
                 raise ValueError("--month cannot be combined with --since, --until or --days")
@@ -181,7 +209,37 @@ def selection(command: str, args: argparse.Namespace) -> Selection | None:
             if args.mirrors_only
             else Mirrors.INCLUDE
         )
-        return Selection(tuple(args.project), args.where, mirrors, window)
+        filters = tuple((name, tuple(getattr(args, name))) for name in FILTERS if getattr(args, name))
+        return Selection(tuple(args.project), args.where, mirrors, window, filters)
     except ValueError as error:
         print(f"linehaul {command}: {error}", file=sys.stderr)
         return None
+
+
+def say_missing_projects(
+    command: str, engine: Engine, table: Table, chosen: Selection, selected: int
+) -> bool:
+    """Whether a project of ``chosen`` has no row in the data (a typo, most likely), said on stderr with its
+    closest names that have rows. Asked when ``selected`` (the rows the question selected) is 0 or when
+    several projects were given (one of them may have no row)."""
+    from linehaul.analysis.projects import missing_projects
+
+    if not chosen.projects or (selected and len(chosen.projects) == 1):
+        return False
+    if getattr(engine, "dry_run", False):  # a dry run has no rows to look at
+        return False
+    missing = missing_projects(engine, table, chosen)
+    noun = "simple request" if table is Table.SIMPLE_REQUESTS else "download"
+    where = "in the data" if engine.default_window.is_whole else f"in {chosen.window.describe()}"
+    for project in missing:
+        closest = ", ".join(f"{name} ({count:,})" for name, count in project.closest)
+        print(
+            f"linehaul {command}: --project {project.name}: no {noun} of it {where}; "
+            + (
+                f"the closest names with rows: {closest}"
+                if closest
+                else "no name close to it has rows either"
+            ),
+            file=sys.stderr,
+        )
+    return bool(missing)

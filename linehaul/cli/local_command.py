@@ -36,14 +36,16 @@ variables that point Google's client libraries (and linehaul) at it, then runs u
 
 _RUN_DESCRIPTION = f"""\
 Run the whole pipeline on the local cloud: start it, upload the logs to {LOGS_BUCKET}, deliver one
-storage event per log to the ingestor function, then Pub/Sub messages to the publisher function (both
-served by functions-framework over HTTP, as Cloud Functions does) until every partition they staged is
-loaded, whatever dates the logs hold. Then query BigQuery for a short report, and end with one line:
+storage event per log to the ingestor function, then the scheduler's Pub/Sub message to the publisher
+function (both served by functions-framework over HTTP, as Cloud Functions does) until every partition
+they staged is loaded, whatever dates the logs hold. Then query BigQuery for a short report, and end
+with one line:
 
   lines=N file_downloads=A simple_requests=B unprocessed=C ignored=D
 
-A and B are counted in the BigQuery emulator, C and D in the staging bucket; A+B+C+D = N unless a log was
-quarantined. With no LOG, three generated demo logs are used.
+A and B are counted in the BigQuery emulator, C and D in the staging bucket; A+B+C+D = N. A damaged log
+(a truncated or corrupt gzip) is quarantined, as the deployed ingestor does, after its readable lines are
+ingested (and counted in N); the summary names it. With no LOG, three generated demo logs are used.
 """
 
 
@@ -128,8 +130,8 @@ def _run_pipeline(args: argparse.Namespace) -> int:
     except (LocalStackError, BigQueryAdminError, RunError) as error:
         print(f"linehaul local run: {error}", file=sys.stderr)
         return 1
-    for name in counts.quarantined_logs + counts.quarantined_files:
-        print(f"# quarantined: {name}")
+    for item in counts.quarantined_logs + counts.quarantined_files:
+        print(f"# quarantined: {item}")
     print(f"# {time.perf_counter() - started:.1f} s")
     print(counts.line())
     return 0

@@ -54,7 +54,9 @@ Every input line lands in exactly one of the four outputs. A one-line summary fo
 on N processes; the outputs are the same byte for byte as with --jobs 1. On a terminal, a progress line
 shows lines read and lines/s on stderr (not when piped, nor with --quiet).
 Exit status: 0 when every file was read to its end, 1 when a file was missing or damaged (the lines
-read before the damage are still written), 2 on a usage error.
+read before the damage are still written) or linehaul failed on a line (a bug: that line is kept in
+unprocessed.log with field "internal", stderr says so, the summary adds internal_errors=N), 2 on a usage
+error.
 """
 
 
@@ -112,8 +114,11 @@ def _run(args: argparse.Namespace) -> int:
         progress.finish()
     for failure in summary.failures:
         print(f"linehaul parse: {failure}", file=sys.stderr)
+    internal = summary.counts.internal_errors_message()
+    if internal is not None:
+        print(f"linehaul parse: {internal}", file=sys.stderr)
     print(summary.line())
-    return 1 if summary.failures else 0
+    return 1 if summary.failures or internal is not None else 0
 
 
 class _RowSink(Protocol[SinkRows]):

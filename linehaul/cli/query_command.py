@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from linehaul.analysis.errors import QueryError
 from linehaul.cli.inputs import add_input_arguments
 from linehaul.cli.stats_command import add_output_arguments
-from linehaul.cli.tables import json_value, render_csv, render_markdown, render_table
+from linehaul.cli.tables import flat_rows, json_value, render_csv, render_markdown, render_table
 from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
 from linehaul.gcp.costs import DEFAULT_DATASET
 from linehaul.tables import Table
+
+if TYPE_CHECKING:
+    from linehaul.analysis.database import Database
 
 __all__ = ["register"]
 
@@ -32,8 +37,10 @@ parquet) and NDJSON row files, in an embedded database (no server):
   linehaul query logs/*.log.gz "SELECT details.installer.name AS installer, count(*) AS downloads
       FROM file_downloads GROUP BY ALL ORDER BY downloads DESC LIMIT 5"
 
-The result prints as an aligned table, or with --json, --csv or --markdown. Options go before the files
-or after the SQL.
+The result prints as an aligned table, or with --json, --csv, --ndjson or --markdown. On files, --csv and
+--ndjson are written by DuckDB itself and streamed (| head returns at once, memory stays bounded), --json
+a batch of rows at a time; in CSV, records are a column per field with dotted names (details.installer.name),
+lists JSON text. Options go before the files or after the SQL.
 
 With --bigquery [PROJECT.]DATASET, the SQL runs on BigQuery (its dialect, GoogleSQL), where file_downloads
 and simple_requests are the dataset's tables, with the same limits as stats: --max-bytes-billed, and
@@ -61,6 +68,11 @@ def register(commands: Any) -> None:
         "sql", nargs="?", metavar="SQL", help="the query, over file_downloads and simple_requests (the last)"
     )
     add_output_arguments(parser)
+    parser.add_argument(
+        "--ndjson",
+        action="store_true",
+        help="print one JSON object a line (records as objects); written by DuckDB, streamed",
+    )
     add_bigquery_arguments(parser)
     parser.set_defaults(run=_run)
 
@@ -81,25 +93,71 @@ def _run(args: argparse.Namespace) -> int:
     if sql is None:
         print("linehaul query: give the SQL to run", file=sys.stderr)
         return 2
+    if args.ndjson and (args.json or args.csv or args.markdown):
+        print("linehaul query: --ndjson goes alone, without --json, --csv or --markdown", file=sys.stderr)
+        return 2
     engine = open_source("query", args, Table.FILE_DOWNLOADS)
     if isinstance(engine, int):
         return engine
     with engine:
         try:
+            if args.bigquery is None and (args.csv or args.ndjson or args.json):
+                _export(engine, sql, args)  # type: ignore[arg-type]  # files: a Database
+                return 1 if engine.failures else 0
             result = engine.query(sql)
         except QueryError as error:
             return say_query_error("query", error, args)
         if args.dry_run:
             print_dry_runs(engine, args.price_per_tib)
             return 0
-    rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
     if args.json:
-        print(json.dumps([json_value(record) for record in rows], indent=2, ensure_ascii=False))
+        _write_json(dict(zip(result.columns, row, strict=True)) for row in result.rows)
+    elif args.ndjson:
+        for row in result.rows:
+            print(json.dumps(json_value(dict(zip(result.columns, row, strict=True))), ensure_ascii=False))
     elif args.csv:
-        sys.stdout.write(render_csv(result.columns, result.rows))
+        columns, rows = flat_rows(result.columns, result.rows)
+        sys.stdout.write(render_csv(columns, rows))
     elif args.markdown:
         print(render_markdown(result.columns, result.rows))
     elif result.columns:
         print(render_table(result.columns, result.rows))
         print(f"({len(result.rows)} row{'' if len(result.rows) == 1 else 's'})")
     return 1 if engine.failures else 0
+
+
+def _export(database: Database, sql: str, args: argparse.Namespace) -> None:
+    """The result on files, streamed: CSV and NDJSON written by DuckDB, JSON a batch of rows at a time."""
+    from linehaul.analysis.exports import Export, export
+
+    if args.json:
+        _write_json(database.stream(sql))
+        return
+    sys.stdout.flush()
+    export(database.connection, sql, Export.NDJSON if args.ndjson else Export.CSV, _stdout())
+
+
+def _stdout() -> Callable[[bytes], None]:
+    """A writer of bytes to standard output: its file descriptor, or (a stream of Python's, in tests)
+    its text, decoded as it comes."""
+    from linehaul.analysis.exports import write_to
+
+    try:
+        return write_to(sys.stdout.fileno())
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+        def write(chunk: bytes) -> None:
+            sys.stdout.write(decoder.decode(chunk))
+
+        return write
+
+
+def _write_json(records: Iterable[dict[str, Any]]) -> None:
+    """A JSON array of ``records``, as ``json.dumps(..., indent=2)`` prints it, written as they come."""
+    first = True
+    for record in records:
+        text = json.dumps(json_value(record), indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        sys.stdout.write(("[\n  " if first else ",\n  ") + text)
+        first = False
+    sys.stdout.write("[]\n" if first else "\n]\n")

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from linehaul.analysis.errors import QueryError
-from linehaul.cli.inputs import add_input_arguments, add_selection_arguments, selection
+from linehaul.cli.inputs import add_input_arguments, add_selection_arguments, say_missing_projects, selection
 from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
+from linehaul.logs.files import LogFileError
 from linehaul.tables import Table
 
 __all__ = ["register"]
@@ -18,7 +19,9 @@ _DESCRIPTION = """\
 Write one HTML page with charts of the downloads: over time, installers, Python versions, operating
 systems, the share from CI, countries and the top projects; with --project, a page about those projects
 (their versions instead of the top projects). Every figure is for the rows selected (projects, window,
-mirrors, --where); an empty selection says which days the data covers. The page is self-contained
+mirrors, --where, --installer, ...); an empty selection says which days the data covers, a project with no
+row in the data is an error that names the closest names with rows. The page marks the days the data
+covers in part (a log that starts late or ends early) and names the damaged inputs. The page is self-contained
 (inline CSS and SVG, no JavaScript, nothing fetched): open it in any browser, offline. With --bigquery,
 the figures come from BigQuery (a dozen queries, each within --max-bytes-billed; --dry-run prices them).
 """
@@ -59,11 +62,16 @@ def _run(args: argparse.Namespace) -> int:
     with engine:
         try:
             data = gather_report(engine, title=title, selection=chosen)
+            if args.dry_run:
+                print_dry_runs(engine, args.price_per_tib)
+                return 0
+            if say_missing_projects("report", engine, Table.FILE_DOWNLOADS, data.selection, data.downloads):
+                return 1
         except QueryError as error:  # a --where the engine refused, BigQuery's limits
             return say_query_error("report", error, args)
-        if args.dry_run:
-            print_dry_runs(engine, args.price_per_tib)
-            return 0
+        except LogFileError as error:  # read again for the closest names, and gone since
+            print(f"linehaul report: {error}", file=sys.stderr)
+            return 1
         try:
             args.output.write_text(render_report(data), encoding="utf-8")
         except OSError as error:

@@ -4,52 +4,57 @@ in a window, with or without mirrors; as a table with shares, JSON, CSV or Markd
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from linehaul.analysis.errors import QueryError, UnknownFieldError
 from linehaul.analysis.fields import FIELDS, check_fields
+from linehaul.cli.answers import Output, print_stats
 from linehaul.cli.inputs import (
     add_input_arguments,
     add_selection_arguments,
+    say_missing_projects,
     selection,
     whole_number,
 )
-from linehaul.cli.tables import render_csv, render_markdown, render_table
 from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
 from linehaul.logs.files import LogFileError
 from linehaul.tables import Table
 
-if TYPE_CHECKING:
-    from linehaul.analysis.stats import Stats
-
-__all__ = ["add_output_arguments", "print_stats", "register"]
+__all__ = ["add_output_arguments", "output_form", "register"]
 
 _FIELD_LINES = "\n".join(f"  {field.name:<24}{field.description}" for field in FIELDS.values())
 
 _DESCRIPTION = f"""\
-Count the downloads by one field or several (--by installer,python), most frequent first (days, months
-and years in time order), with each group's share of all the downloads selected. --simple counts
-simple-index requests instead. --pivot spreads one more field into columns. On logs, --project (without
---days or --where) converts only the lines that may hold those projects' rows: several times faster, the
-same counts.
+Count the downloads by one field or several (--by installer,python), most frequent first (days, weeks,
+months and years in time order, every one of them, those without rows as 0), with each group's share of
+all the downloads selected; without --by, the total. --simple counts simple-index requests instead.
+--pivot spreads one more field into columns (the most frequent first, the rest as "(others)"), with row
+and column totals; --share shows its cells as shares of their row. The table shows --top groups (20 by
+default); --csv, --json and --markdown give every one, unless --top is given. Below the table: the
+window, the days of the rows selected and what the data covers, partial days (the data starts or ends
+more than an hour into them) and damaged inputs. On logs, --project (without --days or --where) converts
+only the lines that may hold those projects' rows: several times faster, the same counts. A project with
+no row in the data is an error that names the closest names that have rows.
 
 Fields:
 {_FIELD_LINES}
 Versions (python, version, *_version, system_release, openssl) sort as versions with --order value:
 3.8 before 3.10. A value of (none) means the row has no such value (an unknown user agent has no installer).
+--where takes SQL over the table's columns and these fields: --where "installer = 'pip' AND python >= '3.10'".
 
---json prints [{{"FIELD": value, ..., "count": n, "share": 0.25}}, ...] (null for none; with --pivot,
-"PIVOT": {{"value": n, ...}}); --csv and --markdown print the table. Exit status: 0, 1 when an input was
-damaged (its lines before the damage still count) or holds neither rows nor log lines, 2 on a usage error.
+--json prints {{"window": {{...}}, "first_day": ..., "last_day": ..., "partial_days": [...], "damaged": [...],
+"total": n, "groups": g, "rows": [{{"FIELD": value, ..., "count": n, "share": 0.25}}, ...]}} (null for none;
+with --pivot, "columns" and "PIVOT": {{"value": n, ...}} in each row); --csv and --markdown print the table.
+Exit status: 0; 1 when an input was damaged (its lines before the damage still count) or holds neither rows
+nor log lines, or a project has no row; 2 on a usage error.
 """
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "stats",
-        help="count downloads by project, installer, Python, system, CI, day, ...",
+        help="count downloads by project, installer, Python, system, CI, day, week, ...",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -61,38 +66,51 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=_run)
 
 
+TABLE_TOP = 20
+"""The groups the table shows when --top is not given (exports give every one)."""
+
+
 def add_counting_arguments(parser: argparse.ArgumentParser) -> None:
-    """--by, --pivot, --top, --order, --simple."""
+    """--by, --pivot, --top, --order, --share, --simple."""
     group = parser.add_argument_group("what to count")
     group.add_argument(
         "--by",
         action="append",
-        required=True,
+        default=[],
         metavar="FIELD[,FIELD...]",
-        help="what to count by (see above); several fields: --by installer,python or --by repeated",
+        help="what to count by (see above); several fields: --by installer,python or --by repeated; "
+        "none: the total",
     )
-    group.add_argument("--pivot", metavar="FIELD", help="spread this field's values into columns")
+    group.add_argument(
+        "--pivot", metavar="FIELD", help="spread this field's values into columns, the most frequent first"
+    )
     group.add_argument(
         "--top",
         type=whole_number(0, " (0: all)"),
-        default=20,
         metavar="N",
-        help="show the N first groups (default 20; 0: all)",
+        help=f"the N first groups (and pivot columns, the rest as others); 0: all (default: {TABLE_TOP} in "
+        "the table, all in --csv, --json and --markdown)",
     )
     group.add_argument(
         "--order",
         choices=("count", "value"),
         help="most frequent first (the default), or by the fields' values",
     )
+    group.add_argument("--share", action="store_true", help="with --pivot: cells as shares of their row")
     group.add_argument("--simple", action="store_true", help="count simple-index requests, not downloads")
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """--json, --csv, --markdown (one of them; the default is an aligned table)."""
     output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print a JSON array of objects")
+    output.add_argument("--json", action="store_true", help="print JSON")
     output.add_argument("--csv", action="store_true", help="print CSV with a header line")
     output.add_argument("--markdown", action="store_true", help="print a Markdown table")
+
+
+def output_form(args: argparse.Namespace) -> str:
+    """``json``, ``csv``, ``markdown`` or ``table``, as the arguments ask."""
+    return next((form for form in ("json", "csv", "markdown") if getattr(args, form)), "table")
 
 
 def checked_fields(command: str, args: argparse.Namespace) -> tuple[str, ...] | None:
@@ -106,10 +124,23 @@ def checked_fields(command: str, args: argparse.Namespace) -> tuple[str, ...] | 
     except UnknownFieldError as error:
         print(f"linehaul {command}: --by: {error}", file=sys.stderr)
         return None
-    if not [field for field in fields if field != args.pivot]:
+    if args.pivot and not [field for field in fields if field != args.pivot]:
         print(f"linehaul {command}: --pivot {args.pivot}: also give a field to count by", file=sys.stderr)
         return None
+    if args.share and not args.pivot:
+        print(
+            f"linehaul {command}: --share goes with --pivot (the share column is always there)",
+            file=sys.stderr,
+        )
+        return None
     return fields
+
+
+def _top(args: argparse.Namespace) -> int | None:
+    """The groups to give: --top (0: all), else 20 in the table and all in exports."""
+    if args.top is not None:
+        return args.top or None
+    return TABLE_TOP if output_form(args) == "table" else None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -125,6 +156,7 @@ def _run(args: argparse.Namespace) -> int:
     engine = open_source("stats", args, table, chosen.projects if narrowed else ())
     if isinstance(engine, int):
         return engine
+    from linehaul.analysis.coverage import coverage_of
     from linehaul.analysis.stats import count_by
 
     with engine:
@@ -133,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
                 engine,
                 fields,
                 table=table,
-                top=args.top or None,
+                top=_top(args),
                 order=args.order,
                 pivot=args.pivot,
                 selection=chosen,
@@ -141,37 +173,20 @@ def _run(args: argparse.Namespace) -> int:
             if args.dry_run:
                 print_dry_runs(engine, args.price_per_tib)
                 return 0
-            if not stats.total:
-                span = engine.data_span(table)
-                covers = f"the data covers {span.first} to {span.last}" if span else "there is no such row"
-                print(f"linehaul stats: no {table.value} row selected; {covers}", file=sys.stderr)
+            if say_missing_projects("stats", engine, table, stats.selection, stats.total):
+                return 1
+            coverage = coverage_of(engine, stats)
         except QueryError as error:  # a --where the engine refused, BigQuery's limits
             return say_query_error("stats", error, args)
-        except LogFileError as error:  # read again for the days the data covers, and gone since
+        except LogFileError as error:  # read again for the closest names, and gone since
             print(f"linehaul stats: {error}", file=sys.stderr)
             return 1
-    print_stats(stats, args)
+    if not stats.total:
+        covers = (
+            f"the data covers {coverage.data.first} to {coverage.data.last}"
+            if coverage.data
+            else "there is no such row"
+        )
+        print(f"linehaul stats: no {table.value} row selected; {covers}", file=sys.stderr)
+    print_stats(stats, coverage, Output(output_form(args), args.share))
     return 1 if engine.failures else 0
-
-
-def print_stats(stats: Stats, args: argparse.Namespace) -> None:
-    """Print ``stats`` as ``args`` asks: a table (the default), --json, --csv or --markdown."""
-    from linehaul.analysis.stats import value_text
-
-    if args.json:
-        print(json.dumps(stats.records(), indent=2, ensure_ascii=False))
-        return
-    columns = [*stats.fields, *map(value_text, stats.columns)]
-    if args.csv:
-        rows = [[*count.values, *count.cells, count.count, round(count.share, 6)] for count in stats.counts]
-        sys.stdout.write(render_csv([*columns, "count", "share"], rows))
-        return
-    noun = "requests" if stats.table is Table.SIMPLE_REQUESTS else "downloads"
-    rows = [[*count.values, *count.cells, count.count, f"{100 * count.share:.1f}%"] for count in stats.counts]
-    footer = ["total", *[""] * (len(columns) - 1), stats.total, "100.0%" if stats.total else "-"]
-    right = [False] * len(stats.fields) + [True] * (len(stats.columns) + 2)
-    render = render_markdown if args.markdown else render_table
-    print(render([*columns, noun, "share"], rows, none="(none)", footer=footer, right=right))
-    if not args.markdown and stats.groups > len(stats.counts):
-        what = "values" if len(stats.fields) == 1 else "groups"
-        print(f"({stats.groups - len(stats.counts)} more {what}: --top 0 shows all)")

@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["json_value", "render_csv", "render_markdown", "render_table", "text_value"]
+__all__ = ["flat_rows", "json_value", "render_csv", "render_markdown", "render_table", "text_value"]
 
 _MAX_CELL = 60
 
@@ -115,3 +115,40 @@ def render_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     for row in rows:
         writer.writerow(["" if value is None else text_value(value) for value in row])
     return out.getvalue()
+
+
+def flat_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Records as a column per field, named with dots (``details.installer.name``), as the CSV that
+    DuckDB writes for linehaul query; the fields are those the rows hold, in the order they come."""
+    paths: dict[str, list[tuple[str, ...]]] = {column: [] for column in columns}
+
+    def walk(column: str, value: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(column, item, (*path, str(key)))
+        elif path not in paths[column]:
+            paths[column].append(path)
+
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            walk(column, value, ())
+    for column, found in paths.items():  # a record that is NULL in one row is not a field of its own
+        paths[column] = [
+            path for path in found if not any(other[: len(path)] == path != other for other in found)
+        ]
+
+    def pick(value: Any, path: tuple[str, ...]) -> Any:
+        for key in path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return value
+
+    names = [".".join((column, *path)) for column in columns for path in paths[column] or [()]]
+    flat = [
+        [
+            pick(value, path)
+            for column, value in zip(columns, row, strict=True)
+            for path in paths[column] or [()]
+        ]
+        for row in rows
+    ]
+    return names, flat

@@ -159,6 +159,11 @@ class ColumnarConverter:
         """The row format of each table (the line converter's)."""
         return self._formats
 
+    @property
+    def line_converter(self) -> Converter:
+        """The line converter that takes the lines this one is not sure of."""
+        return self._line
+
     def convert_block(self, block: bytes) -> ColumnarBlock:
         """Convert every line of ``block`` (lines end with ``\\n``; the last one may not)."""
         rows = {table: TableRows(self._formats[table]) for table in Table}

@@ -17,7 +17,7 @@ from google.api_core.exceptions import Conflict, GoogleAPICallError, GoogleAPIEr
 from google.auth.exceptions import TransportError
 from google.cloud import bigquery
 
-from linehaul.pipeline.ports import JobExistsError, LoadJob, Schema, TableLoaderError, TableRef
+from linehaul.pipeline.ports import JobExistsError, LoadError, LoadJob, Schema, TableLoaderError, TableRef
 
 __all__ = [
     "CLUSTERING_FIELDS",
@@ -158,13 +158,20 @@ class BigQueryTableLoader:
 
 
 def _load_job(job: Any) -> LoadJob:
+    """The port's view of a job: its state, and when it failed, each of its errors (``errorResult`` first,
+    then ``errors``, each once) with its reason and location (a source file's URI, or none)."""
     state = cast(_JobState, job.state)
-    messages = [job.error_result["message"]] if job.error_result else []
-    messages += [error["message"] for error in job.errors or () if error["message"] not in messages]
-    error = "; ".join(messages) if state == "DONE" and messages else None
-    succeeded = state == "DONE" and error is None
+    errors: list[LoadError] = []
+    for proto in [job.error_result, *(job.errors or ())] if state == "DONE" and job.error_result else ():
+        reason, text = str(proto.get("reason", "")), str(proto.get("message", ""))
+        error = LoadError(reason, text, proto.get("location") or None)
+        if error not in errors:
+            errors.append(error)
+    messages = list(dict.fromkeys(error.message for error in errors))
+    message = "; ".join(messages) if errors else None
+    succeeded = state == "DONE" and message is None
     output_rows = job.output_rows if succeeded and isinstance(job, bigquery.LoadJob) else None
-    return LoadJob(job_id=job.job_id, state=state, error=error, output_rows=output_rows)
+    return LoadJob(job.job_id, state, message, output_rows, tuple(errors))
 
 
 class BigQueryAdmin:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from google.api_core.exceptions import GoogleAPICallError
@@ -136,6 +136,7 @@ class BigQueryEngine:
         self.dry_runs: list[DryRun] = []
         self.bytes_processed = 0  # by the queries run so far
         self.metadata_queries = 0  # run so far by data_span (dry run or not)
+        self._spans: dict[Table, DataSpan | None] = {}
         self._client, self._owns_client = client, client is None
 
     @property
@@ -217,7 +218,14 @@ class BigQueryEngine:
         return [tuple(_plain(value) for value in row.values()) for row in rows]
 
     def data_span(self, table: Table) -> DataSpan | None:
-        """The first and last day partitions of ``table`` (partition metadata: no table data is read)."""
+        """The first and last day partitions of ``table`` (partition metadata: no table data is read; asked
+        once a table), from the first partition's midnight to the end of the last, or now if that is today's
+        (still being loaded)."""
+        if table not in self._spans:
+            self._spans[table] = self._partitions(table)
+        return self._spans[table]
+
+    def _partitions(self, table: Table) -> DataSpan | None:
         query = SqlQuery(
             "SELECT MIN(partition_id), MAX(partition_id)\n"
             f"FROM `{self.project}.{self.dataset}.INFORMATION_SCHEMA.PARTITIONS`\n"
@@ -230,7 +238,10 @@ class BigQueryEngine:
         first, last = next(iter(rows), (None, None))
         if first is None or last is None:
             return None
-        return DataSpan(_day(first), _day(last))
+        first_day, last_day = _day(first), _day(last)
+        start = datetime.combine(first_day, time(), UTC)
+        end = min(datetime.combine(last_day + timedelta(days=1), time(), UTC), datetime.now(UTC))
+        return DataSpan(first_day, last_day, start, end)
 
     def query(self, sql: str) -> QueryOutcome:
         """Run SQL typed by a person (unqualified table names are the dataset's), with the same bytes

@@ -232,6 +232,14 @@ class GcsBlobStore:
             for blob in self._client.list_blobs(bucket, prefix=prefix, max_results=limit, retry=self._retry):
                 yield _info(blob)
 
+    def folders(self, bucket: str, prefix: str) -> Iterator[str]:
+        """The folders under ``prefix`` that hold objects, in name order: a listing with the delimiter
+        ``/``, which returns them as prefixes, a page of up to 1,000 at a time, without their objects."""
+        with _storage_errors(object_uri(bucket, prefix) + "*/"):
+            listing = self._client.list_blobs(bucket, prefix=prefix, delimiter="/", retry=self._retry)
+            for page in listing.pages:
+                yield from sorted(page.prefixes)
+
     def _on_current_generation(
         self, bucket: str, name: str, action: Callable[[Any, Any], _T]
     ) -> tuple[_T, BlobInfo]:
@@ -333,6 +341,7 @@ def _info(blob: Any) -> BlobInfo:
         generation=int(blob.generation),
         size=int(blob.size or 0),
         metadata=dict(blob.metadata or {}),
+        created=blob.time_created,
     )
 
 

@@ -21,6 +21,16 @@ tables.patch dropping or          400 "Provided Schema does not        accepted
 a dry run's bytes processed       its estimate                         0
 a query job over its              fails: bytesBilledLimitExceeded,     runs
   ``maximumBytesBilled``          "… NEEDED or higher required."
+``TIMESTAMP_TRUNC``,              the week's first day: Sunday for     WEEK on a timestamp: Monday;
+  ``DATE_TRUNC``,                   WEEK, Monday for ISOWEEK, the      ISOWEEK: an error; WEEK(MONDAY):
+  ``DATETIME_TRUNC`` to a week      day named for WEEK(<day>)          Sunday on a date, an error else
+a load job that fails            its errors' reasons, and the         ``invalid`` at the first file's
+                                  location of the file at fault only   URI, whatever the cause; loads
+                                  (:mod:`linehaul.local.bqloads`)      into a table of another schema
+a TIMESTAMP in NDJSON written     the instant, as for ``…+00:00``      the load fails: "Unknown
+  ``2026-12-05 00:00:00 +00:00``                                       TimeZone '+00:00'", or "invalid
+  (production linehaul's form),   (:mod:`linehaul.local.bqtimestamps`) timestamp field format"
+  or ``… -5:00``
 ================================  ===================================  ===================================
 
 How: :func:`apply` replaces a few private functions of bqemulator, in the process that runs the
@@ -37,13 +47,22 @@ proxy in front of the emulator could answer the 409, but not make a load atomic 
 - bytes processed and billed: ``api.routes.jobs._handle_query_job`` is wrapped by
   :func:`linehaul.local.bqbilling.pricing_query_jobs` (an estimate: see that module), inside the refusal
   of known job ids, as BigQuery looks at the id first.
+- timestamps: ``jobs.executor._load_path_into_target`` (which every load calls, for each file) is wrapped
+  by :func:`linehaul.local.bqtimestamps.reading_bigquery_timestamps`: a JSON file whose TIMESTAMP fields
+  hold text that BigQuery reads but DuckDB does not is loaded from a copy with that text rewritten (the
+  same instant); other files (the ingestor's own), and other formats, are loaded as they are.
 - schema evolution: ``api.routes.tables._rest_to_table_meta`` (used by tables.patch/update) rejects what
   BigQuery rejects, and the catalogs' ``update_table`` adds new fields to the DuckDB table with
   ``ALTER TABLE ... ADD COLUMN`` (nested fields too, but not inside REPEATED RECORDs).
+- weeks: ``sql.translator.SQLTranslator.translate`` is wrapped by
+  :func:`linehaul.local.bqweeks.truncating_weeks_as_bigquery`, which rewrites, in the GoogleSQL it is
+  given, each truncation to a week into a truncation to the day less the days since the week's first day
+  (``DAYOFWEEK``, which the emulator gets right).
+- load errors: :mod:`linehaul.local.bqloads` replaces ``_handle_load_job_with_async_envelope`` and is
+  called by the atomic load (its table has each case).
 
 Still different from BigQuery with the patches: ``load_table_from_file`` ignores the job id; REQUIRED is not
-enforced and unknown keys are dropped on load; a missing ``gs://`` object fails the job with "No files
-found" rather than notFound; a TIMESTAMP written ``2021-01-07 20:54:54 +00:00`` is rejected.
+enforced and unknown keys are dropped on load; a TIMESTAMP written as a date alone is accepted.
 
 Every patched function must be re-read before the pin moves: :func:`apply` refuses other versions.
 ``tests/integration/test_bqcompat.py`` proves each row of the table; with ``LINEHAUL_BQ_COMPAT=0`` the same
@@ -104,10 +123,13 @@ def apply() -> None:
         from bqemulator.catalog.duckdb_repository import DuckDBCatalogRepository
         from bqemulator.catalog.memory_repository import MemoryCatalogRepository
         from bqemulator.jobs import executor
+        from bqemulator.sql.translator import SQLTranslator
 
         from linehaul.local.bqbilling import pricing_query_jobs
+        from linehaul.local.bqloads import reporting_load_errors
 
         _replace_attribute(job_routes, "_handle_query_job", pricing_query_jobs)
+        _replace_attribute(job_routes, "_handle_load_job_with_async_envelope", reporting_load_errors)
         for name in (
             "_handle_query_job",
             "_handle_load_job_with_async_envelope",
@@ -120,6 +142,13 @@ def apply() -> None:
         _replace_attribute(table_routes, "_rest_to_table_meta", _refusing_incompatible_schemas)
         for repository in (MemoryCatalogRepository, DuckDBCatalogRepository):
             _replace_attribute(repository, "update_table", _altering_tables)
+        from linehaul.local.bqweeks import truncating_weeks_as_bigquery
+
+        _replace_attribute(SQLTranslator, "translate", truncating_weeks_as_bigquery)
+
+        from linehaul.local.bqtimestamps import reading_bigquery_timestamps
+
+        _replace_attribute(executor, "_load_path_into_target", reading_bigquery_timestamps)
         _applied = True
 
 
@@ -164,8 +193,11 @@ async def _execute_load_job_atomically(
     from bqemulator.catalog.etag import generate_etag
     from bqemulator.jobs import executor as ex
 
+    from linehaul.local.bqloads import lay_out_created_table, load_sources, refuse_incompatible_load
+
     now = ctx.clock.now()
     job = ex._parse_load_job_config(project_id, config)
+    refuse_incompatible_load(job, ctx)
     created_here = False
     if (
         job.create_disposition == "CREATE_IF_NEEDED"
@@ -180,6 +212,7 @@ async def _execute_load_job_atomically(
             ctx=ctx,
         )
         created_here = ctx.catalog.get_table(job.project_id, job.dataset_id, job.table_id) is not None
+        lay_out_created_table(job, ctx)
     try:
         paths = [ex._resolve_uri(uri, ctx) for uri in job.source_uris]
         for path in paths:
@@ -191,8 +224,7 @@ async def _execute_load_job_atomically(
             ctx.engine.execute("BEGIN TRANSACTION")
             try:
                 ex._apply_load_write_disposition(job, ctx)
-                for path in paths:
-                    ex._load_path_into_target(path, job, ctx)
+                load_sources(job, paths, ctx)
             except BaseException:
                 ctx.engine.execute("ROLLBACK")
                 raise

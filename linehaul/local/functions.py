@@ -5,8 +5,9 @@ CloudEvent function from its source file, and posts events in binary content mod
 carry the event's attributes, the body its JSON data. No emulator publishes GCS or Pub/Sub events to a
 function here (fake-gcs-server only publishes to a real Pub/Sub topic), so the caller delivers them:
 :meth:`FunctionServer.storage_finalized` after an upload, :meth:`FunctionServer.pubsub_message` for a
-message. The answer is what Cloud Functions would see: 200 when the function returned, 500 when it
-raised (and a deployment with retries would then deliver the event again).
+message. The answer is what Cloud Functions would see: 200 when the function returned, 503 when it
+reported a failure (linehaul's functions do, :func:`linehaul.runtime.entry.failing_event`), 500 when it
+raised; a deployment with retries delivers the event again after either.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _DELIVERY_TIMEOUT = 300.0  # seconds a function may take to answer one event
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """The function's HTTP answer to one event: 200 when it returned, 500 when it raised."""
+    """The function's HTTP answer to one event: 200 when it returned, 503 or 500 when it failed."""
 
     status: int
     body: str

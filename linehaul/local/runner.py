@@ -2,13 +2,15 @@
 
 :func:`provision` sets the cloud up as the pipeline expects it (buckets, dataset, tables from schemas/ by
 ``linehaul schema apply``'s own logic). :func:`run_pipeline` uploads logs, fires one finalize event per log
-at the real ingestor function and Pub/Sub messages at the real publisher function (both served by
-functions-framework over HTTP, as Cloud Functions does), until every partition it staged is loaded, and
-counts what landed where.
+at the real ingestor function and the scheduler's Pub/Sub message (no attributes) at the real publisher
+function (both served by functions-framework over HTTP, as Cloud Functions does), until every partition it
+staged is loaded, and counts what landed where. A damaged log is quarantined by the ingestor, as deployed,
+after its readable lines are staged; the counts name it.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,18 +20,18 @@ from typing import TYPE_CHECKING
 
 from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.logs.counts import ReadCounts
-from linehaul.logs.files import read_blocks
+from linehaul.logs.files import LogFileError, read_blocks
 from linehaul.logs.sample import write_sample
+from linehaul.pipeline.backlog import staged_partitions
 from linehaul.pipeline.naming import (
     log_object_name,
     object_uri,
-    partition_in,
-    processed_prefix,
-    quarantine_prefix,
+    quarantine_name,
     staged_output,
     staged_prefix,
 )
 from linehaul.pipeline.ports import TableRef
+from linehaul.pipeline.status import read_status
 from linehaul.tables import Output, Table
 
 if TYPE_CHECKING:
@@ -47,7 +49,7 @@ __all__ = [
     "run_pipeline",
 ]
 
-_ROUNDS = 20  # publisher messages per partition before giving up on a partition that does not empty
+_ROUNDS = 20  # scheduled publisher messages before giving up on files that stay staged
 
 
 class RunError(Exception):
@@ -57,7 +59,7 @@ class RunError(Exception):
 @dataclass(frozen=True, slots=True)
 class RunCounts:
     """Lines read from the logs and where they ended (``counts``: rows counted in BigQuery, kept lines in
-    staging), and what was quarantined."""
+    staging), and what was quarantined (``"<uri>: <reason>"``: damaged logs, staged files a load refused)."""
 
     counts: ReadCounts
     quarantined_logs: tuple[str, ...] = ()
@@ -109,10 +111,13 @@ def demo_logs(directory: Path, lines: int = 20_000) -> list[Path]:
 
 
 def _count_lines(path: Path) -> int:
+    """The lines of a log the ingestor reads: of a damaged log, those before the damage (the ingestor
+    stages them and quarantines the log)."""
     count, last = 0, b"\n"
-    for block in read_blocks(str(path)):
-        count += block.count(b"\n")
-        last = block[-1:]
+    with contextlib.suppress(LogFileError):
+        for block in read_blocks(str(path)):
+            count += block.count(b"\n")
+            last = block[-1:]
     return count + (last != b"\n")
 
 
@@ -147,34 +152,28 @@ def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], N
             delivery = ingestor.storage_finalized(LOGS_BUCKET, name, generation)
             if not delivery.ok:
                 raise RunError(f"the ingestor failed on {name} ({delivery.status}):\n{ingestor.output()}")
-            say(f"ingested {object_uri(LOGS_BUCKET, name)}")
+            moved = quarantine_name(LOGS_BUCKET, name, elsewhere=False)
+            if store.stat(LOGS_BUCKET, moved) is None:
+                say(f"ingested {object_uri(LOGS_BUCKET, name)}")
+            else:
+                say(f"ingested the readable lines of {object_uri(LOGS_BUCKET, name)}, a damaged log: "
+                    f"quarantined as {object_uri(LOGS_BUCKET, moved)}")  # fmt: skip
     publisher = FunctionServer(
         function_source("linehaul.runtime.publisher"),
         "load_processed_files_into_bigquery",
         env=_publisher_env(stack),
     )
     with publisher:
-        for partition in _staged_partitions(stack):
-            for _ in range(_ROUNDS):
-                attributes = {"partition": partition, "continue_publishing": "true"}
-                delivery = publisher.pubsub_message(b"publish", attributes)
-                if not delivery.ok:
-                    raise RunError(
-                        f"the publisher failed on {partition} ({delivery.status}):\n{publisher.output()}"
-                    )
-                prefixes = [processed_prefix(partition, output) for output in Output.of_rows()]
-                if not any(True for prefix in prefixes for _ in store.list(STAGING_BUCKET, prefix, limit=1)):
-                    break
-            say(f"published partition {partition}")
+        partitions, runs = staged_partitions(store, STAGING_BUCKET), 0
+        while runs == 0 or staged_partitions(store, STAGING_BUCKET):
+            if runs == _ROUNDS:
+                raise RunError(f"files are still staged after {runs} publisher runs:\n{publisher.output()}")
+            runs += 1
+            delivery = publisher.pubsub_message(b"publish")  # the scheduler's message: no attributes
+            if not delivery.ok:
+                raise RunError(f"the publisher failed ({delivery.status}):\n{publisher.output()}")
+        say(f"published {len(partitions)} partitions ({', '.join(partitions)}) in {runs} scheduled runs")
     return _counts(stack, len(logs), lines)
-
-
-def _staged_partitions(stack: LocalStack) -> list[str]:
-    store = stack.blob_store()
-    names = (
-        info.name for output in Output.of_rows() for info in store.list(STAGING_BUCKET, staged_prefix(output))
-    )
-    return sorted({partition for name in names if (partition := partition_in(name)) is not None})
 
 
 def _kept_lines(stack: LocalStack, output: Output) -> int:
@@ -198,14 +197,11 @@ def _counts(stack: LocalStack, files: int, lines: int) -> RunCounts:
         unprocessed=_kept_lines(stack, Output.UNPROCESSED),
         ignored=_kept_lines(stack, Output.IGNORED),
     )
+    status = read_status(store, STAGING_BUCKET, datetime.now(UTC), log_bucket=LOGS_BUCKET)
     return RunCounts(
         counts,
-        quarantined_logs=tuple(
-            info.name for info in store.list(STAGING_BUCKET, quarantine_prefix(LOGS_BUCKET))
-        ),
-        quarantined_files=tuple(
-            object_uri(STAGING_BUCKET, info.name) for info in store.list(STAGING_BUCKET, quarantine_prefix())
-        ),
+        quarantined_logs=tuple(f"{item.uri}: {item.reason}" for item in status.quarantined_logs),
+        quarantined_files=tuple(f"{item.uri}: {item.reason}" for item in status.quarantined_staged),
     )
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -56,7 +55,6 @@ if TYPE_CHECKING:
 __all__ = ["FlakyPlan", "SettleReport", "expected_counts", "settle"]
 
 _TRIES = 20  # deliveries of one storage event before the run gives up on it
-_ERROR_LINE = re.compile(r"(\w+\.)*\w*(Error|Exception): ")  # the last line of a traceback
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,9 +279,9 @@ class _Day:
         )
 
     def run_errors(self) -> tuple[str, ...]:
-        """The errors that failed publisher runs (the last line of each traceback the function printed)."""
-        lines = self.publisher.output(tail=None).splitlines()
-        return tuple(line[:200] for line in lines if _ERROR_LINE.match(line))
+        """The errors that failed publisher runs (the message of each ERROR line the function logged)."""
+        errors = (record for record in self._records() if record.get("severity") == "ERROR")
+        return tuple(str(record.get("error") or record.get("message"))[:200] for record in errors)
 
     def busy_runs(self) -> int:
         """Publisher runs that found the lease held (from the function's log lines)."""

@@ -9,6 +9,7 @@ from a worker process; :func:`block_converter` picks, for a codec, the columnar 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -27,6 +28,7 @@ __all__ = [
     "NDJSON",
     "BlockConverter",
     "BlockResult",
+    "ColumnarPathWarning",
     "RowCodec",
     "block_converter",
     "convert_block",
@@ -35,6 +37,10 @@ __all__ = [
 ]
 
 Rows = TypeVar("Rows")
+
+
+class ColumnarPathWarning(RuntimeWarning):
+    """The columnar path failed on a block, which the line converter then converted (a bug to report)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +113,18 @@ class BlockResult(Generic[Rows]):
 def convert_block(
     converter: Converter, path: str, block: bytes, to_rows: Callable[[Table, list[str]], Rows]
 ) -> BlockResult[Rows]:
-    """Convert one block of ``path`` with ``converter``; ``to_rows`` makes each table's rows."""
-    out = Converted()
-    converter.convert_block(block, out)
+    """Convert one block of ``path`` with ``converter``; ``to_rows`` makes each table's rows (a line whose
+    rows it fails on is kept as unprocessed: :meth:`~linehaul.convert.Converter.convert_encoded`)."""
+
+    def encode(out: Converted) -> tuple[Rows, Rows]:
+        return to_rows(Table.FILE_DOWNLOADS, out.downloads), to_rows(Table.SIMPLE_REQUESTS, out.simple)
+
+    out, (downloads, simple) = converter.convert_encoded(block, encode)
     return BlockResult(
         path=path,
         counts=ReadCounts.of(out),
-        downloads=to_rows(Table.FILE_DOWNLOADS, out.downloads),
-        simple=to_rows(Table.SIMPLE_REQUESTS, out.simple),
+        downloads=downloads,
+        simple=simple,
         rejected=tuple(out.unprocessed),
         ignored=tuple(out.ignored),
         earliest=out.earliest,
@@ -125,26 +135,44 @@ def convert_columnar_block(
     converter: ColumnarConverter,
     path: str,
     block: bytes,
-    from_columnar: Callable[[Table, TableRows], Rows],
+    codec: RowCodec[Rows],
 ) -> BlockResult[Rows]:
-    """:func:`convert_block` on the columnar path: the same result, by way of ``from_columnar``."""
-    out = converter.convert_block(block)
-    downloads, simple = out.rows[Table.FILE_DOWNLOADS], out.rows[Table.SIMPLE_REQUESTS]
-    return BlockResult(
-        path=path,
-        counts=ReadCounts(
-            lines=out.lines,
-            file_downloads=len(downloads),
-            simple_requests=len(simple),
-            unprocessed=len(out.unprocessed),
-            ignored=len(out.ignored),
-        ),
-        downloads=from_columnar(Table.FILE_DOWNLOADS, downloads),
-        simple=from_columnar(Table.SIMPLE_REQUESTS, simple),
-        rejected=tuple(out.unprocessed),
-        ignored=tuple(out.ignored),
-        earliest=out.earliest,
-    )
+    """:func:`convert_block` on the columnar path: the same result, by way of ``codec.from_columnar``.
+
+    Should the columnar path raise on a block (a bug), a :class:`ColumnarPathWarning` says so and the
+    block is converted by the line converter, which keeps a line it fails on as unprocessed.
+    """
+    from_columnar = codec.from_columnar
+    assert from_columnar is not None  # block_converter takes the columnar path only for such a codec
+    try:
+        out = converter.convert_block(block)
+        downloads, simple = out.rows[Table.FILE_DOWNLOADS], out.rows[Table.SIMPLE_REQUESTS]
+        result = BlockResult(
+            path=path,
+            counts=ReadCounts(
+                lines=out.lines,
+                file_downloads=len(downloads),
+                simple_requests=len(simple),
+                unprocessed=len(out.unprocessed),
+                ignored=len(out.ignored),
+                internal_errors=sum(1 for line in out.unprocessed if line.internal),
+            ),
+            downloads=from_columnar(Table.FILE_DOWNLOADS, downloads),
+            simple=from_columnar(Table.SIMPLE_REQUESTS, simple),
+            rejected=tuple(out.unprocessed),
+            ignored=tuple(out.ignored),
+            earliest=out.earliest,
+        )
+    except MemoryError:
+        raise
+    except Exception as error:
+        message = (
+            f"the columnar path failed on a block of {path} ({type(error).__name__}: {error}); "
+            "the line converter converted it instead (a bug of linehaul's, please report it)"
+        )
+        warnings.warn(message, ColumnarPathWarning, stacklevel=2)
+        return convert_block(converter.line_converter, path, block, codec.to_rows)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +190,11 @@ def block_converter(codec: RowCodec[Rows], converter: Converter | None = None) -
     if None), which the columnar path also uses for the lines it leaves to it. The results are the same
     either way."""
     line = converter if converter is not None else Converter()
-    from_columnar = codec.from_columnar
-    if from_columnar is not None and columnar.available():
+    if codec.from_columnar is not None and columnar.available():
         from linehaul.columnar.converter import ColumnarConverter
 
         fast = ColumnarConverter(line)
         return BlockConverter(
-            lambda path, block: convert_columnar_block(fast, path, block, from_columnar), columnar.BLOCK_SIZE
+            lambda path, block: convert_columnar_block(fast, path, block, codec), columnar.BLOCK_SIZE
         )
     return BlockConverter(lambda path, block: convert_block(line, path, block, codec.to_rows), BLOCK_SIZE)

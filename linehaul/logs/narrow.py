@@ -16,6 +16,10 @@ gives :meth:`ProjectLines.of` its names), so the row's project spells each part 
 keeps each line that holds the longest part of one of the names. A name whose normalised form is not
 made of ASCII letters and digits between single ``-`` could match a row in other ways: then
 :meth:`ProjectLines.of` gives None, and nothing is left out.
+
+The first and the last line of each block are kept too, whatever they hold: their times tell the days
+the whole log covers (:func:`linehaul.analysis.write_parquet` keeps that span, then leaves their rows
+out), so that a question about some projects still knows where the data begins and ends.
 """
 
 from __future__ import annotations
@@ -49,11 +53,14 @@ class ProjectLines:
         return cls(tuple(dict.fromkeys(longest)))
 
     def keep(self, block: bytes) -> bytes:
-        """The lines of ``block`` (each with its ``\\n``; the last may have none) that hold a needle, in
-        their order, the others left out; or the whole block, when about half its lines or more hold one."""
+        """The lines of ``block`` (each with its ``\\n``; the last may have none) that hold a needle, and
+        its first and last lines, in their order, the others left out; or the whole block, when about half
+        its lines or more are kept."""
         lowered = block.lower()  # ASCII letters only: the bytes stay where they were
         most = len(block) // _BYTES_A_LINE_AT_MOST + 16  # (a short block is searched whatever it holds)
-        spans: dict[int, int] = {}
+        first_end = block.find(b"\n") + 1 or len(block)
+        last_start = block.rfind(b"\n", 0, len(block) - 1) + 1
+        spans: dict[int, int] = {0: first_end} if block else {}
         for needle in self.needles:
             found = lowered.find(needle)
             while found >= 0:
@@ -64,7 +71,9 @@ class ProjectLines:
                 if len(spans) > most:
                     return block  # about half the lines or more stay: keep them all, without the search
                 found = lowered.find(needle, end)
-        ordered = spans.items() if len(self.needles) == 1 else sorted(spans.items())  # one: in order
+        if block:
+            spans[last_start] = len(block)
+        ordered = sorted(spans.items())
         return b"".join(block[start:end] for start, end in ordered)
 
 

@@ -5,126 +5,225 @@ about 75% downloads and 25% simple-index requests spread evenly over ``days`` da
 ``start``, with pip and uv JSON agents, the other clients production recognises, browsers, ignored bots,
 unknown agents and about 0.5% malformed lines. The same (lines, seed, start, days) always gives the same
 bytes.
+
+What a line holds is plausible as a whole, as on PyPI: each agent runs one Python (most on 3.10 to 3.12,
+few on 2.7, which come last in popularity), and a download is of a version of its project that this
+Python can install (numpy 2.1 from 3.10 on, 1.16.6 on 2.7; no pydantic on 2.7) and of a file its client
+fetches: installers take wheels (built for their Python and platform when the project is compiled) and
+now and then a source distribution; Homebrew and operating-system ports take sources; mirrors take every
+kind of file, old eggs and Windows installers of old versions included; browsers and scripts take wheels
+and sources. A file's URL is the same for each of its downloads, with a digest of its name where PyPI
+has that of its content.
 """
 
 from __future__ import annotations
 
+import enum
 import gzip
+import hashlib
 import json
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, cast
 
 __all__ = ["DEFAULT_START", "sample_lines", "write_sample"]
 
-_PROJECTS = [
-    ("boto3", "1.35.{}"),
-    ("requests", "2.32.{}"),
-    ("numpy", "2.1.{}"),
-    ("urllib3", "2.2.{}"),
-    ("setuptools", "75.{}.0"),
-    ("packaging", "24.{}"),
-    ("pandas", "2.2.{}"),
-    ("pydantic", "2.9.{}"),
-    ("cryptography", "43.0.{}"),
-    ("typing-extensions", "4.12.{}"),
-    ("pyyaml", "6.0.{}"),
-    ("six", "1.16.{}"),
-    ("certifi", "2024.8.{}"),
-    ("click", "8.1.{}"),
-    ("attrs", "24.2.{}"),
-    ("pytest", "8.3.{}"),
-    ("linehaul", "1.0.{}"),
-    ("zope-interface", "7.{}"),
-]
-_PACKAGE_FILES = [
-    ("bdist_wheel", "{f}-{v}-py3-none-any.whl"),
-    ("bdist_wheel", "{f}-{v}-cp312-cp312-manylinux_2_17_x86_64.whl"),
-    ("sdist", "{f}-{v}.tar.gz"),
-    ("bdist_egg", "{f}-{v}-py2.7.egg"),
-    ("bdist_wininst", "{f}-{v}.win32.exe"),
-]
+Python = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Project:
+    """A project: its current versions (``{}`` is a patch number) and the lowest Python they support;
+    for older Pythons, the last version that supports each (``(2, 7): "1.16.6"``: up to 2.7); whether its
+    wheels are built per Python and platform (``"cp"``), once for all Pythons 3 (``"abi3"``), or pure."""
+
+    name: str
+    versions: str
+    requires: Python
+    older: tuple[tuple[Python, str], ...] = ()
+    wheels: str = "pure"
+
+    def version(self, python: Python | None, patch: int) -> str | None:
+        """A version this Python can install (any Python: a current one); None: there is none."""
+        if python is None or python >= self.requires:
+            return self.versions.format(patch)
+        return next((version for up_to, version in self.older if python <= up_to), None)
+
+
+_PROJECTS = (
+    _Project("boto3", "1.35.{}", (3, 8), (((3, 7), "1.33.13"),)),
+    _Project("requests", "2.32.{}", (3, 8), (((3, 7), "2.31.0"), ((2, 7), "2.27.1"))),
+    _Project("numpy", "2.1.{}", (3, 10), (((3, 9), "1.26.4"), ((3, 8), "1.24.4"), ((2, 7), "1.16.6")), "cp"),
+    _Project("urllib3", "2.2.{}", (3, 8), (((3, 7), "2.0.7"), ((2, 7), "1.26.20"))),
+    _Project("setuptools", "75.{}.0", (3, 8), (((3, 7), "68.0.0"), ((2, 7), "44.1.1"))),
+    _Project("packaging", "24.{}", (3, 8), (((3, 7), "24.0"), ((2, 7), "20.9"))),
+    _Project("pandas", "2.2.{}", (3, 9), (((3, 8), "2.0.3"), ((2, 7), "0.24.2")), "cp"),
+    _Project("pydantic", "2.9.{}", (3, 8)),
+    _Project("cryptography", "43.0.{}", (3, 7), (((2, 7), "3.3.2"),), "abi3"),
+    _Project("typing-extensions", "4.12.{}", (3, 8), (((3, 7), "4.7.1"), ((2, 7), "3.10.0.2"))),
+    _Project("pyyaml", "6.0.{}", (3, 8), (((3, 7), "6.0.1"), ((2, 7), "5.4.1")), "cp"),
+    _Project("six", "1.16.{}", (2, 7)),
+    _Project("certifi", "2024.8.{}", (3, 6), (((2, 7), "2020.4.5.1"),)),
+    _Project("click", "8.1.{}", (3, 7), (((2, 7), "7.1.2"),)),
+    _Project("attrs", "24.2.{}", (3, 7), (((2, 7), "21.4.0"),)),
+    _Project("pytest", "8.3.{}", (3, 8), (((3, 7), "7.4.4"), ((2, 7), "4.6.11"))),
+    _Project("linehaul", "1.0.{}", (3, 8)),
+    _Project("zope-interface", "7.{}", (3, 8), (((3, 7), "6.0"), ((2, 7), "5.5.2")), "cp"),
+)
+
+_PLATFORMS = {  # (system, cpu) → the platform tag of a wheel built for it
+    ("Linux", "x86_64"): "manylinux_2_17_x86_64.manylinux2014_x86_64",
+    ("Linux", "aarch64"): "manylinux_2_17_aarch64.manylinux2014_aarch64",
+    ("Darwin", "arm64"): "macosx_11_0_arm64",
+    ("Windows", "AMD64"): "win_amd64",
+}
+_PY27_PLATFORMS = {"manylinux_2_17_x86_64.manylinux2014_x86_64": ("cp27mu", "manylinux1_x86_64"),
+                   "win_amd64": ("cp27m", "win_amd64")}  # fmt: skip
+
+
+class _Kind(enum.Enum):
+    """What files a client fetches."""
+
+    INSTALLER = "installer"  # wheels for its Python and platform, a few sources
+    EASY_INSTALL = "easy_install"  # sources and eggs
+    SOURCES = "sources"  # Homebrew, operating-system ports: sources only
+    MIRROR = "mirror"  # every file, old eggs and Windows installers too
+    OTHER = "other"  # browsers, scripts, bots, unknown agents: wheels and sources
+
+
+_FILE_TYPES = {  # kind → (file type, weight)
+    _Kind.INSTALLER: (("bdist_wheel", 93), ("sdist", 7)),
+    _Kind.EASY_INSTALL: (("sdist", 80), ("bdist_egg", 20)),
+    _Kind.SOURCES: (("sdist", 1),),
+    _Kind.MIRROR: (("bdist_wheel", 75), ("sdist", 20), ("bdist_egg", 3), ("bdist_wininst", 2)),
+    _Kind.OTHER: (("bdist_wheel", 55), ("sdist", 45)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Agent:
+    """A user agent, what it fetches, its Python (major, minor; None: unknown) and wheel platform tag."""
+
+    text: str
+    kind: _Kind
+    python: Python | None = None
+    platform: str | None = None
+
+
 _DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]  # RFC 1123 names, whatever the locale
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _COUNTRIES = ["US"] * 8 + ["DE", "CN", "GB", "IN", "JP", "FR", "BR", "NL", "SG", "CA", ""]
 _TLS = (
     ["TLSv1.3|TLS_AES_128_GCM_SHA256"] * 4 + ["TLSv1.2|ECDHE-RSA-AES128-GCM-SHA256"] * 3 + ["(null)|(null)"]
 )
-_PYTHONS = ["3.12.4", "3.11.9", "3.10.14", "3.9.19", "3.13.0", "3.8.18", "2.7.18"]
-_SYSTEMS = [
-    (
-        "Linux",
-        "6.8.0-1014-azure",
-        "x86_64",
-        {"name": "Ubuntu", "version": "22.04", "id": "jammy", "libc": {"lib": "glibc", "version": "2.35"}},
-    ),
-    (
-        "Linux",
-        "5.15.0-1064-aws",
-        "aarch64",
-        {
-            "name": "Debian GNU/Linux",
-            "version": "12",
-            "id": "bookworm",
-            "libc": {"lib": "glibc", "version": "2.36"},
-        },
-    ),
+_PYTHONS = {  # full version → weight (PyPI's downloads lean to 3.10-3.12; 2.7 is a trickle)
+    "3.12.4": 28,
+    "3.11.9": 22,
+    "3.10.14": 16,
+    "3.9.19": 12,
+    "3.13.0": 10,
+    "3.8.18": 9,
+    "2.7.18": 3,
+}
+_PIP_VERSIONS = {  # the pips that run on each Python
+    (2, 7): ["20.3.4", "19.3.1"],
+    (3, 8): ["24.2", "23.0.1", "21.3.1"],
+    (3, 9): ["24.2", "23.0.1", "22.0.4"],
+    (3, 10): ["24.2", "24.0", "22.0.4"],
+    (3, 11): ["24.2", "24.0", "23.3.2"],
+    (3, 12): ["24.2", "24.0", "23.3.2"],
+    (3, 13): ["24.2"],
+}
+_UBUNTU = {"name": "Ubuntu", "version": "22.04", "id": "jammy", "libc": {"lib": "glibc", "version": "2.35"}}
+_DEBIAN = {
+    "name": "Debian GNU/Linux",
+    "version": "12",
+    "id": "bookworm",
+    "libc": {"lib": "glibc", "version": "2.36"},
+}
+_CENTOS = {"name": "CentOS Linux", "version": "7", "id": "Core", "libc": {"lib": "glibc", "version": "2.17"}}
+_SYSTEMS = [  # (system, release, cpu, distro)
+    ("Linux", "6.8.0-1014-azure", "x86_64", _UBUNTU),
+    ("Linux", "5.15.0-1064-aws", "aarch64", _DEBIAN),
     ("Darwin", "23.5.0", "arm64", {"name": "macOS", "version": "14.5"}),
     ("Windows", "10", "AMD64", None),
 ]
+_PY27_SYSTEMS = [("Linux", "3.10.0-1160.el7.x86_64", "x86_64", _CENTOS), ("Windows", "10", "AMD64", None)]
+_LINUX = _PLATFORMS[("Linux", "x86_64")]
 _OTHER_AGENTS = [
-    "poetry/1.8.3 CPython/3.12.4 Linux/6.8.0-1014-azure",
-    "pdm/2.19.1 CPython/3.11.9",
-    "twine/5.1.1 CPython/3.12.4",
-    "python-requests/2.32.3",
-    "conda/24.7.1 requests/2.32.2 CPython/3.11.9 Linux/6.8.0 ubuntu/22.04 glibc/2.35",
-    "bandersnatch/6.5.0 (CPython 3.11.9-final0, Linux x86_64)",
-    "Bazel/release 7.3.2",
-    "pex/2.3.1",
-    "Homebrew/4.3.5 (Macintosh; Intel Mac OS X 14.5) curl/8.6.0",
-    "Homebrew/4.4.2 (Macintosh; arm64 Mac OS X 15.1) curl/8.7.1",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0",
-    "curl/8.5.0",
-    "Wget/1.21.2",
-    "Python-urllib/3.6 setuptools/40.8.0",
-    "Python-urllib/3.12",
-    "devpi-server/6.11.0 (py3.11.9; linux)",
-    "Nexus/3.68.1-02 (OSS; Linux; 5.15.0-107-generic; amd64; 17.0.11)",
-    "Artifactory/7.77.8",
-    "pip/1.5.6 CPython/2.7.6 Linux/3.13.0",
-    "fetch libfetch/2.0",
-    "python-httpx/0.27.0",
-    "Go-http-client/2.0",
-    "Datadog Agent/7.52.0",
-    "(null)",
+    _Agent("poetry/1.8.3 CPython/3.12.4 Linux/6.8.0-1014-azure", _Kind.INSTALLER, (3, 12), _LINUX),
+    _Agent("pdm/2.19.1 CPython/3.11.9", _Kind.INSTALLER, (3, 11)),
+    _Agent("twine/5.1.1 CPython/3.12.4", _Kind.OTHER, (3, 12)),
+    _Agent("python-requests/2.32.3", _Kind.OTHER),
+    _Agent(
+        "conda/24.7.1 requests/2.32.2 CPython/3.11.9 Linux/6.8.0 ubuntu/22.04 glibc/2.35",
+        _Kind.INSTALLER,
+        (3, 11),
+        _LINUX,
+    ),
+    _Agent("bandersnatch/6.5.0 (CPython 3.11.9-final0, Linux x86_64)", _Kind.MIRROR),
+    _Agent("Bazel/release 7.3.2", _Kind.INSTALLER, (3, 11), _LINUX),
+    _Agent("pex/2.3.1", _Kind.INSTALLER, (3, 12)),
+    _Agent("Homebrew/4.3.5 (Macintosh; Intel Mac OS X 14.5) curl/8.6.0", _Kind.SOURCES),
+    _Agent("Homebrew/4.4.2 (Macintosh; arm64 Mac OS X 15.1) curl/8.7.1", _Kind.SOURCES),
+    _Agent(
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0",
+        _Kind.OTHER,
+    ),
+    _Agent("curl/8.5.0", _Kind.OTHER),
+    _Agent("Wget/1.21.2", _Kind.OTHER),
+    _Agent("Python-urllib/3.6 setuptools/40.8.0", _Kind.EASY_INSTALL, (3, 6)),
+    _Agent("Python-urllib/3.12", _Kind.OTHER, (3, 12)),
+    _Agent("devpi-server/6.11.0 (py3.11.9; linux)", _Kind.MIRROR),
+    _Agent("Nexus/3.68.1-02 (OSS; Linux; 5.15.0-107-generic; amd64; 17.0.11)", _Kind.MIRROR),
+    _Agent("Artifactory/7.77.8", _Kind.MIRROR),
+    _Agent("pip/1.5.6 CPython/2.7.6 Linux/3.13.0", _Kind.INSTALLER, (2, 7), _LINUX),
+    _Agent("fetch libfetch/2.0", _Kind.SOURCES),
+    _Agent("python-httpx/0.27.0", _Kind.OTHER),
+    _Agent("Go-http-client/2.0", _Kind.OTHER),
+    _Agent("Datadog Agent/7.52.0", _Kind.OTHER),
+    _Agent("(null)", _Kind.OTHER),
 ]
 
 
-def _pip_agent(rng: random.Random) -> str:
-    system, release, cpu, distro = rng.choice(_SYSTEMS)
-    python = rng.choice(_PYTHONS)
+def _minor(version: str) -> Python:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def _pip_agent(rng: random.Random) -> _Agent:
+    python = rng.choices(list(_PYTHONS), list(_PYTHONS.values()))[0]
+    minor = _minor(python)
+    system, release, cpu, distro = rng.choice(_PY27_SYSTEMS if minor < (3, 0) else _SYSTEMS)
+    version = rng.choice(_PIP_VERSIONS[minor])
     data: dict[str, object] = {
         "ci": rng.choice([True, None]),
         "cpu": cpu,
         "implementation": {"name": "CPython", "version": python},
-        "installer": {"name": "pip", "version": rng.choice(["24.2", "24.0", "23.3.2", "22.0.4", "21.3.1"])},
+        "installer": {"name": "pip", "version": version},
         "python": python,
         "system": {"name": system, "release": release},
     }
     if distro:
         data["distro"] = distro
     if rng.random() < 0.8:
-        data["openssl_version"] = "OpenSSL 3.0.2 15 Mar 2022"
-        data["setuptools_version"] = rng.choice(["69.5.1", "75.1.0", "65.5.0"])
-    version = data["installer"]["version"]  # type: ignore[index]
-    return f"pip/{version} {json.dumps(data, separators=(',', ':'), sort_keys=True)}"
+        if minor < (3, 0):
+            data["openssl_version"] = "OpenSSL 1.0.2k-fips  26 Jan 2017"
+            data["setuptools_version"] = "44.1.1"
+        else:
+            data["openssl_version"] = "OpenSSL 3.0.2 15 Mar 2022"
+            data["setuptools_version"] = rng.choice(["69.5.1", "75.1.0", "65.5.0"])
+    text = f"pip/{version} {json.dumps(data, separators=(',', ':'), sort_keys=True)}"
+    return _Agent(text, _Kind.INSTALLER, minor, _PLATFORMS[(system, cpu)])
 
 
-def _uv_agent(rng: random.Random) -> str:
+def _uv_agent(rng: random.Random) -> _Agent:
     system, release, cpu, distro = rng.choice(_SYSTEMS)
-    python, version = rng.choice(_PYTHONS[:5]), rng.choice(["0.4.30", "0.5.11", "0.8.22"])
+    python = rng.choices(list(_PYTHONS)[:5], list(_PYTHONS.values())[:5])[0]
+    version = rng.choice(["0.4.30", "0.5.11", "0.8.22"])
     data = {
         "installer": {
             "name": "uv",
@@ -141,14 +240,66 @@ def _uv_agent(rng: random.Random) -> str:
         "rustc_version": None,
         "ci": rng.choice([True, None]),
     }
-    return f"uv/{version} {json.dumps(data, separators=(',', ':'))}"
+    text = f"uv/{version} {json.dumps(data, separators=(',', ':'))}"
+    return _Agent(text, _Kind.INSTALLER, _minor(python), _PLATFORMS[(system, cpu)])
 
 
-def _agents(rng: random.Random) -> list[str]:
-    """A pool of agents, most popular first."""
+def _agents(rng: random.Random) -> list[_Agent]:
+    """A pool of agents, most popular first; those of Python 2 come last (they are few on PyPI)."""
     pool = [_pip_agent(rng) for _ in range(60)] + [_uv_agent(rng) for _ in range(25)] + _OTHER_AGENTS
     rng.shuffle(pool)
-    return pool
+    return sorted(pool, key=lambda agent: agent.python is not None and agent.python < (3, 0))
+
+
+def _wheel(project: _Project, version: str, python: Python, platform: str) -> str | None:
+    """The name of the wheel of ``version`` this Python and platform take (None: there is none)."""
+    name = project.name.replace("-", "_")
+    if project.wheels == "pure":
+        tags = "py2.py3-none-any" if python < (3, 0) or project.name == "six" else "py3-none-any"
+        return f"{name}-{version}-{tags}.whl"
+    if python < (3, 0):
+        if platform not in _PY27_PLATFORMS:
+            return None
+        abi, tag = _PY27_PLATFORMS[platform]
+        return f"{name}-{version}-cp27-{abi}-{tag}.whl"
+    if project.wheels == "abi3":
+        lowest = "cp39" if python >= (3, 9) else "cp37"
+        return f"{name}-{version}-{lowest}-abi3-{platform}.whl"
+    tag = f"cp{python[0]}{python[1]}"
+    return f"{name}-{version}-{tag}-{tag}-{platform}.whl"
+
+
+def _file(rng: random.Random, agent: _Agent, project: _Project, version: str) -> tuple[str, str, str]:
+    """(version, package type, file name) of a download of ``project`` by ``agent``."""
+    kinds, weights = zip(*_FILE_TYPES[agent.kind], strict=True)
+    kind = rng.choices(kinds, weights)[0]
+    name = project.name.replace("-", "_")
+    if kind in ("bdist_egg", "bdist_wininst"):  # built for Python 2, of the last version that ran there
+        python = agent.python if agent.kind is _Kind.EASY_INSTALL and agent.python else (2, 7)
+        old = project.version(python, 0)
+        dotted = f"{python[0]}.{python[1]}"
+        if old is None:  # no version of it ran there: its source
+            return version, "sdist", f"{name}-{version}.tar.gz"
+        if kind == "bdist_egg":
+            return old, kind, f"{name}-{old}-py{dotted}.egg"
+        return old, kind, f"{name}-{old}.win32-py{dotted}.exe"
+    if kind == "bdist_wheel":
+        python = agent.python or rng.choice([(3, 10), (3, 11), (3, 12)])
+        platform = agent.platform or rng.choice(list(_PLATFORMS.values()))
+        wheel = _wheel(project, version, python, platform)
+        if wheel is not None:
+            return version, kind, wheel
+    return version, "sdist", f"{name}-{version}.tar.gz"
+
+
+def _download(rng: random.Random, agent: _Agent) -> tuple[str, str, str, str]:
+    """(project, version, package type, file name) of a download by ``agent``: of a project and a version
+    its Python can install."""
+    while True:
+        project = rng.choice(_PROJECTS)
+        version = project.version(agent.python, rng.randrange(8))
+        if version is not None:
+            return project.name, *_file(rng, agent, project, version)
 
 
 def _malformed(rng: random.Random, line: str) -> str:
@@ -181,16 +332,14 @@ def sample_lines(lines: int, seed: int = 1, start: datetime | None = None, days:
         date = f"{day}, {moment.day:02d} {month} {moment:%Y %H:%M:%S} GMT"
         country, tls = rng.choice(_COUNTRIES), rng.choice(_TLS)
         agent = rng.choices(agents, agent_weights)[0]
-        project, versions = rng.choice(_PROJECTS)
         if rng.random() < 0.25:
-            line = f"simple|{date}|{country}|/simple/{project}/|{tls}||||{agent}"
+            project = rng.choice(_PROJECTS).name
+            line = f"simple|{date}|{country}|/simple/{project}/|{tls}||||{agent.text}"
         else:
-            version = versions.format(rng.randrange(8))
-            package_type, pattern = rng.choice(_PACKAGE_FILES)
-            filename = pattern.format(f=project.replace("-", "_"), v=version)
-            digest = f"{rng.getrandbits(256):064x}"
+            project, version, package_type, filename = _download(rng, agent)
+            digest = hashlib.blake2b(filename.encode(), digest_size=32).hexdigest()  # a file's, as PyPI's
             url = f"/packages/{digest[:2]}/{digest[2:4]}/{digest[4:]}/{filename}"
-            line = f"download|{date}|{country}|{url}|{tls}|{project}|{version}|{package_type}|{agent}"
+            line = f"download|{date}|{country}|{url}|{tls}|{project}|{version}|{package_type}|{agent.text}"
         yield _malformed(rng, line) if rng.random() < 0.005 else line
 
 

@@ -261,6 +261,16 @@ class FlakyBlobStore:
                 raise StorageError(f"{where}: the listing failed part-way (injected)")
             yield info
 
+    def folders(self, bucket: str, prefix: str) -> Iterator[str]:
+        fate = self.faults.fate("folders", bucket, prefix)
+        where = object_uri(bucket, prefix) + "*/"
+        if fate.fault is not None and fate.fault is not Fault.AFTER:
+            _act(fate, lambda: None, _storage(where))
+        for number, folder in enumerate(self.inner.folders(bucket, prefix)):
+            if fate.fault is Fault.AFTER and number == fate.reads:
+                raise StorageError(f"{where}: the listing failed part-way (injected)")
+            yield folder
+
 
 class _FlakyPending:
     """A pending object whose ``finish`` (the compose, or the rename) may fail, before or after acting."""

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, BinaryIO, Literal
 
 from linehaul.convert import Converted, Converter, reason_records
@@ -46,7 +47,6 @@ from linehaul.pipeline.naming import (
     partition_of_timestamp,
     pending_key,
     pending_prefix,
-    quarantine_name,
     staged_names,
 )
 from linehaul.pipeline.ports import (
@@ -55,6 +55,7 @@ from linehaul.pipeline.ports import (
     PendingObject,
     PreconditionFailedError,
 )
+from linehaul.pipeline.quarantine import quarantine_log
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.tables import Output
 
@@ -80,7 +81,8 @@ class IngestReport:
     seconds: float = 0.0
 
     def log_record(self) -> dict[str, Any]:
-        """One structured log line for Cloud Logging (the counts as top-level keys)."""
+        """One structured log line for Cloud Logging (the counts as top-level keys); severity ERROR when
+        linehaul failed on some lines (``internal_errors``: kept as unprocessed, a bug to fix)."""
         if self.outcome == "missing":
             message = f"{self.source} is gone (already ingested?): nothing to do"
         elif self.outcome == "skipped":
@@ -93,6 +95,9 @@ class IngestReport:
                 f"{counts.unprocessed} unprocessed, {counts.ignored} ignored"
             )
         severity = "WARNING" if self.outcome == "quarantined" else "INFO"
+        internal = self.counts.internal_errors_message()
+        if internal is not None:  # a bug of linehaul's: every line is kept, and it must be seen
+            message, severity = f"{message}; {internal}", "ERROR"
         record = {name: value for name, value in asdict(self).items() if name != "counts"}
         counts_record = {name: value for name, value in asdict(self.counts).items() if name != "files"}
         return {"severity": severity, "message": message, **record, **counts_record}
@@ -157,17 +162,10 @@ class _Outputs:
             writer = self.pending[output] = self.stack.enter_context(opened)
         self.background.write(writer, data)
 
-    def add(self, converted: Converted, lines_before: int) -> None:
+    def add(self, converted: Converted, encoded: dict[Output, bytes]) -> None:
         self.counts += ReadCounts.of(converted)
-        for output, rows in ((Output.DOWNLOADS, converted.downloads), (Output.SIMPLE, converted.simple)):
-            if rows:
-                rows.append("")  # the last row's newline, without copying the block once more
-                self.write(output, "\n".join(rows).encode())
-        if converted.unprocessed:
-            self.write(Output.UNPROCESSED, b"".join(line.raw + b"\n" for line in converted.unprocessed))
-            self.write(Output.REASONS, reason_records(converted.unprocessed, lines_before))
-        if converted.ignored:
-            self.write(Output.IGNORED, b"".join(raw + b"\n" for raw in converted.ignored))
+        for output, data in encoded.items():
+            self.write(output, data)
 
     def finish(self, partition: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Name every output after ``partition``; returns (staged, already loaded). An output of rows whose
@@ -183,6 +181,20 @@ class _Outputs:
                 writer.finish(name)
                 staged.append(name)
         return tuple(staged), tuple(loaded)
+
+
+def _encoded(converted: Converted, lines_before: int) -> dict[Output, bytes]:
+    """The bytes each output gets from one converted block (none for an empty one)."""
+    encoded = {}
+    for output, rows in ((Output.DOWNLOADS, converted.downloads), (Output.SIMPLE, converted.simple)):
+        if rows:  # the last row's newline joined in: the block's text is not copied once more
+            encoded[output] = "\n".join([*rows, ""]).encode()
+    if converted.unprocessed:
+        encoded[Output.UNPROCESSED] = b"".join(line.raw + b"\n" for line in converted.unprocessed)
+        encoded[Output.REASONS] = reason_records(converted.unprocessed, lines_before)
+    if converted.ignored:
+        encoded[Output.IGNORED] = b"".join(raw + b"\n" for raw in converted.ignored)
+    return encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,10 +240,7 @@ def ingest_log(
 
     quarantined_as = None
     if reading.damage is not None:
-        quarantined_as = quarantine_name(bucket, name, elsewhere=quarantine_bucket != bucket)
-        reason = {"linehaul-damage": reading.damage, "linehaul-source": source}
-        store.copy(bucket, name, quarantine_bucket, quarantined_as, metadata=reason)
-        quarantined_as = object_uri(quarantine_bucket, quarantined_as)
+        quarantined_as = quarantine_log(store, bucket, name, quarantine_bucket, reading.damage)
     if not keep_source:
         with suppress(PreconditionFailedError):  # a newer upload under the same name: it has its own event
             store.delete(bucket, name, if_generation_match=generation)
@@ -272,11 +281,11 @@ def _read(
         outputs = _Outputs(store, staging, log, uuid.uuid4().hex[:12], stack, BackgroundWriter())
         try:
             for block in _blocks(stream, source):
-                converted = Converted(earliest=earliest)
-                lines_before = outputs.counts.lines
-                convert.convert_block(block, converted)
-                outputs.add(converted, lines_before)
-                earliest = converted.earliest
+                encode = partial(_encoded, lines_before=outputs.counts.lines)
+                converted, encoded = convert.convert_encoded(block, encode)
+                outputs.add(converted, encoded)
+                if converted.earliest is not None and (earliest is None or converted.earliest < earliest):
+                    earliest = converted.earliest
         except LogFileError as error:
             damage = error.reason
         finally:

@@ -1,10 +1,10 @@
 """The publisher's lease: one object in the staging bucket that lets one run at a time publish.
 
-``publisher.lock`` holds JSON ``{"owner", "expires", "batch"}``: ``owner`` is the token of the run that
-holds it (random, one per run). A run takes the lease by creating the object only if it does not exist
-(``if_generation_match=0``), or by replacing a lease whose ``expires`` has passed only if it is still that
-generation. Every later write is a compare-and-swap on the generation the run last wrote, so a run that
-lost its lease learns it (:class:`LeaseLostError`) before it submits anything more.
+``publisher.lock`` holds JSON ``{"owner", "expires", "batch"}`` (and ``"released": true`` once given up):
+``owner`` is the token of the run that holds it (random, one per run). A run takes the lease by creating the
+object only if it does not exist (``if_generation_match=0``), or by replacing a lease whose ``expires`` has
+passed only if it is still that generation. Every later write is a compare-and-swap on the generation the run
+last wrote, so a run that lost its lease learns it (:class:`LeaseLostError`) before it submits anything more.
 
 **Know what you wrote.** A write can land and still fail: the answer is lost, the client library retries,
 and the retry fails its own precondition (or times out). So after any failed or ambiguous write the run
@@ -15,9 +15,13 @@ really taken over.
 ``batch`` records the staged files a run is loading before it submits their load jobs: a run that takes
 over the lease finishes that batch first, with the same job ids, so nothing loads twice. A run that ends,
 well or by an exception, *releases* the lease (:meth:`Lease.release`): rewrites it as expired, with the
-batch in flight if any, so the next run takes it over at once instead of waiting ``LOCK_SECONDS``. Only a
-run that dies without running its error handling (its instance killed) leaves a live lease behind.
-:func:`is_held` says whether a live lease is there.
+batch in flight if any, so the next run takes it over at once instead of waiting ``LOCK_SECONDS``; a run
+that stopped on a load failure no file caused keeps that failure in the batch (``"failed"``, see
+:class:`linehaul.pipeline.failures.LoadFailure`), for the next runs to wait before they try again. Only a
+run that dies without running its error handling (its instance killed) leaves a live lease behind: the run
+that takes it over once it expires says so (:attr:`Lease.taken_over`).
+:func:`read_lease` reads it as it is (``linehaul status`` shows it), :func:`is_held` says whether a live
+lease is there.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from linehaul.pipeline.naming import LOCK, object_uri
 from linehaul.pipeline.ports import BlobNotFoundError, BlobStore, PreconditionFailedError
 from linehaul.pipeline.retries import Retries
 
-__all__ = ["Lease", "LeaseLostError", "is_held"]
+__all__ = ["Lease", "LeaseLostError", "LeaseRecord", "is_held", "read_lease"]
 
 
 class LeaseLostError(Exception):
@@ -41,20 +45,29 @@ class LeaseLostError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class _Held:
-    """The lease as read: its bytes, its generation and what they say."""
+class LeaseRecord:
+    """The lease as read: its bytes, its generation and what they say: the ``owner`` (the token of the run
+    that holds or last held it), when it ``expires`` (a released lease has expired), the ``batch`` in
+    flight (None: nothing)."""
 
     data: bytes
     generation: int
     owner: str
     expires: datetime
     batch: dict[str, Any] | None
+    released: bool = False
+    """Given up by its run (:meth:`Lease.release`), rather than left to expire by a run that died."""
+
+    def held(self, now: datetime) -> bool:
+        """Whether a run holds it at ``now`` (or died holding it)."""
+        return self.expires > now
 
 
 @dataclass(slots=True)
 class Lease:
     """A held lease. ``batch`` is what it records now; ``inherited`` the batch a failed or crashed run left
-    unfinished, if any, when this run took the lease."""
+    unfinished, if any, when this run took the lease; ``taken_over`` the lease as this run found it when its
+    run had died holding it (expired, never released), else None."""
 
     store: BlobStore
     bucket: str
@@ -64,6 +77,7 @@ class Lease:
     batch: dict[str, Any] | None = None
     inherited: dict[str, Any] | None = None
     retries: Retries = field(default_factory=Retries)
+    taken_over: LeaseRecord | None = None
 
     @classmethod
     def acquire(
@@ -82,8 +96,10 @@ class Lease:
         """
         retries = (retries or Retries()).patient()
 
-        def held_by_us(generation: int, batch: dict[str, Any] | None) -> Lease:
-            return cls(store, bucket, owner, seconds, generation, batch, batch, retries)
+        def held_by_us(
+            generation: int, batch: dict[str, Any] | None, dead: LeaseRecord | None = None
+        ) -> Lease:
+            return cls(store, bucket, owner, seconds, generation, batch, batch, retries, dead)
 
         body = _body(owner, now, seconds, None)
         error: Exception | None = None
@@ -107,7 +123,7 @@ class Lease:
             taken = _body(owner, now, seconds, held.batch)
             try:
                 generation = store.put(bucket, LOCK, taken, if_generation_match=held.generation)
-                return held_by_us(generation, held.batch)
+                return held_by_us(generation, held.batch, None if held.released else held)
             except PreconditionFailedError as failed:
                 refused = failed  # another run took it first, or our own write landed: the next round reads
             except Exception as failed:
@@ -122,18 +138,24 @@ class Lease:
         self._swap(lambda: body, lambda held: held.data == body)
         self.batch = batch
 
-    def release(self, now: datetime) -> None:
+    def release(self, now: datetime, failure: dict[str, Any] | None = None) -> None:
         """Give the lease up if it is still this run's: rewrite it as expired, with the batch in flight if
-        any (for the next run to finish). Does nothing if another run holds it.
+        any (for the next run to finish), and with ``failure`` noted in that batch (``"failed"``: why it
+        could not be loaded). Does nothing if another run holds it.
 
         The lease is rewritten, never deleted: a compare-and-swap retried after it landed fails, where a
         delete retried after it landed (after the next run took the lease) would remove the next run's
         lease on any store that ignores a delete's generation precondition, as fake-gcs-server does.
         """
-        with suppress(LeaseLostError):  # not ours any more: leave it alone
-            self._swap(lambda: _body(self.owner, now, 0.0, self.batch), lambda held: held.expires <= now)
 
-    def _swap(self, body: Callable[[], bytes], landed: Callable[[_Held], bool]) -> None:
+        def released() -> bytes:  # of the batch as last known: a read-back may adopt the lease's
+            noted = self.batch if failure is None or self.batch is None else {**self.batch, "failed": failure}
+            return _body(self.owner, now, 0.0, noted, released=True)
+
+        with suppress(LeaseLostError):  # not ours any more: leave it alone
+            self._swap(released, lambda held: held.expires <= now and held.data == released())
+
+    def _swap(self, body: Callable[[], bytes], landed: Callable[[LeaseRecord], bool]) -> None:
         """Replace the lease with ``body()`` by compare-and-swap on our generation, knowing what we wrote:
         after a failure, the lease is read back; ``landed`` says whether it holds what we wrote."""
 
@@ -159,7 +181,7 @@ class Lease:
             return self.retries.survive(error, attempt)
         return None
 
-    def _ours(self) -> _Held:
+    def _ours(self) -> LeaseRecord:
         """The lease as it is, if it is still ours (its generation and batch adopted); LeaseLostError if
         not (another run's token, or no lease)."""
         held = _read(self.store, self.bucket, self.retries)
@@ -171,26 +193,36 @@ class Lease:
 
 def is_held(store: BlobStore, bucket: str, now: datetime) -> bool:
     """Whether a run holds the lease at ``now`` (or died holding it): it exists and has not expired."""
-    held = _read(store, bucket, Retries())
-    return held is not None and held.expires > now
+    held = read_lease(store, bucket)
+    return held is not None and held.held(now)
+
+
+def read_lease(store: BlobStore, bucket: str, retries: Retries | None = None) -> LeaseRecord | None:
+    """The lease as it is now (held or released), or None if no run ever took it. Changes nothing."""
+    return _read(store, bucket, retries or Retries())
 
 
 def _create(store: BlobStore, bucket: str, body: bytes) -> int:
     return store.put(bucket, LOCK, body, if_generation_match=0, content_type="application/json")
 
 
-def _read(store: BlobStore, bucket: str, retries: Retries) -> _Held | None:
+def _read(store: BlobStore, bucket: str, retries: Retries) -> LeaseRecord | None:
     """The lease as it is now, or None if there is none."""
     try:
         data, info = retries.call(lambda: store.get(bucket, LOCK))
     except BlobNotFoundError:
         return None
     held = json.loads(data)
-    return _Held(
-        data, info.generation, str(held.get("owner")), datetime.fromisoformat(held["expires"]), held["batch"]
-    )
+    expires = datetime.fromisoformat(held["expires"])
+    owner, released = str(held.get("owner")), held.get("released") is True
+    return LeaseRecord(data, info.generation, owner, expires, held["batch"], released)
 
 
-def _body(owner: str, now: datetime, seconds: float, batch: dict[str, Any] | None) -> bytes:
+def _body(
+    owner: str, now: datetime, seconds: float, batch: dict[str, Any] | None, *, released: bool = False
+) -> bytes:
     expires = (now + timedelta(seconds=seconds)).isoformat()
-    return json.dumps({"owner": owner, "expires": expires, "batch": batch}).encode()
+    body: dict[str, Any] = {"owner": owner, "expires": expires, "batch": batch}
+    if released:
+        body["released"] = True
+    return json.dumps(body).encode()

@@ -1,9 +1,12 @@
 """In-memory implementations of the ports, for fast pipeline tests and for library users' own tests.
 
-They behave like the real services where the pipeline depends on it: objects keep bytes, generations and
-metadata; preconditions fail with PreconditionFailedError; missing objects raise BlobNotFoundError; a load
-job id can be submitted once (JobExistsError after); a load job is atomic and fails, loading nothing, if
-a file is missing, is not NDJSON, or has a row that does not fit the table's schema.
+They behave like the real services where the pipeline depends on it: objects keep bytes, generations,
+metadata and creation times; preconditions fail with PreconditionFailedError; missing objects raise
+BlobNotFoundError; a load job id can be submitted once (JobExistsError after); a load job is atomic and
+fails, loading nothing, with BigQuery's errors: ``invalid`` at the file's URI when a file is not NDJSON or
+has a row that does not fit the schema; and, naming no file, ``notFound`` for a missing file or dataset,
+``invalid`` for a schema that does not match the existing table's, or whatever error a test makes a
+table refuse (:attr:`MemoryTableLoader.refusals`: access denied, quota exceeded, a backend error).
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import builtins
 import io
 import itertools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from linehaul.pipeline.naming import object_uri, split_uri
@@ -22,6 +26,7 @@ from linehaul.pipeline.ports import (
     BlobInfo,
     BlobNotFoundError,
     JobExistsError,
+    LoadError,
     LoadJob,
     PendingObject,
     PreconditionFailedError,
@@ -38,16 +43,18 @@ class _Object:
     data: bytes
     generation: int
     metadata: dict[str, str] = field(default_factory=dict)
+    created: datetime | None = None
 
 
 class MemoryBlobStore:
     """A :class:`~linehaul.pipeline.ports.BlobStore` in a dict, with the buckets given (more with
     :meth:`create_bucket`). As in Cloud Storage, writing into or listing a missing bucket raises
-    BlobNotFoundError; reading from one finds nothing."""
+    BlobNotFoundError; reading from one finds nothing. ``now`` dates each write (a test's clock)."""
 
-    def __init__(self, *buckets: str) -> None:
+    def __init__(self, *buckets: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.objects: dict[tuple[str, str], _Object] = {}
         self.buckets: set[str] = set(buckets)
+        self.now = now
         self._generations = itertools.count(1_000_000)
 
     def create_bucket(self, bucket: str) -> None:
@@ -64,7 +71,7 @@ class MemoryBlobStore:
         return found
 
     def _info(self, name: str, found: _Object) -> BlobInfo:
-        return BlobInfo(name, found.generation, len(found.data), dict(found.metadata))
+        return BlobInfo(name, found.generation, len(found.data), dict(found.metadata), found.created)
 
     @contextmanager
     def open_reader(self, bucket: str, name: str, generation: int | None = None) -> Iterator[BinaryIO]:
@@ -114,7 +121,7 @@ class MemoryBlobStore:
                 f"{object_uri(bucket, name)}: generation is not {if_generation_match}"
             )
         generation = next(self._generations)
-        self.objects[(bucket, name)] = _Object(bytes(data), generation, dict(metadata or {}))
+        self.objects[(bucket, name)] = _Object(bytes(data), generation, dict(metadata or {}), self.now())
         return generation
 
     def get(self, bucket: str, name: str) -> tuple[bytes, BlobInfo]:
@@ -156,6 +163,15 @@ class MemoryBlobStore:
             if found is not None:
                 yield self._info(name, found)
 
+    def folders(self, bucket: str, prefix: str) -> Iterator[str]:
+        self._bucket(bucket)
+        found = {
+            prefix + rest.partition("/")[0] + "/"
+            for owner, name in builtins.list(self.objects)
+            if owner == bucket and name.startswith(prefix) and "/" in (rest := name[len(prefix) :])
+        }
+        yield from sorted(found)
+
     def names(self, bucket: str, prefix: str = "") -> builtins.list[str]:
         """Every object name under ``prefix``: for tests' end-state assertions."""
         return [info.name for info in self.list(bucket, prefix)]
@@ -172,33 +188,70 @@ class _Pending(io.BytesIO):
         self._store.put(self._bucket, name, self.getvalue(), metadata=metadata)
 
 
-class MemoryTableLoader:
-    """A :class:`~linehaul.pipeline.ports.TableLoader` that loads NDJSON from a :class:`MemoryBlobStore`."""
+class _FileError(ValueError):
+    """A source file BigQuery would refuse: the error names it."""
 
-    def __init__(self, store: MemoryBlobStore) -> None:
+    def __init__(self, uri: str, message: str) -> None:
+        super().__init__(message)
+        self.error = LoadError("invalid", message, uri)
+
+
+class MemoryTableLoader:
+    """A :class:`~linehaul.pipeline.ports.TableLoader` that loads NDJSON from a :class:`MemoryBlobStore`.
+
+    As BigQuery does with ``CREATE_IF_NEEDED``, a load into a missing table creates it with the load's
+    schema (:meth:`create_table` makes one beforehand); a later load with another schema is refused. With
+    ``datasets`` given (``project.dataset`` names), a load into any other dataset fails ``notFound``.
+    """
+
+    def __init__(self, store: MemoryBlobStore, *, datasets: set[str] | None = None) -> None:
         self.store = store
+        self.datasets = datasets
         self.tables: dict[str, list[dict[str, Any]]] = {}
+        self.schemas: dict[str, Schema] = {}
         self.jobs: dict[str, LoadJob] = {}
+        self.refusals: dict[TableRef, LoadError] = {}
+        """Tables whose every load fails with this error (no file named): for tests of outages."""
+
+    def create_table(self, table: TableRef, schema: Schema) -> None:
+        """Create an empty table with ``schema`` (replacing any table of that name)."""
+        self.tables[str(table)] = []
+        self.schemas[str(table)] = schema
 
     def start_load(self, job_id: str, uris: Sequence[str], table: TableRef, schema: Schema) -> None:
         if job_id in self.jobs:
             raise JobExistsError(job_id)
-        try:
-            rows = [row for uri in uris for row in self._rows(uri, schema)]
-        except ValueError as error:
-            self.jobs[job_id] = LoadJob(job_id, "DONE", error=str(error))
+        refused = self._refusal(table, schema)
+        if refused is None:
+            try:
+                rows = [row for uri in uris for row in self._rows(uri, schema)]
+            except _FileError as failure:
+                refused = failure.error
+            except BlobNotFoundError as missing:
+                refused = LoadError("notFound", f"Not found: URI {missing}")
+        if refused is not None:
+            self.jobs[job_id] = LoadJob(job_id, "DONE", error=refused.message, errors=(refused,))
             return
+        self.schemas.setdefault(str(table), schema)
         self.tables.setdefault(str(table), []).extend(rows)
         self.jobs[job_id] = LoadJob(job_id, "DONE", output_rows=len(rows))
 
+    def _refusal(self, table: TableRef, schema: Schema) -> LoadError | None:
+        """Why a load into ``table`` with ``schema`` fails whatever its files hold, if it does."""
+        if table in self.refusals:
+            return self.refusals[table]
+        if self.datasets is not None and f"{table.project}.{table.dataset}" not in self.datasets:
+            return LoadError("notFound", f"Not found: Dataset {table.project}:{table.dataset}")
+        existing = self.schemas.get(str(table))
+        if existing is not None and _canonical(existing) != _canonical(schema):
+            return LoadError("invalid", f"Provided Schema does not match Table {table}.")
+        return None
+
     def _rows(self, uri: str, schema: Schema) -> list[dict[str, Any]]:
         location = split_uri(uri)
-        try:
-            if location is None:
-                raise BlobNotFoundError(uri)
-            data, _ = self.store.get(*location)
-        except BlobNotFoundError:
-            raise ValueError(f"Not found: URI {uri}") from None
+        if location is None:
+            raise BlobNotFoundError(uri)
+        data, _ = self.store.get(*location)
         rows = []
         for number, line in enumerate(data.splitlines(), 1):
             if not line.strip():
@@ -206,12 +259,12 @@ class MemoryTableLoader:
             try:
                 row = json.loads(line)
             except ValueError:
-                raise ValueError(
-                    f"Error while reading data, error message: malformed JSON in {uri} line {number}"
+                raise _FileError(
+                    uri, f"Error while reading data, error message: malformed JSON in {uri} line {number}"
                 ) from None
             problems = row_problems(row, schema) if isinstance(row, dict) else ["not a JSON object"]
             if problems:
-                raise ValueError(f"Error while reading data: {uri} line {number}: {problems[0]}")
+                raise _FileError(uri, f"Error while reading data: {uri} line {number}: {problems[0]}")
             rows.append(row)
         return rows
 
@@ -227,3 +280,7 @@ class MemoryTableLoader:
     def rows(self, table: TableRef) -> list[dict[str, Any]]:
         """The rows loaded into ``table``: for tests' end-state assertions."""
         return self.tables.get(str(table), [])
+
+
+def _canonical(schema: Schema) -> str:
+    return json.dumps(list(schema), sort_keys=True)

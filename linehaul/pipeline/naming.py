@@ -36,6 +36,8 @@ from datetime import date, datetime
 from linehaul.tables import Output
 
 __all__ = [
+    "DAMAGE_METADATA",
+    "LOAD_ERROR_METADATA",
     "LOCK",
     "StagedNames",
     "is_loaded_marker",
@@ -57,6 +59,7 @@ __all__ = [
     "quarantine_name",
     "quarantine_prefix",
     "quarantined_staged_name",
+    "quarantined_staged_prefix",
     "spilled_name",
     "split_uri",
     "staged_names",
@@ -65,6 +68,10 @@ __all__ = [
 ]
 
 LOCK = "publisher.lock"
+DAMAGE_METADATA = "linehaul-damage"
+"""The metadata key of a quarantined log: why it could not be read to its end."""
+LOAD_ERROR_METADATA = "linehaul-load-error"
+"""The metadata key of a quarantined staged file: what BigQuery said of it."""
 _GS = "gs://"
 _LOADED = "loaded/"
 _QUARANTINE = "quarantine/"
@@ -227,6 +234,11 @@ def quarantine_prefix(bucket: str | None = None) -> str:
 def quarantined_staged_name(staged: str) -> str:
     """Where the publisher moves a staged file that made a load fail."""
     return _QUARANTINE + staged
+
+
+def quarantined_staged_prefix() -> str:
+    """``quarantine/processed/``: where the staged files that made a load fail are."""
+    return quarantined_staged_name(_PROCESSED)
 
 
 def is_quarantined(name: str) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "BlobNotFoundError",
     "BlobStore",
     "JobExistsError",
+    "LoadError",
     "LoadJob",
     "PendingObject",
     "PreconditionFailedError",
@@ -52,12 +54,15 @@ class PreconditionFailedError(StorageError):
 
 @dataclass(frozen=True, slots=True)
 class BlobInfo:
-    """An object's name (within its bucket), generation, size in bytes and custom metadata."""
+    """An object's name (within its bucket), generation, size in bytes and custom metadata; ``created``,
+    when the store knows it, is when this generation was written (not compared: two infos of the same
+    object are equal whichever store or listing gave them)."""
 
     name: str
     generation: int
     size: int
     metadata: Mapping[str, str] = field(default_factory=dict)
+    created: datetime | None = field(default=None, compare=False)
 
 
 class PendingObject(Protocol):
@@ -156,6 +161,12 @@ class BlobStore(Protocol):
         """Objects whose name starts with ``prefix``, in name order, at most ``limit`` of them."""
         ...
 
+    def folders(self, bucket: str, prefix: str) -> Iterator[str]:
+        """The distinct ``prefix + part + "/"`` that hold objects ``prefix + part + "/" + ...``, in name
+        order: the folders under ``prefix`` (a listing with a delimiter, which does not list the objects
+        inside them). ``prefix`` ends with ``/`` or is empty."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class TableRef:
@@ -178,13 +189,26 @@ class JobExistsError(TableLoaderError):
 
 
 @dataclass(frozen=True, slots=True)
+class LoadError:
+    """One error of a failed load job, as BigQuery reports it: ``reason`` (``invalid``, ``notFound``,
+    ``accessDenied``, ``quotaExceeded``, ``backendError``, ...), the message, and ``location``: for an error
+    in a source file, the file's ``gs://`` URI; None for an error that no file caused."""
+
+    reason: str
+    message: str
+    location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LoadJob:
-    """A load job's state. ``error`` is set when it finished and failed; ``output_rows`` when it succeeded."""
+    """A load job's state. ``error`` is set when it finished and failed (its messages; ``errors`` has them
+    one by one, with their reasons and locations); ``output_rows`` when it succeeded."""
 
     job_id: str
     state: Literal["PENDING", "RUNNING", "DONE"]
     error: str | None = None
     output_rows: int | None = None
+    errors: tuple[LoadError, ...] = ()
 
     @property
     def succeeded(self) -> bool:

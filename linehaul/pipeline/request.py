@@ -18,10 +18,11 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class PublishRequest:
-    """``partition``: ``YYYYMMDD`` to publish (None: yesterday's if it has files, else today's).
+    """``partition``: ``YYYYMMDD`` to publish alone (None, the scheduler's message: every partition that has
+    staged files, oldest first, until none is left or the time budget is spent).
 
-    ``continue_publishing``: keep loading batches until the partition is empty or the time budget is spent
-    (otherwise one batch per table).
+    ``continue_publishing``: with a partition, keep loading batches until it is empty or the time budget
+    is spent (otherwise one batch per table).
     """
 
     partition: str | None = None

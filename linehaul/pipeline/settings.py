@@ -109,8 +109,11 @@ class PublishSettings:
     whitespace-separated, each ``project.dataset`` or a dataset in GCP_PROJECT: every batch is loaded into
     each), ``BIGQUERY_DOWNLOAD_TABLE`` and ``BIGQUERY_SIMPLE_TABLE`` (required), ``MAX_BLOBS_PER_RUN``
     (default 1000, at most 10000: a load job takes at most 10,000 URIs), ``PUBLISH_TIME_BUDGET`` (seconds a
-    run may keep loading batches, default 420, keep it below the function's timeout) and ``LOCK_SECONDS``
-    (after how long a crashed run's lease may be taken over, default 600, keep it above the timeout).
+    run may keep loading batches and waiting for their jobs, default 420, keep it below the function's
+    timeout), ``LOCK_SECONDS`` (after how long a crashed run's lease may be taken over, default 600, keep
+    it above the timeout) and ``LOAD_RETRY_SECONDS`` (after a load failed for a reason no staged file
+    caused, how long runs wait before they try another load job, default 300: below the scheduler's 15
+    minutes, so each scheduled run after a fix publishes; see docs/pipeline.md, "When a load fails").
     """
 
     project: str
@@ -121,6 +124,7 @@ class PublishSettings:
     max_blobs_per_run: int = 1000
     time_budget: float = 420.0
     lock_seconds: float = 600.0
+    retry_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PublishSettings:
@@ -143,8 +147,9 @@ class PublishSettings:
         max_blobs = int(read.number("MAX_BLOBS_PER_RUN", 1000, 1, 10_000, whole=True))
         budget = read.number("PUBLISH_TIME_BUDGET", 420.0, 1, 3600)
         lock = read.number("LOCK_SECONDS", 600.0, 10, 86_400)
+        retry = read.number("LOAD_RETRY_SECONDS", 300.0, 0, 86_400)
         read.done()
-        return cls(project, bucket, tuple(datasets), download, simple, max_blobs, budget, lock)
+        return cls(project, bucket, tuple(datasets), download, simple, max_blobs, budget, lock, retry)
 
     def table_name(self, table: Table) -> str:
         """The name ``table`` has in BigQuery (its setting's value)."""

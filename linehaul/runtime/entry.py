@@ -1,14 +1,21 @@
-"""What the two Cloud Functions share: reading their CloudEvents, lazy set-up, one JSON log line per event."""
+"""What the two Cloud Functions share: reading their CloudEvents, lazy set-up, one JSON log line per event,
+and one way to report a failure (:func:`log_error`, :func:`failing_event`)."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+from linehaul.runtime.reporting import ServiceContext, error_record, report_location
 
 __all__ = [
     "PUBSUB_MESSAGE_PUBLISHED",
@@ -16,7 +23,10 @@ __all__ = [
     "EventError",
     "Lazy",
     "StorageObject",
+    "failing_event",
+    "log_error",
     "log_json",
+    "log_outcome",
     "message_attributes",
 ]
 
@@ -37,6 +47,45 @@ def log_json(record: Mapping[str, Any]) -> None:
     """One line of JSON on stdout: Cloud Logging reads ``severity`` and ``message`` from it."""
     sys.stdout.write(json.dumps(record, default=str) + "\n")
     sys.stdout.flush()
+
+
+def log_error(
+    message: str, error: BaseException | None = None, *, stacklevel: int = 1, **context: Any
+) -> None:
+    """Report a failure: one ERROR line (:func:`log_json`) saying ``message``, with ``error``'s stack trace
+    if an exception caused it, and ``context``: what an operator needs (the log, the partition, the batch).
+    Error Reporting groups it (:func:`linehaul.runtime.reporting.error_record`); a failure without an
+    exception is filed under the code that reported it: the caller, or ``stacklevel`` frames up. Every
+    failure of either function is reported here, once: never as a bare traceback on stderr."""
+    caller = sys._getframe(stacklevel)
+    log_json(
+        error_record(message, error, ServiceContext.from_env(os.environ), report_location(caller), context)
+    )
+
+
+def log_outcome(record: Mapping[str, Any]) -> None:
+    """Log a run's summary line (``severity``, ``message``, counts); one of severity ERROR (a run that went
+    through but must be looked at: lines linehaul failed on) is reported as a failure (:func:`log_error`)."""
+    if record.get("severity") != "ERROR":
+        log_json(record)
+        return
+    context = {key: value for key, value in record.items() if key not in ("severity", "message")}
+    log_error(str(record.get("message", "")), stacklevel=2, **context)
+
+
+@contextmanager
+def failing_event(message: str, **context: Any) -> Iterator[None]:
+    """Fail the event on any exception of the block, after reporting it with :func:`log_error` (``message``,
+    then the exception, and ``context``): the function answers 503, so that the platform delivers the event
+    again (a retry may help: a storage outage, a fixed configuration), without the framework's own
+    traceback on stderr."""
+    try:
+        yield
+    except HTTPException:
+        raise  # an answer already chosen (and said)
+    except Exception as error:
+        log_error(f"{message}: {type(error).__name__}: {error}", error, **context)
+        raise ServiceUnavailable(message) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,12 @@
 
 Trigger: ``google.cloud.pubsub.topic.v1.messagePublished``, from Cloud Scheduler every 15 minutes.
 Message attributes: ``partition=YYYYMMDD`` and ``continue_publishing=true|false`` (both optional).
+
+Each run logs one JSON line. A run that could not publish (a load failure no staged file caused, such as
+a missing dataset or a table of another schema; a failure of Cloud Storage or BigQuery that outlasted the
+retries; a configuration error) is reported as one ERROR line (:func:`linehaul.runtime.entry.log_error`,
+which Error Reporting groups) and answers 503, so that monitoring sees it and Pub/Sub delivers the message
+again; a bad message is reported and acknowledged (a retry would not help).
 Configuration (environment, read on the first event): ``GCP_PROJECT``, ``RESULT_BUCKET``,
 ``BIGQUERY_DATASET``, ``BIGQUERY_DOWNLOAD_TABLE``, ``BIGQUERY_SIMPLE_TABLE``, ``MAX_BLOBS_PER_RUN``,
 ``PUBLISH_TIME_BUDGET``, ``LOCK_SECONDS``; see :class:`linehaul.pipeline.settings.PublishSettings`.
@@ -16,12 +22,13 @@ from collections.abc import Callable
 
 import functions_framework
 from cloudevents.http import CloudEvent
+from werkzeug.exceptions import ServiceUnavailable
 
 from linehaul.gcp import BigQueryTableLoader, GcsBlobStore, bigquery_client, storage_client
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest, RequestError
 from linehaul.pipeline.settings import PublishSettings
-from linehaul.runtime.entry import Lazy, log_json, message_attributes
+from linehaul.runtime.entry import Lazy, failing_event, log_error, log_outcome, message_attributes
 
 __all__ = ["load_processed_files_into_bigquery", "publisher_function"]
 
@@ -39,13 +46,18 @@ def publisher_function() -> Callable[[CloudEvent], None]:
 
     @functions_framework.cloud_event
     def load_processed_files_into_bigquery(cloud_event: CloudEvent) -> None:
-        settings, store, loader = runtime.get()
         try:
             request = PublishRequest.from_attributes(message_attributes(cloud_event.data))
         except RequestError as error:  # a bad message: retrying it would not help
-            log_json({"severity": "ERROR", "message": f"ignored a publish request: {error}"})
+            log_error(f"ignored a publish request: {error}")
             return
-        log_json(publish(store, loader, settings, request).log_record())
+        # A configuration error fails too: a redeploy fixes it, and the retries then work.
+        with failing_event("the publisher run failed", partition=request.partition):
+            settings, store, loader = runtime.get()
+            report = publish(store, loader, settings, request)
+        log_outcome(report.log_record())
+        if report.publishing_stopped:  # said in that ERROR line; the 503 makes Pub/Sub deliver it again
+            raise ServiceUnavailable("publishing is stopped: " + report.message())
 
     return load_processed_files_into_bigquery
 

@@ -27,6 +27,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import UTC, datetime
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import BinaryIO
@@ -157,7 +158,7 @@ class DirectoryStore:
         with self._reader(bucket, name, None) as stream:
             data = stream.read()
             status = os.fstat(stream.fileno())
-        return data, BlobInfo(name, status.st_mtime_ns, status.st_size, _read_metadata(path))
+        return data, _info(name, status, path)
 
     def stat(self, bucket: str, name: str) -> BlobInfo | None:
         """The file's info, or None if it is missing."""
@@ -168,7 +169,7 @@ class DirectoryStore:
             return None
         if not path.is_file():
             return None
-        return BlobInfo(name, status.st_mtime_ns, status.st_size, _read_metadata(path))
+        return _info(name, status, path)
 
     def copy(
         self,
@@ -220,6 +221,35 @@ class DirectoryStore:
             info = self.stat(bucket, name)
             if info is not None:  # deleted meanwhile
                 yield info
+
+    def folders(self, bucket: str, prefix: str) -> Iterator[str]:
+        """The directories under ``prefix`` (which ends with ``/`` or is empty) that hold files, in name
+        order. BlobNotFoundError if the bucket's directory does not exist."""
+        root = Path(bucket)
+        if not root.is_dir():
+            raise BlobNotFoundError(f"{bucket}: no such directory")
+        start = root / prefix.rstrip("/") if prefix else root
+        if not start.is_dir():
+            return
+        entries = sorted(os.scandir(start), key=lambda entry: entry.name)
+        yield from [
+            f"{prefix}{entry.name}/"
+            for entry in entries
+            if entry.is_dir() and not entry.name.startswith(".") and _holds_files(Path(entry.path))
+        ]
+
+
+def _holds_files(directory: Path) -> bool:
+    for _, subdirectories, files in os.walk(directory):
+        subdirectories[:] = [sub for sub in subdirectories if not sub.startswith(".")]
+        if any(not file.startswith(".") for file in files):
+            return True
+    return False
+
+
+def _info(name: str, status: os.stat_result, path: Path) -> BlobInfo:
+    created = datetime.fromtimestamp(status.st_mtime_ns / 1e9, UTC)
+    return BlobInfo(name, status.st_mtime_ns, status.st_size, _read_metadata(path), created)
 
 
 def _path(bucket: str, name: str) -> Path:

@@ -165,3 +165,6 @@ class LocationStore:
 
     def list(self, bucket: str, prefix: str, *, limit: int | None = None) -> Iterator[BlobInfo]:
         return self._for(bucket).list(bucket, prefix, limit=limit)
+
+    def folders(self, bucket: str, prefix: str) -> Iterator[str]:
+        return self._for(bucket).folders(bucket, prefix)

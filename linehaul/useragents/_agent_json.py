@@ -13,20 +13,34 @@ included. These functions reproduce them with plain Python, so that no JSON valu
   shell-joined.
 
 Where production fails, :class:`AgentJsonError` says why, and the line is rejected as production drops it.
+
+One deliberate difference: JSON may escape a lone surrogate (``"\\udcc3"``; pip writes one for a byte of
+``/etc/os-release`` that is not UTF-8), which decodes to a code point that is not text: it cannot be written
+as UTF-8, and BigQuery refuses its escape. :func:`without_lone_surrogates` puts U+FFFD in its place in every
+value (what a UTF-8 decoder puts in place of what it cannot read); a valid pair is the character it encodes.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable
+from dataclasses import fields, is_dataclass, replace
 from typing import Any, TypeVar
 
+from linehaul._fields import valid_text
 from linehaul.useragents.model import Distro, Implementation, Installer, LibC, System, UserAgent
 
-__all__ = ["AgentJsonError", "user_agent_from_json"]  # _common and _general are tested against each other
+__all__ = [  # _common and _general are tested against each other
+    "AgentJsonError",
+    "may_escape_surrogates",
+    "user_agent_from_json",
+    "without_lone_surrogates",
+]
 
 _MISSING: Any = object()
 _T = TypeVar("_T")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class AgentJsonError(ValueError):
@@ -173,3 +187,31 @@ def _general(data: Any) -> UserAgent:
         rustc_version=_text(data, "rustc_version", where),
         ci=None if ci is _MISSING or ci is None else bool(ci),
     )
+
+
+def may_escape_surrogates(text: str) -> bool:
+    """Whether JSON ``text`` may hold an escaped surrogate (``\\ud800``-``\\udfff``): a quick test, true for
+    every text that does, and for a few that do not."""
+    return "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
+
+
+def without_lone_surrogates(details: UserAgent) -> UserAgent:
+    """``details`` with every lone surrogate of its text values replaced by U+FFFD (the same object when it
+    holds none)."""
+    valid: UserAgent = _valid(details)
+    return valid
+
+
+def _valid(value: Any) -> Any:
+    """A string, or a record of :mod:`~linehaul.useragents.model`, without lone surrogates."""
+    if type(value) is str:
+        return valid_text(value)
+    if not is_dataclass(value) or isinstance(value, type):
+        return value
+    changed = {}
+    for column in fields(value):
+        old = getattr(value, column.name)
+        new = _valid(old)
+        if new is not old:
+            changed[column.name] = new
+    return replace(value, **changed) if changed else value

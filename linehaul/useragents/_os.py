@@ -14,6 +14,10 @@ from linehaul.useragents.model import System
 __all__ = ["operating_system"]
 
 _resolver: Any = None
+LOOKED_AT = 1024
+"""Characters of an agent that ua-parser is given: its rules are quadratic in the agent's length on some
+agents (a 220 KB ``Mozilla/5.0 (Linux Linux ...`` took 30-44 s, enough to stop a log at the function's
+timeout), and every platform comment of a real agent comes within its first few hundred characters."""
 
 
 def _os_resolver() -> Any:
@@ -33,11 +37,13 @@ def operating_system(agent: str) -> System | None:
     ``name`` is uap-core's family (``Windows``, ``Mac OS X``, ``Ubuntu``, ``Linux``, ``iOS``, ...) and
     ``release`` its dotted version where the agent gives one. Only agents with a parenthesised comment
     (``Mozilla/5.0 (Windows NT 10.0; ...)``, ``Wget/1.20.3 (linux-gnu)``) are looked up: the others
-    (``curl/8.5.0``) name no platform, and a miss tries every one of uap-core's few hundred rules.
+    (``curl/8.5.0``) name no platform, and a miss tries every one of uap-core's few hundred rules. Only
+    the first :data:`LOOKED_AT` characters are looked at (this is linehaul's enrichment, no value of
+    production's depends on it).
     """
     if "(" not in agent:  # browsers and HTTP tools state their platform in a comment: none, nothing to find
         return None
-    found = _os_resolver()(agent)
+    found = _os_resolver()(agent[:LOOKED_AT])
     if found is None or found.family == "Other":
         return None
     parts = [part for part in (found.major, found.minor, found.patch, found.patch_minor) if part]

@@ -16,7 +16,12 @@ from dataclasses import dataclass, replace
 from json.scanner import make_scanner
 from typing import Any, Protocol
 
-from linehaul.useragents._agent_json import AgentJsonError, user_agent_from_json
+from linehaul.useragents._agent_json import (
+    AgentJsonError,
+    may_escape_surrogates,
+    user_agent_from_json,
+    without_lone_surrogates,
+)
 from linehaul.useragents._os import operating_system
 from linehaul.useragents._versions import in_range
 from linehaul.useragents.model import Classification, Ignored, Unusable, UserAgent
@@ -171,15 +176,49 @@ def _loads(text: str) -> Any:
     return data
 
 
+MAX_NESTING = 200
+"""The deepest JSON an agent may hold: deeper, it is taken as not JSON (the rule gives the agent back), as
+production takes JSON too deep for its decoder. Decoding and reading JSON recurse once a level, so without
+a bound the answer would depend on how deep the caller's stack already is (details on one path, none or a
+rejected line on another); production's does (its decoder fails from about 980 levels). Real agents nest 3
+deep."""
+
+
 def _read_json(text: str, strict: bool) -> Classification | None:
+    if (text.count("[") + text.count("{") > MAX_NESTING) and _nesting_depth(text) > MAX_NESTING:
+        return None  # not JSON we read: see MAX_NESTING
     try:
         data = _loads(text)
     except (ValueError, RecursionError):
         return None
     try:
-        return user_agent_from_json(data)
+        details = user_agent_from_json(data)
     except (AgentJsonError, RecursionError) as error:
         return Unusable(f"unusable JSON: {error}") if strict else None
+    # a lone surrogate escape decodes to a code point that is not text: U+FFFD in its place (_agent_json)
+    return without_lone_surrogates(details) if may_escape_surrogates(text) else details
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep the arrays and objects of JSON ``text`` nest (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 @dataclass(frozen=True)

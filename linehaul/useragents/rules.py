@@ -11,6 +11,8 @@ ask the next rule". :data:`DEFAULT_RULES` holds, in this order:
 4. the operating system from ua-parser for any agent still unknown.
 
 Because 3 and 4 only see agents that 1 and 2 did not claim, they never change a value production fills.
+A rule of 1 may fill a value production leaves empty where the agent carries it (Homebrew's system and
+CPU): an enrichment, as for the agents of 3; every value production gives stays the same.
 Browsers and OS package managers (rule 1) also get their operating system from ua-parser.
 """
 
@@ -143,14 +145,25 @@ def _os_package_manager(m: re.Match[str]) -> UserAgent:
     return with_operating_system(UserAgent(installer=_installer("OS")), m.string)
 
 
+_MAC = System(name="Darwin")
+"""The system of a Homebrew agent on a Mac, as pip and uv report it (Python's ``platform.system()``), so
+``--by system`` counts it with theirs. Homebrew says ``Intel`` for the x86_64 processor (``uname -m``,
+renamed by brew.sh) and ``arm64`` for Apple Silicon. Its string carries the macOS version (kept in the
+distro, as production does), not Darwin's kernel release, so the release stays unknown."""
+
+
 @_regex(
     "Homebrew",
     r"^Homebrew/(?P<version>\S+) \(Macintosh; Intel (?:Mac OS X|macOS) (?P<osx_version>[^)]+)\)(?: .+)?$",
     starts=("Homebrew/",),
 )
 def _homebrew(m: re.Match[str]) -> UserAgent:
+    # production gives the installer and the distro; the system and the CPU are ours (see _MAC)
     return UserAgent(
-        installer=_installer("Homebrew", m["version"]), distro=Distro(name="OS X", version=m["osx_version"])
+        installer=_installer("Homebrew", m["version"]),
+        distro=Distro(name="OS X", version=m["osx_version"]),
+        system=_MAC,
+        cpu="x86_64",
     )
 
 
@@ -256,6 +269,7 @@ def _homebrew_apple_silicon(m: re.Match[str]) -> UserAgent:
     return UserAgent(
         installer=_installer("Homebrew", m["version"]),
         distro=Distro(name="OS X", version=m["macos"]),
+        system=_MAC,
         cpu=m["cpu"],
     )
 

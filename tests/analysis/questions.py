@@ -51,6 +51,14 @@ VALUES: dict[str, Callable[[Row], Any]] = {
 VERSIONS = {"python"}
 
 
+def stats_rows(out: str) -> list[Record]:
+    """The rows of what ``linehaul stats --json`` printed (beside them: the window, the total, ...)."""
+    document = json.loads(out)
+    assert isinstance(document, dict), document
+    rows: list[Record] = document["rows"]
+    return rows
+
+
 def normalised(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -109,6 +117,8 @@ class Question:
             if self.pivot is not None:
                 record[self.pivot] = {_text(value): cells[values][value] for value in columns}
             record["count"], record["share"] = count, round(count / total, 6)
+            if self.by_time:  # the sample covers whole days: no partial one
+                record["partial"] = None
             records.append(record)
         return records
 

@@ -17,7 +17,7 @@ from linehaul.analysis import STATS_FIELDS
 from linehaul.cli import main
 from linehaul.logs.sample import sample_lines, write_sample
 from tests.analysis.conftest import SECOND_DAY, Expected, Logs, installer_of
-from tests.analysis.questions import Week
+from tests.analysis.questions import Week, stats_rows
 
 Capture = pytest.CaptureFixture[str]
 
@@ -46,18 +46,19 @@ def test_stats_json_and_simple(logs: Logs, expected: Expected, capsys: Capture) 
     status, out, _ = _run(capsys, "stats", *logs.paths, "--by", "project", "--simple", "--top", "0", "--json")
     assert status == 0
     counted = Counter(row["project"] for row in expected.simple)
-    assert {record["project"]: record["count"] for record in json.loads(out)} == counted
-    assert all(set(record) == {"project", "count", "share"} for record in json.loads(out))
+    assert {record["project"]: record["count"] for record in stats_rows(out)} == counted
+    assert all(set(record) == {"project", "count", "share"} for record in stats_rows(out))
 
 
 def test_stats_since_and_until(logs: Logs, expected: Expected, capsys: Capture) -> None:
     day = SECOND_DAY.date().isoformat()
     _, out, _ = _run(capsys, "stats", *logs.paths, "--by", "day", "--since", day, "--until", day, "--json")
-    assert json.loads(out) == [
+    assert stats_rows(out) == [
         {
             "day": day,
             "count": sum(row["timestamp"].startswith(day) for row in expected.downloads),
             "share": 1.0,
+            "partial": None,
         }
     ]
     status, _, err = _run(
@@ -81,7 +82,7 @@ def test_stats_by_installer_agrees_with_counting_parses_ndjson(tmp_path: Path, c
     capsys.readouterr()
     status, out, _ = _run(capsys, "stats", str(log), "--by", "installer", "--top", "0", "--json")
     assert status == 0
-    assert {record["installer"]: record["count"] for record in json.loads(out)} == counted
+    assert {record["installer"]: record["count"] for record in stats_rows(out)} == counted
 
 
 def test_query_table_json_and_csv(logs: Logs, expected: Expected, capsys: Capture) -> None:
@@ -229,7 +230,7 @@ def test_without_the_analysis_extra_the_message_names_it(logs: Logs, tmp_path: P
 def test_by_repeated_keeps_every_field_and_pivot(week: Week, capsys: Capture) -> None:
     status, out, _ = _run(capsys, "stats", str(week.parquet), "--by", "installer", "--by", "python", "--json")
     assert status == 0
-    assert set(json.loads(out)[0]) == {"installer", "python", "count", "share"}
+    assert set(stats_rows(out)[0]) == {"installer", "python", "count", "share"}
     status, out, err = _run(capsys, "stats", str(week.parquet), "--by", "python", "--pivot", "python")
     assert (status, out) == (2, "")
     assert err == "linehaul stats: --pivot python: also give a field to count by\n"
@@ -257,7 +258,7 @@ def test_where_is_sql_and_its_errors_are_duckdbs(week: Week, capsys: Capture) ->
         capsys, "stats", str(week.parquet), "--by", "file_type", "--where", "file.type = 'sdist'", "--json"
     )
     assert status == 0
-    assert json.loads(out) == [
+    assert stats_rows(out) == [
         {
             "file_type": "sdist",
             "count": sum(row["file"]["type"] == "sdist" for row in week.downloads),
@@ -272,7 +273,10 @@ def test_where_is_sql_and_its_errors_are_duckdbs(week: Week, capsys: Capture) ->
 def test_an_empty_window_says_what_the_data_covers(week: Week, capsys: Capture) -> None:
     status, out, err = _run(capsys, "stats", str(week.parquet), "--by", "cpu", "--month", "2026-12")
     assert status == 0
-    assert out.splitlines()[-1].split() == ["total", "0", "-"]
+    assert out.splitlines()[-2:] == [
+        "total          0      -",
+        "window: 2026-12-01 to 2026-12-31; no row selected (the data covers 2026-11-01 to 2026-11-07)",
+    ]
     assert err == "linehaul stats: no file_downloads row selected; the data covers 2026-11-01 to 2026-11-07\n"
 
 

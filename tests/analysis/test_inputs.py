@@ -16,8 +16,9 @@ import pytest
 
 from linehaul.analysis.inputs import InputKind, classify
 from linehaul.cli import main
+from linehaul.logs.sample import write_sample
 from linehaul.tables import Table
-from tests.analysis.questions import VALUES, Week
+from tests.analysis.questions import VALUES, Week, stats_rows
 
 Capture = pytest.CaptureFixture[str]
 
@@ -29,7 +30,7 @@ def _run(capsys: Capture, *argv: str) -> tuple[int, str, str]:
 
 
 def _installers(out: str) -> dict[Any, int]:
-    return {record["installer"]: record["count"] for record in json.loads(out)}
+    return {record["installer"]: record["count"] for record in stats_rows(out)}
 
 
 def _bigquery_export(row: dict[str, Any]) -> dict[str, Any]:
@@ -81,12 +82,15 @@ def test_a_parquet_file_alone_and_logs_beside_rows(week: Week, tmp_path: Path, c
     assert (status, json.loads(out)) == (0, [{"n": len(week.downloads)}])
     status, out, _ = _run(capsys, "query", str(one), "SELECT count(*) AS n FROM simple_requests", "--json")
     assert (status, json.loads(out)) == (0, [{"n": 0}])  # a table no input holds: an empty view
-    status, out, _ = _run(
-        capsys, "stats", str(week.log), str(week.parquet), "--by", "installer", "--top", "0", "--json"
+    other = write_sample(tmp_path / "other.log.gz", lines=3000, seed=77)
+    assert main(["parse", "--format", "parquet", "-q", "-o", str(tmp_path / "other"), str(other)]) == 0
+    capsys.readouterr()
+    by_installer = ["--by", "installer", "--json"]
+    _, beside, _ = _run(capsys, "stats", str(week.log), str(tmp_path / "other"), *by_installer)
+    _, alone, _ = _run(capsys, "stats", str(tmp_path / "other"), *by_installer)
+    assert Counter(_installers(beside)) == Counter(map(VALUES["installer"], week.downloads)) + Counter(
+        _installers(alone)
     )
-    assert _installers(out) == {
-        key: 2 * n for key, n in Counter(map(VALUES["installer"], week.downloads)).items()
-    }
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import Counter
 
 import pytest
 
 from linehaul.cli import main
-from tests.analysis.questions import MIRRORS, QUESTIONS, VALUES, Question, Week
+from tests.analysis.questions import MIRRORS, QUESTIONS, VALUES, Question, Week, stats_rows
 
 Capture = pytest.CaptureFixture[str]
 
@@ -28,7 +27,7 @@ def _stats(capsys: Capture, *argv: str) -> str:
 def test_each_question_is_one_command(question: Question, week: Week, capsys: Capture) -> None:
     answer = question.answer(week.downloads)
     assert answer, "the sample should have rows for every question"
-    assert json.loads(_stats(capsys, str(week.log), *question.arguments, "--json")) == answer
+    assert stats_rows(_stats(capsys, str(week.log), *question.arguments, "--json")) == answer
 
 
 @pytest.mark.parametrize("question", QUESTIONS, ids=[question.name for question in QUESTIONS])
@@ -37,22 +36,22 @@ def test_parquet_and_ndjson_rows_give_what_the_logs_give(
 ) -> None:
     answer = question.answer(week.downloads)
     for rows in (week.parquet, week.parquet / "file_downloads.parquet", week.ndjson):
-        assert json.loads(_stats(capsys, str(rows), *question.arguments, "--json")) == answer, rows
+        assert stats_rows(_stats(capsys, str(rows), *question.arguments, "--json")) == answer, rows
 
 
 def test_the_mirrors_and_the_rows_without_installer(week: Week, capsys: Capture) -> None:
-    without = {record["installer"]: record["count"] for record in json.loads(
+    without = {record["installer"]: record["count"] for record in stats_rows(
         _stats(capsys, str(week.parquet), "--by", "installer", "--exclude-mirrors", "--top", "0", "--json")
     )}  # fmt: skip
     installers = Counter(map(VALUES["installer"], week.downloads))
     assert without[None] == installers[None] > 0  # NOT IN would have dropped them
     assert not MIRRORS & set(without)
-    only = json.loads(_stats(capsys, str(week.parquet), "--by", "installer", "--mirrors-only", "--json"))
+    only = stats_rows(_stats(capsys, str(week.parquet), "--by", "installer", "--mirrors-only", "--json"))
     assert {record["installer"]: record["count"] for record in only} == {
         name: count for name, count in installers.items() if name in MIRRORS
     }
     assert sum(without.values()) + sum(record["count"] for record in only) == len(week.downloads)
-    split = json.loads(_stats(capsys, str(week.parquet), "--by", "mirror", "--json"))
+    split = stats_rows(_stats(capsys, str(week.parquet), "--by", "mirror", "--json"))
     assert {record["mirror"]: record["count"] for record in split} == {
         False: sum(without.values()),
         True: sum(record["count"] for record in only),
@@ -63,7 +62,7 @@ def test_markdown_csv_and_json_of_the_same_table(week: Week, capsys: Capture) ->
     question = QUESTIONS[2]  # one project by installer and Python together
     arguments = [str(week.parquet), *question.arguments, "--top", "6"]
     answer = question.answer(week.downloads)[:6]
-    assert json.loads(_stats(capsys, *arguments, "--json")) == answer
+    assert stats_rows(_stats(capsys, *arguments, "--json")) == answer
     expected = [[record["installer"], record["python"], record["count"]] for record in answer]
 
     table = list(csv.reader(io.StringIO(_stats(capsys, *arguments, "--csv"))))

@@ -3,7 +3,6 @@ library, against counts in Python over the same rows; and the SQL it generates."
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -25,7 +24,7 @@ from linehaul.analysis import (
 )
 from linehaul.analysis.stats import Order
 from linehaul.cli import main
-from tests.analysis.questions import MIRRORS, VALUES, Week
+from tests.analysis.questions import MIRRORS, VALUES, Week, stats_rows
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +99,7 @@ def test_pep_503_names_match_and_show_as_logged(tmp_path: Path, capsys: pytest.C
         )
         == 0
     )
-    shown = {record["project"] for record in json.loads(capsys.readouterr().out)}
+    shown = {record["project"] for record in stats_rows(capsys.readouterr().out)}
     assert shown == set(spellings) - {"zope-interfaces"}
 
 
@@ -139,13 +138,22 @@ def test_windows_of_days_and_months(db: Database, week: Week) -> None:
 def test_a_pivot_spreads_one_field_into_columns(db: Database, week: Week) -> None:
     stats = count_by(db, "installer", pivot="python", top=4)
     cells = Counter((VALUES["installer"](row), VALUES["python"](row)) for row in week.downloads)
+    columns = Counter(map(VALUES["python"], week.downloads))
     assert len(stats.counts) == 4
-    assert stats.columns.index("3.9") < stats.columns.index("3.10")  # columns in version order
+    assert [columns[column] for column in stats.columns] == sorted(columns.values(), reverse=True)[:4]
+    assert stats.column_totals == tuple(columns[column] for column in stats.columns)
+    assert stats.others == len(week.downloads) - sum(stats.column_totals) > 0  # the columns left out
     for count in stats.counts:
         assert dict(zip(stats.columns, count.cells, strict=True)) == {
             column: cells[(count.value, column)] for column in stats.columns
         }
-        assert sum(count.cells) == count.count
+        assert sum(count.cells) + count.others == count.count
+    by_value = count_by(db, "installer", pivot="python", order=Order.VALUE)
+    known = [column for column in by_value.columns if column is not None]
+    assert known.index("3.9") < known.index("3.10")  # in version order
+    assert by_value.others is None  # every column: none left out
+    by_day = count_by(db, "installer", pivot="day", top=3)
+    assert [str(column) for column in by_day.columns] == ["2026-11-01", "2026-11-02", "2026-11-03"]
 
 
 def test_unknown_and_unsuited_fields_are_refused(db: Database) -> None:

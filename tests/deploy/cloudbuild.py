@@ -32,6 +32,8 @@ PLACEHOLDERS = {
     "_LOG_BUCKET": "LOG_BUCKET",
     "_STAGING_BUCKET": "STAGING_BUCKET",
     "_DATASET": "DATASET",
+    "_BUCKET_LOCATION": "BUCKET_LOCATION",
+    "_ALERT_CHANNELS": "ALERT_CHANNELS",
 }
 # Values a real deployment may have, which the settings accept (placeholders are not valid bucket names).
 SAMPLES = {
@@ -41,6 +43,8 @@ SAMPLES = {
     "_LOG_BUCKET": "linehaul-prod-logs",
     "_STAGING_BUCKET": "linehaul-prod-staging",
     "_DATASET": "pypi",
+    "_BUCKET_LOCATION": "US",
+    "_ALERT_CHANNELS": "projects/linehaul-prod/notificationChannels/1234567890",
 }
 
 Command = tuple[str, ...]
@@ -199,6 +203,8 @@ def grants(commands: Iterable[Command]) -> set[Grant]:
             found.add(Grant(options["--member"], options["--role"], words[4]))
         elif command[:3] == ("gcloud", "projects", "add-iam-policy-binding"):
             found.add(Grant(options["--member"], options["--role"], f"project {words[3]}"))
+        elif command[:4] == ("gcloud", "iam", "service-accounts", "add-iam-policy-binding"):
+            found.add(Grant(options["--member"], options["--role"], f"service account {words[4]}"))
         elif command[:3] == ("gcloud", "functions", "add-invoker-policy-binding"):
             found.add(Grant(options["--member"], "roles/run.invoker", f"function {words[3]}"))
         elif command[:2] == ("bq", "query") and (match := _SQL_GRANT.search(command[-1])):

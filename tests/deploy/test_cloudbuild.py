@@ -34,6 +34,7 @@ from tests.deploy.cloudbuild import (
     references,
     roles_table,
     section,
+    step_commands,
 )
 from tests.deploy.locks import FUNCTIONS
 
@@ -146,10 +147,31 @@ def test_the_documented_build_command_sets_every_required_substitution(config: d
     )
     options = dict(flags(submit))
     given = dict(item.split("=", 1) for item in options["--substitutions"].split(","))
+    (check,) = (step for step in _steps(config) if step["id"] == "check")
+    required = references(" ".join(map(str, check["args"])))
 
     assert options["--config"] == str(CONFIG.relative_to(ROOT))
-    assert set(given) == set(config["substitutions"])
+    assert required == {name for name, default in config["substitutions"].items() if default == ""} - {
+        "_ALERT_CHANNELS"  # optional: no channel, incidents in the console only
+    }
+    assert required <= set(given) <= set(config["substitutions"])
     assert all(given[name] == PLACEHOLDERS[name] for name in given)
+
+
+def test_every_tool_of_the_build_is_pinned(config: dict[str, Any]) -> None:
+    images = {step["name"] for step in _steps(config)}
+    (package,) = (step for step in _steps(config) if step["id"] == "package")
+    installs = [command for command in step_commands(package, SAMPLES) if "install" in command]
+
+    assert all(re.search(r":\d+\.\d+\.\d+(-[a-z]+)*$", image) for image in images), images
+    assert installs == [
+        (
+            "python3", "-m", "pip", "install", "--quiet", "--root-user-action=ignore", "--require-hashes",
+            "-r", "deploy/build-tools.lock",
+        )
+    ]  # fmt: skip
+    assert ("BUILD_ISOLATION=0", "scripts/package-functions") in step_commands(package, SAMPLES)
+    assert "hatchling==" in (ROOT / "deploy" / "build-tools.lock").read_text()
 
 
 def test_steps_wait_only_for_earlier_steps(config: dict[str, Any]) -> None:
@@ -167,9 +189,24 @@ def test_each_function_deploys_its_packaged_directory(
     deploy = deploys(commands)[_function(name)]
 
     assert deploy.value("--source") == f"build/functions/{name}"
-    assert steps["package"]["args"] == ["scripts/package-functions"]  # its default output: build/functions
-    assert 'build/functions}"' in (ROOT / "scripts" / "package-functions").read_text()
+    assert ("BUILD_ISOLATION=0", "scripts/package-functions") in step_commands(steps["package"], SAMPLES)
+    assert 'build/functions}"' in (ROOT / "scripts" / "package-functions").read_text()  # its default output
     assert "package" in steps[f"deploy-{name}"]["waitFor"]
+
+
+def test_the_tables_are_made_by_the_linehaul_the_publisher_deploys(config: dict[str, Any]) -> None:
+    (tables,) = (step for step in _steps(config) if step["id"] == "tables")
+    commands = step_commands(tables, SAMPLES)
+
+    assert commands[:2] == [
+        ("cd", "build/functions/publisher"),
+        (
+            "python3", "-m", "pip", "install", "--quiet", "--root-user-action=ignore", "--require-hashes",
+            "-r", "requirements.txt",
+        ),
+    ]  # fmt: skip
+    assert commands[2][:3] == ("linehaul", "schema", "apply")
+    assert "package" in tables["waitFor"]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -215,7 +252,7 @@ def test_timeouts_are_below_the_lease_and_above_the_publish_budget(sample_deploy
 def test_runtime_and_instances(commands: list[Command]) -> None:
     found = deploys(commands)
     lock_script = (ROOT / "scripts" / "lock-functions").read_text()
-    (locked_for,) = re.findall(r"--python-version (\d+)\.(\d+)", lock_script)
+    (locked_for,) = set(re.findall(r"--python-version (\d+)\.(\d+)", lock_script))  # functions, build tools
 
     for deploy in found.values():
         assert deploy.values("--gen2") == [""]
@@ -224,13 +261,22 @@ def test_runtime_and_instances(commands: list[Command]) -> None:
     assert found[_function("publisher")].value("--max-instances") == "1"
 
 
-def test_the_ingestor_is_triggered_by_new_logs(commands: list[Command]) -> None:
+def test_the_ingestor_is_triggered_by_new_logs_where_the_log_bucket_is(
+    config: dict[str, Any], commands: list[Command]
+) -> None:
     deploy = deploys(commands)[_function("ingestor")]
+    steps = {step["id"]: step for step in _steps(config)}
+    (plan,) = {value for name, value in flags(step_commands(steps["guard"], SAMPLES)[0]) if name == "--plan"}
+    script = str(steps["deploy-ingestor"]["args"][-1])
 
     assert sorted(deploy.values("--trigger-event-filters")) == [
         "bucket=LOG_BUCKET",
         "type=google.cloud.storage.object.v1.finalized",
     ]
+    assert deploy.value("--trigger-location") == "$location"
+    assert script.startswith(f"read -r plan location < {plan}\n")  # what the guard wrote: plan, location
+    assert "guard" in steps["deploy-ingestor"]["waitFor"]
+    assert "guard" in steps["deploy-publisher"]["waitFor"]
 
 
 def test_the_scheduler_publishes_to_the_topic_that_triggers_the_publisher(commands: list[Command]) -> None:
@@ -278,7 +324,7 @@ def test_the_documented_commands_are_the_config_commands(commands: list[Command]
 
 
 def test_a_grant_that_cannot_be_read_is_refused() -> None:
-    hidden = ("gcloud", "iam", "service-accounts", "add-iam-policy-binding", "x", "--role=roles/owner")
+    hidden = ("gcloud", "iam", "roles", "add-iam-policy-binding", "x", "--role=roles/owner")
 
     with pytest.raises(ValueError, match="cannot read"):
         grants([hidden])

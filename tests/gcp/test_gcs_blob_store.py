@@ -47,7 +47,7 @@ def chunked_store(local_stack: LocalStack) -> GcsBlobStore:
 
 
 def test_reader_streams_a_gzip_log_in_one_request(local_stack: LocalStack, bucket: str) -> None:
-    lines = [f"{line}\n".encode() for line in sample_lines(10_000)]
+    lines = [f"{line}\n".encode() for line in sample_lines(30_000)]
     packed = gzip.compress(b"".join(lines))
     assert len(packed) > 2 * SMALL_CHUNK
     local_stack.blob_store().put(bucket, "cdn/1.log.gz", packed)

@@ -5,11 +5,14 @@ dry runs and the bytes limit behave as BigQuery's."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,14 +56,24 @@ def _run(capsys: Capture, *argv: str) -> tuple[int, str, str]:
     return status, out, err
 
 
+_DEFAULT_WINDOW = {"since": "2026-10-09", "until": "2026-11-07", "default": True}
+"""BigQuery's window when none is given: the 30 days up to the table's last partition."""
+
+
 @pytest.mark.parametrize("question", QUESTIONS, ids=[question.name for question in QUESTIONS])
 def test_each_question_prints_the_same_on_bigquery(
     question: Question, warehouse: Warehouse, capsys: Capture
 ) -> None:
     local = _run(capsys, "stats", str(warehouse.week.log), *question.arguments, "--json")
     remote = _run(capsys, "stats", "--bigquery", warehouse.dataset, *question.arguments, "--json")
-    assert remote == local
-    assert json.loads(remote[1]) == question.answer(warehouse.week.downloads)
+    if "--days" in question.arguments:  # the same window: the same answer, byte for byte
+        assert remote == local
+    on_files, on_bigquery = json.loads(local[1]), json.loads(remote[1])
+    assert (remote[0], remote[2]) == (0, "")
+    assert on_bigquery["rows"] == on_files["rows"] == question.answer(warehouse.week.downloads)
+    window, files_window = on_bigquery.pop("window"), on_files.pop("window")
+    assert window == (files_window if "--days" in question.arguments else _DEFAULT_WINDOW)
+    assert on_bigquery == on_files  # the days of the rows and of the data, the total, the groups
 
 
 @pytest.mark.parametrize("output", ["--csv", "--markdown", "--top=3"])
@@ -213,3 +226,95 @@ def test_query_takes_the_sql_right_after_a_lone_bigquery(warehouse: Warehouse, c
         '[\n  {\n    "answer": 42\n  }\n]\n',
         "",
     )
+
+
+# -- issue 28: the same answers, said the same way, on BigQuery ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        ["--by", "day,project", "--csv"],  # every group, not --top's 20
+        ["--by", "week", "--json"],
+        ["--by", "day", "--where", "day <> '2026-11-03'", "--json"],  # a day without rows: 0
+        ["--by", "project", "--installer", "PIP", "--python", "3.12", "--system", "linux", "--country", "US"],
+        ["--by", "project", "--where", "installer = 'pip' AND python = '3.12' AND country = 'US'", "--csv"],
+        ["--exclude-mirrors", "--json"],  # no --by: the total
+        ["--by", "installer", "--pivot", "python", "--top", "3", "--share", "--csv"],
+        ["--by", "installer", "--pivot", "ci", "--top", "4"],
+    ],
+    ids=["whole-csv", "week", "empty-day", "filters", "where-fields", "total", "pivot-share", "pivot-table"],
+)
+def test_issue_28_questions_answer_the_same(
+    question: list[str], warehouse: Warehouse, capsys: Capture
+) -> None:
+    window = ["--since", "2026-11-01", "--until", "2026-11-07"]  # the window BigQuery's default would widen
+    local = _run(capsys, "stats", str(warehouse.week.parquet), *window, *question)
+    remote = _run(capsys, "stats", "--bigquery", warehouse.dataset, *window, *question)
+    assert local[0] == 0, local[2]
+    assert remote == local
+    if "--json" in question and question[:2] == ["--by", "day"]:
+        days = {record["day"]: record["count"] for record in json.loads(remote[1])["rows"]}
+        assert len(days) == 7
+        assert days["2026-11-03"] == 0
+
+
+def test_bigquery_states_its_partition_window(warehouse: Warehouse, capsys: Capture) -> None:
+    status, out, err = _run(capsys, "stats", "--bigquery", warehouse.dataset, "--by", "installer")
+    assert (status, err) == (0, "")
+    assert out.splitlines()[-1] == (
+        "window: 2026-10-09 to 2026-11-07 (BigQuery's partitions of the last 30 days of the table, by "
+        "default); rows selected: 2026-11-01 to 2026-11-07 (the data covers 2026-11-01 to 2026-11-07)"
+    )
+    status, out, _ = _run(capsys, "stats", "--bigquery", warehouse.dataset, "--by", "installer", "--json")
+    document = json.loads(out)
+    assert document["window"] == _DEFAULT_WINDOW
+    assert (document["first_day"], document["last_day"]) == ("2026-11-01", "2026-11-07")
+    assert document["total"] == len(warehouse.week.downloads)  # the same total as the files', said so
+
+
+def test_a_project_without_rows_on_bigquery_names_the_closest(warehouse: Warehouse, capsys: Capture) -> None:
+    numpy = sum(row["project"] == "numpy" for row in warehouse.week.downloads)
+    status, out, err = _run(
+        capsys, "stats", "--bigquery", warehouse.dataset, "--project", "numpi", "--by", "python"
+    )
+    assert (status, out) == (1, "")
+    assert err == (
+        "linehaul stats: --project numpi: no download of it in 2026-10-09 to 2026-11-07; "
+        f"the closest names with rows: numpy ({numpy:,})\n"
+    )
+
+
+def test_iso_weeks_are_the_same_on_bigquery_and_duckdb(warehouse: Warehouse) -> None:
+    """--by week's expression, on the days where ISO weeks and years part from the calendar's."""
+    import duckdb
+    from google.cloud import bigquery
+
+    from linehaul.analysis.fields import BIGQUERY, DUCKDB
+
+    days = [date(2020, 12, 27) + timedelta(days=offset) for offset in range(10)]
+    days += [date(2024, 12, 29), date(2024, 12, 30), date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 4)]
+    moments = [datetime.combine(day, time(23, 59, 59), UTC) for day in days]
+    expected = [f"{day.isocalendar()[0]}-W{day.isocalendar()[1]:02d}" for day in days]
+    local = duckdb.connect().execute("SET TimeZone = 'UTC'")
+    on_duckdb = local.execute(
+        f"SELECT {DUCKDB.week('t')} FROM (SELECT unnest($moments) AS t) ORDER BY t", {"moments": moments}
+    ).fetchall()
+    job = warehouse.stack.bigquery_client().query(
+        f"SELECT {BIGQUERY.week('t')} FROM UNNEST(@moments) AS t ORDER BY t",
+        job_config=bigquery.QueryJobConfig(
+            query_parameters=[bigquery.ArrayQueryParameter("moments", "TIMESTAMP", moments)]
+        ),
+    )
+    assert [row[0] for row in on_duckdb] == [row[0] for row in job.result()] == expected
+
+
+def test_query_csv_flattens_records_on_both(warehouse: Warehouse, capsys: Capture) -> None:
+    sql = "SELECT * FROM file_downloads ORDER BY timestamp, url LIMIT 20"
+    local = _run(capsys, "query", str(warehouse.week.parquet), sql, "--csv")
+    remote = _run(capsys, "query", "--bigquery", warehouse.dataset, sql, "--csv")
+    assert (local[0], local[2], remote[0], remote[2]) == (0, "", 0, "")
+    on_files, on_bigquery = (list(csv.reader(io.StringIO(out))) for out in (local[1], remote[1]))
+    assert on_bigquery[0] == on_files[0]  # details.installer.name, ...: a column per field
+    assert "details.installer.name" in on_files[0]
+    assert [row[1:] for row in on_bigquery] == [row[1:] for row in on_files]  # the times are written apart

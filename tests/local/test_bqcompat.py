@@ -12,12 +12,14 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import bqemulator
 import pytest
+from google.cloud import bigquery
 
-from linehaul.gcp import BigQueryAdmin, BigQueryAdminError, BigQueryTableLoader
+from linehaul.gcp import BigQueryAdmin, BigQueryAdminError, BigQueryTableLoader, schema_fields
 from linehaul.local import LocalStack, LocalStackError, bqcompat
 from linehaul.pipeline.ports import JobExistsError, TableRef
 
@@ -265,3 +267,88 @@ def test_other_bqemulator_versions_are_refused(monkeypatch: pytest.MonkeyPatch) 
 
     with pytest.raises(LocalStackError, match=r"patches bqemulator 1\.4\.0, but 1\.5\.0 is installed"):
         bqcompat.require_pinned_version()
+
+
+def test_truncations_to_weeks_start_on_bigquerys_days(local_stack: LocalStack) -> None:
+    """WEEK starts on Sunday, ISOWEEK on Monday, WEEK(<day>) on that day; on timestamps and dates."""
+    days = [date(2020, 12, 24) + timedelta(days=offset) for offset in range(16)] + [date(2027, 1, 1)]
+    moments = [datetime.combine(day, time(13, 30), UTC) for day in days]
+    job = local_stack.bigquery_client().query(
+        "SELECT DATE(TIMESTAMP_TRUNC(t, WEEK)), DATE(TIMESTAMP_TRUNC(t, ISOWEEK)),\n"
+        "  DATE(TIMESTAMP_TRUNC(t, WEEK(WEDNESDAY))), DATE_TRUNC(DATE(t), WEEK(MONDAY)),\n"
+        "  DATE_TRUNC(DATE(t), ISOWEEK), DATE_TRUNC(DATE(t), WEEK)\n"
+        "FROM UNNEST(@moments) AS t ORDER BY t",
+        job_config=bigquery.QueryJobConfig(
+            query_parameters=[bigquery.ArrayQueryParameter("moments", "TIMESTAMP", moments)]
+        ),
+    )
+
+    def back_to(day: date, weekday: int) -> date:  # the last day on or before ``day`` that is ``weekday``
+        return day - timedelta(days=(day.weekday() - weekday) % 7)
+
+    sunday, monday, wednesday = 6, 0, 2
+    assert [tuple(row.values()) for row in job.result()] == [
+        (back_to(day, sunday), back_to(day, monday), back_to(day, wednesday), back_to(day, monday),
+         back_to(day, monday), back_to(day, sunday))
+        for day in days
+    ]  # fmt: skip
+
+
+def test_a_load_into_a_table_of_another_layout_is_refused_naming_no_file(
+    local_stack: LocalStack,
+    table_loader: BigQueryTableLoader,
+    bigquery_admin: BigQueryAdmin,
+    dataset: str,
+    downloads_schema: Rows,
+    files: dict[str, str],
+) -> None:
+    unpartitioned = TableRef(local_stack.project, dataset, "unpartitioned")
+    local_stack.bigquery_client().create_table(
+        bigquery.Table(str(unpartitioned), schema=schema_fields(downloads_schema))
+    )
+
+    job = load(table_loader, unpartitioned, downloads_schema, [files["three"]])
+
+    assert job.failed
+    assert [(error.reason, error.location) for error in job.errors] == [("invalid", None)]
+    assert "Incompatible table partitioning specification" in (job.error or "")
+    assert bigquery_admin.count_rows(unpartitioned) == 0
+
+
+def test_a_load_never_creating_a_missing_table_is_not_found(
+    local_stack: LocalStack, dataset: str, files: dict[str, str]
+) -> None:
+    configuration = {
+        "load": {
+            "sourceUris": [files["three"]],
+            "destinationTable": {"projectId": local_stack.project, "datasetId": dataset, "tableId": "none"},
+            "sourceFormat": "NEWLINE_DELIMITED_JSON",
+            "createDisposition": "CREATE_NEVER",
+        }
+    }
+
+    status, job = insert_job(local_stack, {"configuration": configuration})
+
+    assert status == 200
+    assert job["status"]["errorResult"] == {
+        "reason": "notFound",
+        "message": f"Not found: Table {local_stack.project}:{dataset}.none",
+    }
+
+
+def test_a_table_a_load_creates_is_laid_out_as_the_load_says(
+    local_stack: LocalStack,
+    table_loader: BigQueryTableLoader,
+    dataset: str,
+    downloads_schema: Rows,
+    files: dict[str, str],
+) -> None:
+    table = TableRef(local_stack.project, dataset, "created_by_a_load")
+
+    assert load(table_loader, table, downloads_schema, [files["three"]]).succeeded
+    assert load(table_loader, table, downloads_schema, [files["one"]]).succeeded  # the same layout again
+
+    created = local_stack.bigquery_client().get_table(str(table))
+    assert created.time_partitioning is not None
+    assert (created.time_partitioning.type_, created.time_partitioning.field) == ("DAY", "timestamp")
+    assert created.clustering_fields == ["project"]

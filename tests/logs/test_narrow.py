@@ -59,6 +59,7 @@ def _lines_of(block: bytes) -> list[bytes]:
 
 
 def test_only_the_lines_naming_a_project_are_kept_in_any_case_and_in_order() -> None:
+    """... and the first and the last line of the block, whose times tell the span of the log."""
     block = b"".join(
         [
             b"download|...|/packages/numpy-2.0.whl|numpy|2.0|bdist_wheel|pip/24\n",
@@ -70,7 +71,8 @@ def test_only_the_lines_naming_a_project_are_kept_in_any_case_and_in_order() -> 
     )
     numpy = _of(["NUMPY"])
     assert numpy is not None
-    assert numpy.keep(block).splitlines() == [block.splitlines()[0], block.splitlines()[2]]
+    lines = block.splitlines()
+    assert numpy.keep(block).splitlines() == [lines[0], lines[2], lines[4]]  # and the block's last line
     both = _of(["zope.interface", "numpy"])
     assert both is not None
     assert both.needles == (b"interface", b"numpy")
@@ -94,7 +96,7 @@ def test_a_name_on_most_lines_keeps_the_whole_block() -> None:
     assert narrow.keep(block) is block  # nothing searched line by line, nothing lost
     rare = _of(["curl"])
     assert rare is not None
-    assert rare.keep(block) == block[len(line) * 200 :]
+    assert rare.keep(block) == line + block[len(line) * 200 :]  # and the block's first line
 
 
 @pytest.mark.parametrize(

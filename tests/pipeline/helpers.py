@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from linehaul import Converted, Converter, Download, Ignored, LineError, dumps_row, parse_line, to_row
 from linehaul.logs.sample import sample_lines
-from linehaul.pipeline.ports import BlobStore
+from linehaul.pipeline.memory import MemoryTableLoader
+from linehaul.pipeline.ports import BlobStore, LoadJob, Schema, TableRef
 from linehaul.pipeline.settings import PublishSettings
 
 SETTINGS = PublishSettings(
@@ -148,3 +149,30 @@ class LandsThenFails:
             return result
 
         return call
+
+
+class Ticking:
+    """A table loader whose load jobs take ``seconds`` on the test's clock: a job is RUNNING until then, and
+    ``wait`` moves the clock on by what it waits (at most its timeout), as a real wait would."""
+
+    def __init__(self, inner: MemoryTableLoader, clock: Clock, seconds: float) -> None:
+        self.inner, self.clock, self.seconds = inner, clock, seconds
+        self.ends: dict[str, datetime] = {}
+
+    def start_load(self, job_id: str, uris: Sequence[str], table: TableRef, schema: Schema) -> None:
+        self.inner.start_load(job_id, uris, table, schema)
+        self.ends[job_id] = self.clock.now() + timedelta(seconds=self.seconds)
+
+    def job(self, job_id: str) -> LoadJob | None:
+        found = self.inner.job(job_id)
+        if found is None or self.clock.now() >= self.ends[job_id]:
+            return found
+        return LoadJob(job_id, "RUNNING")
+
+    def wait(self, job_id: str, timeout: float) -> LoadJob:
+        self.inner.wait(job_id, timeout)  # LookupError for an unknown id
+        left = (self.ends[job_id] - self.clock.now()).total_seconds()
+        self.clock.advance(max(0.0, min(left, timeout)))
+        found = self.job(job_id)
+        assert found is not None
+        return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -235,6 +236,33 @@ def test_list_in_name_order_with_prefix_and_limit(target: Target) -> None:
     assert [info.name for info in store.list(bucket, "", limit=2)] == ["a/1", "b/1"]
     assert list(store.list(bucket, "zzz")) == []
     assert next(iter(store.list(bucket, "c"))).size == 1
+
+
+def test_folders_are_listed_with_a_delimiter(target: Target) -> None:
+    store, bucket = target.store, target.bucket
+    for name in ("p/20210107/a", "p/20210107/b", "p/20201231/x/deeper", "p/file", "q/20210101/a", "pp/1/a"):
+        store.put(bucket, name, b"1")
+
+    assert list(store.folders(bucket, "p/")) == ["p/20201231/", "p/20210107/"]
+    assert list(store.folders(bucket, "p/20201231/")) == ["p/20201231/x/"]
+    assert list(store.folders(bucket, "")) == ["p/", "pp/", "q/"]
+    assert list(store.folders(bucket, "none/")) == []
+    with pytest.raises(BlobNotFoundError):
+        list(store.folders(target.missing_bucket, "p/"))
+
+
+def test_an_object_says_when_it_was_written(target: Target) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    target.store.put(target.bucket, "a/1", b"1")
+
+    (listed,) = target.store.list(target.bucket, "a/")
+    stated = target.store.stat(target.bucket, "a/1")
+
+    assert stated is not None
+    assert listed.created is not None
+    assert stated.created is not None
+    assert before <= listed.created <= datetime.now(UTC) + timedelta(seconds=5)
+    assert abs((stated.created - listed.created).total_seconds()) < 1
 
 
 def test_a_pending_object_appears_whole_under_the_name_given_at_the_end(target: Target) -> None:

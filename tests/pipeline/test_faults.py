@@ -88,6 +88,19 @@ def test_after_a_listing_stops_part_way() -> None:
     assert len(listed) < 5
 
 
+def test_a_folder_listing_stops_part_way_or_fails_before() -> None:
+    store, broken = flaky(Fault.AFTER, seed=3)
+    for number in range(5):
+        store.put("b", f"p/{number}/o", b"")
+    listed: list[str] = []
+    with pytest.raises(StorageError, match="part-way"):
+        listed.extend(broken.folders("b", "p/"))
+    assert len(listed) < 5
+    _, refused = flaky(Fault.BEFORE, seed=3)
+    with pytest.raises(StorageError, match="before"):
+        list(refused.folders("b", "p/"))
+
+
 def test_a_timeout_may_have_acted_or_not() -> None:
     landed = set()
     for seed in SEEDS:

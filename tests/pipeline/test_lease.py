@@ -4,6 +4,7 @@ objects in buckets after each scenario. The clock never moves past the lease's e
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -167,3 +168,35 @@ def test_a_lease_created_by_a_write_whose_answer_was_lost_is_ours(store: MemoryB
     lease.release(Clock().now())
     assert free(store, Clock())
     assert Lease.acquire(store, "staging", "someone else", 600, Clock().now(), NO_PAUSE) is not None
+
+
+def test_a_run_that_takes_over_a_dead_run_s_lease_says_whose_and_since_when(
+    store: MemoryBlobStore, loader: MemoryTableLoader
+) -> None:
+    clock = Clock()
+    dead = Lease.acquire(store, "staging", "dead run", 600, clock.now(), NO_PAUSE)  # killed: never released
+    assert dead is not None
+    expired = (clock.now() + timedelta(seconds=600)).isoformat()
+    clock.advance(601)
+    stage(store, "20261101", 1)
+
+    report = run(store, loader, clock)
+
+    assert report.lease_taken_over == {"owner": "dead run", "expired": expired}
+    assert report.log_record()["lease_taken_over"] == {"owner": "dead run", "expired": expired}
+    clock.advance(1)
+    assert run(store, loader, clock).lease_taken_over is None  # released by the run before: not dead
+
+
+def test_a_released_lease_is_not_taken_over_from_anyone(store: MemoryBlobStore) -> None:
+    clock = Clock()
+    lease = Lease.acquire(store, "staging", "first", 600, clock.now(), NO_PAUSE)
+    assert lease is not None
+    assert lease.taken_over is None
+    lease.release(clock.now())
+    assert lease_of(store) == {"owner": "first", "expires": clock.now().isoformat(), "batch": None,
+                               "released": True}  # fmt: skip
+    clock.advance(1)
+    again = Lease.acquire(store, "staging", "second", 600, clock.now(), NO_PAUSE)
+    assert again is not None
+    assert again.taken_over is None

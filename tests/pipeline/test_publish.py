@@ -8,12 +8,21 @@ from typing import Any
 
 import pytest
 
-from linehaul.pipeline.lease import is_held
+from linehaul.pipeline.lease import is_held, read_lease
 from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest, RequestError
-from tests.pipeline.helpers import SETTINGS, Clock, CrashError, Crashing, stage, staged_rows
+from tests.pipeline.helpers import (
+    SETTINGS,
+    Clock,
+    CrashError,
+    Crashing,
+    Ticking,
+    simple_rows,
+    stage,
+    staged_rows,
+)
 
 DOWNLOADS = TableRef("proj", "pypi", "file_downloads")
 SIMPLE = TableRef("proj", "pypi", "simple_requests")
@@ -40,15 +49,60 @@ def test_a_partition_is_loaded_marked_and_emptied(store: MemoryBlobStore, loader
     assert report.files == 6
 
 
-def test_yesterday_first_then_today(store: MemoryBlobStore, loader: MemoryTableLoader) -> None:
-    clock = Clock()  # 2026-11-02
-    stage(store, "20261101", 1)
-    stage(store, "20261102", 1, first_seed=2)
-    publish(store, loader, SETTINGS, PublishRequest(), now=clock.now, clock=clock.monotonic)
+def test_a_scheduled_run_publishes_every_partition_oldest_first(
+    store: MemoryBlobStore, loader: MemoryTableLoader
+) -> None:
+    clock = Clock()  # 2026-11-02: most logs are years old, from many days
+    partitions = ["20190314", "20201231", "20210107", "20261102"]
+    rows = sum(stage(store, partition, 2, first_seed=3 * n + 1) for n, partition in enumerate(partitions))
+    store.put("staging", "processed/not-a-day/downloads-x.json", b"{}\n")  # not a partition: left alone
+    small = replace(SETTINGS, max_blobs_per_run=3)
+
+    report = publish(store, loader, small, PublishRequest(), now=clock.now, clock=clock.monotonic)
+
+    assert len(loader.rows(DOWNLOADS)) == rows
+    assert store.names("staging", "processed/") == ["processed/not-a-day/downloads-x.json"]
+    assert (report.partitions_seen, report.partitions) == (4, partitions)
+    assert (report.batches, report.files) == (6, 16)  # 8 + 8 files, 3 a batch, batches across partitions
+    assert (report.files_left, report.partitions_left, report.stopped) == (0, 0, None)
+
+
+def test_the_time_budget_holds_while_a_load_job_runs(store: MemoryBlobStore) -> None:
+    clock = Clock()
+    slow = Ticking(MemoryTableLoader(store), clock, seconds=0.6)  # each load job takes 0.6 s
+    rows = stage(store, "20261101", 2, first_seed=1) + stage(store, "20190314", 2, first_seed=5)
+    one_file = replace(SETTINGS, max_blobs_per_run=1, time_budget=1.0)
+
+    first = publish(store, slow, one_file, PublishRequest(), now=clock.now, clock=clock.monotonic)
+
+    assert first.stopped == "time budget"  # the simple_requests job was still running at 1.0 s
+    assert first.seconds <= one_file.time_budget
+    assert first.partitions == ["20190314"]  # one downloads file, the oldest
+    assert (first.files_left, first.oldest_partition_left) == (7, "20190314")
+    held = read_lease(store, "staging")
+    assert held is not None
+    assert not held.held(clock.now())  # released, with the batch whose job runs
+    assert held.batch == {"kind": "simple", "names": ["processed/20190314/simple-log00005.json"]}
+    clock.advance(1)
+    second = publish(store, slow, one_file, PublishRequest(), now=clock.now, clock=clock.monotonic)
+    while second.files_left:
+        clock.advance(1)
+        second = publish(store, slow, one_file, PublishRequest(), now=clock.now, clock=clock.monotonic)
+    assert len(slow.inner.rows(DOWNLOADS)) == rows
+    assert len(slow.inner.rows(SIMPLE)) == simple_rows(2, 1) + simple_rows(2, 5)
+    assert len(slow.inner.jobs) == 8  # one per file: the running job was waited for, not submitted again
+
+
+def test_a_partition_message_publishes_that_partition_alone(
+    store: MemoryBlobStore, loader: MemoryTableLoader
+) -> None:
+    stage(store, "20190314", 1, first_seed=1)
+    rows = stage(store, "20261101", 2, first_seed=2)
+    report = publish(store, loader, SETTINGS, ALL)
+    assert len(loader.rows(DOWNLOADS)) == rows
     assert store.names("staging", "processed/20261101/") == []
-    assert len(store.names("staging", "processed/20261102/")) == 2
-    publish(store, loader, SETTINGS, PublishRequest(), now=clock.now, clock=clock.monotonic)
-    assert store.names("staging", "processed/") == []
+    assert len(store.names("staging", "processed/20190314/")) == 2
+    assert (report.partitions_seen, report.files_left, report.oldest_partition_left) == (1, 2, "20190314")
 
 
 def test_one_batch_per_table_unless_asked_to_continue(

@@ -19,7 +19,7 @@ import pytest
 
 from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.naming import object_uri
-from linehaul.pipeline.ports import BlobStore, JobExistsError, TableLoader, TableRef
+from linehaul.pipeline.ports import BlobStore, JobExistsError, LoadJob, TableLoader, TableRef
 from linehaul.tables import Table
 from tests.cloud import canonical_row
 
@@ -37,6 +37,7 @@ class Target:
     bucket: str
     table: TableRef
     rows: Callable[[], Rows]
+    create_table: Callable[[TableRef, Any], None]
 
     def stage(self, name: str, rows: Rows, tail: bytes = b"") -> str:
         self.store.put(self.bucket, name, "".join(json.dumps(row) + "\n" for row in rows).encode() + tail)
@@ -53,9 +54,9 @@ IMPLEMENTATIONS = [
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     if request.param == "memory":
         store = MemoryBlobStore("staging")
-        loader = MemoryTableLoader(store)
+        loader = MemoryTableLoader(store, datasets={"proj.pypi"})
         table = TableRef("proj", "pypi", "file_downloads")
-        yield Target(loader, store, "staging", table, lambda: loader.rows(table))
+        yield Target(loader, store, "staging", table, lambda: loader.rows(table), loader.create_table)
         return
     admin = request.getfixturevalue("bigquery_admin")
     table = request.getfixturevalue("downloads_table")
@@ -65,6 +66,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         request.getfixturevalue("bucket"),
         table,
         lambda: admin.query(f"SELECT * FROM `{table}`"),
+        admin.create_table,
     )
 
 
@@ -145,3 +147,57 @@ def test_a_load_of_a_missing_file_fails(target: Target, downloads: Rows) -> None
 
     assert job.failed
     assert target.rows() == []
+
+
+def test_a_failed_load_names_the_file_at_fault(target: Target, downloads: Rows) -> None:
+    uris = [
+        target.stage("good-1.json", downloads[:2]),
+        target.stage("good-2.json", downloads[2:4]),
+        target.stage("bad.json", downloads[4:6], b'{"timestamp": "yesterday", "url": "/x"}\n'),
+        target.stage("good-3.json", downloads[6:8]),
+    ]
+    identifier = _job_id()
+
+    target.loader.start_load(identifier, uris, target.table, SCHEMA)
+    job = target.loader.wait(identifier, timeout=60)
+
+    assert job.failed
+    assert {error.location for error in job.errors} - {None} == {uris[2]}
+    assert all(error.reason == "invalid" for error in job.errors)
+
+
+def _fails_naming_no_file(job: LoadJob, reason: str) -> None:
+    assert job.failed
+    assert reason in {error.reason for error in job.errors}, job.errors
+    assert all(error.location is None for error in job.errors), job.errors
+
+
+def test_a_missing_file_is_not_found_and_names_no_file(target: Target, downloads: Rows) -> None:
+    identifier = _job_id()
+    uris = [target.stage("here.json", downloads[:2]), object_uri(target.bucket, "not-here.json")]
+
+    target.loader.start_load(identifier, uris, target.table, SCHEMA)
+
+    _fails_naming_no_file(target.loader.wait(identifier, timeout=60), "notFound")
+
+
+def test_a_missing_dataset_is_not_found_and_names_no_file(target: Target, downloads: Rows) -> None:
+    identifier = _job_id()
+    elsewhere = TableRef(target.table.project, f"missing_{uuid.uuid4().hex[:8]}", "file_downloads")
+
+    target.loader.start_load(identifier, [target.stage("a.json", downloads[:2])], elsewhere, SCHEMA)
+
+    _fails_naming_no_file(target.loader.wait(identifier, timeout=60), "notFound")
+
+
+def test_a_table_of_another_schema_refuses_the_load_naming_no_file(target: Target, downloads: Rows) -> None:
+    other = TableRef(target.table.project, target.table.dataset, f"older_{uuid.uuid4().hex[:8]}")
+    older = [dict(field) for field in SCHEMA if field["name"] != "tls_cipher"]  # a column short
+    target.create_table(other, older)
+    identifier = _job_id()
+
+    target.loader.start_load(identifier, [target.stage("a.json", downloads[:2])], other, SCHEMA)
+
+    job = target.loader.wait(identifier, timeout=60)
+    _fails_naming_no_file(job, "invalid")
+    assert "Provided Schema does not match" in (job.error or "")

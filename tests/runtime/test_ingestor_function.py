@@ -1,5 +1,5 @@
 """The ingestor function served by a real functions-framework process, over HTTP: events that name no object
-are acknowledged (200) and logged once as an ERROR, a configuration error still fails (500, retried after a
+are acknowledged (200) and logged once as an ERROR, a configuration error still fails (503, retried after a
 redeploy), a good event after bad ones is ingested, and logs that follow one another on one instance (its
 converter kept) are staged as each alone would be."""
 
@@ -106,5 +106,6 @@ def test_a_configuration_error_still_fails(local_stack: LocalStack) -> None:
         function_source("linehaul.runtime.ingestor"), "process_fastly_log", env=env
     ) as server:
         delivery = server.storage_finalized("logs", "a.log.gz", 1)
-        assert delivery.status == 500
-        assert "RESULT_BUCKET" in server.output()
+        assert delivery.status == 503
+        (error,) = _errors(server)
+        assert "RESULT_BUCKET" in error["message"]

@@ -100,3 +100,21 @@ def test_the_caching_classifier_answers_like_the_rules_and_stays_bounded() -> No
 def test_the_shared_classify_is_cached() -> None:
     agent = "pip/24.0 {}"
     assert classify(agent) is classify(agent)
+
+
+def test_ua_parser_is_given_only_the_head_of_a_long_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its rules are quadratic on some long agents (a 220 KB one took 30-44 s): a stranger's agent must not
+    hold a log up, and every real platform comment comes early."""
+    from linehaul.useragents import _os
+
+    given: list[str] = []
+    real = _os._os_resolver()
+
+    def resolve(agent: str) -> object:
+        given.append(agent)
+        return real(agent)
+
+    monkeypatch.setattr(_os, "_resolver", resolve)
+    long_agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) " + "Linux " * 40_000
+    assert _os.operating_system(long_agent) == _os.operating_system(long_agent[: _os.LOOKED_AT])
+    assert {len(agent) for agent in given} == {_os.LOOKED_AT}
