@@ -23,15 +23,21 @@ __all__ = ["DataSpan", "Engine", "SqlQuery", "resolve_selection"]
 
 @dataclass(frozen=True, slots=True)
 class SqlQuery:
-    """SQL text, the values of its named parameters, and what it is for (shown by dry runs)."""
+    """SQL text, the values of its named parameters, what it is for (shown by dry runs), and what it
+    reads."""
 
     text: str
     parameters: tuple[Parameter, ...] = ()
     purpose: str = "query"
+    reads: tuple[str, ...] = ()
+    """The tables it reads, and which of their days, for people (``downloads_by_installer_daily for
+    2026-11-01 to 2026-11-29``); empty when it does not say."""
 
     @classmethod
-    def of(cls, text: str, parameters: Parameters, purpose: str = "query") -> SqlQuery:
-        return cls(text, tuple(parameters.values.values()), purpose)
+    def of(
+        cls, text: str, parameters: Parameters, purpose: str = "query", reads: tuple[str, ...] = ()
+    ) -> SqlQuery:
+        return cls(text, tuple(parameters.values.values()), purpose, reads)
 
 
 @dataclass(frozen=True, slots=True)

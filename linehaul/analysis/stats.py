@@ -20,6 +20,7 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from linehaul.analysis.daily import DailyRoute, daily_route, grouped_counts, price_raw_too, tables_read
 from linehaul.analysis.engine import DataSpan, Engine, SqlQuery, resolve_selection
 from linehaul.analysis.fields import FIELDS, Field, Parameters, Sort, check_fields
 from linehaul.analysis.periods import PERIODS, Period
@@ -193,7 +194,12 @@ def count_by(
     sorting = _order(order)
     period = PERIODS.get(names[0]) if len(names) == 1 else None
     limits = _Limits(None if period else top, top)
-    rows = engine.run(_counts_query(engine, chosen, grouped, spread, selection, sorting, limits))
+    # issue 29: the daily tables answer where they suffice (linehaul.analysis.daily), the rows the rest
+    route = daily_route(engine, chosen, [*grouped, *([spread] if spread else [])], selection)
+    query = _counts_query(engine, chosen, grouped, spread, selection, sorting, limits, route)
+    rows = engine.run(query)
+    if route is not None:  # a dry run prices the question from file_downloads alone too, after it
+        price_raw_too(engine, _counts_query(engine, chosen, grouped, spread, selection, sorting, limits))
     answer = (
         _stats(names, chosen, rows)
         if spread is None
@@ -247,6 +253,7 @@ def _counts_query(
     selection: Selection,
     order: Order | None,
     limits: _Limits,
+    route: DailyRoute | None = None,
 ) -> SqlQuery:
     """One query: the groups, their counts, the total, the number of groups and the first and last time
     of the rows, in order, the first ones.
@@ -257,22 +264,27 @@ def _counts_query(
     """
     dialect = engine.dialect
     parameters = Parameters(dialect)
-    source = selection.source(dialect, parameters, table, engine.table(table))
-    condition = selection.condition(dialect, parameters)
+    raw: tuple[str, str] | None = None
+    if route is None:  # in the order of old, so that the SQL of a question stays the same
+        source = selection.source(dialect, parameters, table, engine.table(table))
+        raw = (source, selection.condition(dialect, parameters))
     groups = [f"g{index}" for index in range(len(fields))]
     columns = [f"{field.sql(dialect, parameters)} AS g{index}" for index, field in enumerate(fields)]
     if pivot is not None:
         columns.append(f"{pivot.sql(dialect, parameters)} AS p")
     keys = [*groups, "p"] if pivot else groups
-    counted = [*columns, "COUNT(*) AS n", "MIN(timestamp) AS t0", "MAX(timestamp) AS t1"]
-    lines = [
-        "WITH grouped AS (",
-        f"  SELECT {', '.join(counted)}",
-        f"  FROM {source}",
-        f"  WHERE {condition}",
-        *([f"  GROUP BY {', '.join(keys)}"] if keys else []),
-        ")",
-    ]
+    if raw is None:
+        assert route is not None
+        body = grouped_counts(engine, route, selection, parameters, columns, keys)
+    else:
+        counted = [*columns, "COUNT(*) AS n", "MIN(timestamp) AS t0", "MAX(timestamp) AS t1"]
+        body = [
+            f"  SELECT {', '.join(counted)}",
+            f"  FROM {raw[0]}",
+            f"  WHERE {raw[1]}",
+            *([f"  GROUP BY {', '.join(keys)}"] if keys else []),
+        ]
+    lines = ["WITH grouped AS (", *body, ")"]
     top_rows = None if limits.rows is None or not fields else parameters.add("top", "INT64", limits.rows)
     every = "SUM(n) OVER () AS total, MIN(t0) OVER () AS first_at, MAX(t1) OVER () AS last_at"
     if pivot is None:
@@ -305,9 +317,8 @@ def _counts_query(
             "ORDER BY row_rank, column_rank",
         ]
     names = ", ".join(field.name for field in fields) or "the total"
-    return SqlQuery.of(
-        "\n".join(lines), parameters, f"counts by {names}" + (f" and {pivot.name}" if pivot else "")
-    )
+    purpose = f"counts by {names}" + (f" and {pivot.name}" if pivot else "")
+    return SqlQuery.of("\n".join(lines), parameters, purpose, reads=tables_read(route, engine, table))
 
 
 def _day(moment: datetime | None) -> date | None:

@@ -9,7 +9,13 @@ from typing import Any
 
 from linehaul.analysis.errors import QueryError
 from linehaul.cli.inputs import add_input_arguments, add_selection_arguments, say_missing_projects, selection
-from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
+from linehaul.cli.warehouse import (
+    add_bigquery_arguments,
+    open_source,
+    print_dry_runs,
+    say_query_error,
+    say_what_was_read,
+)
 from linehaul.logs.files import LogFileError
 from linehaul.tables import Table
 
@@ -78,4 +84,5 @@ def _run(args: argparse.Namespace) -> int:
             print(f"linehaul report: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
             return 1
     print(f"wrote {args.output}: {data.downloads} downloads, {len(data.over_time)} {data.bucket}s")
+    say_what_was_read("report", engine)
     return 1 if engine.failures else 0

@@ -17,7 +17,13 @@ from linehaul.cli.inputs import (
     selection,
     whole_number,
 )
-from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
+from linehaul.cli.warehouse import (
+    add_bigquery_arguments,
+    open_source,
+    print_dry_runs,
+    say_query_error,
+    say_what_was_read,
+)
 from linehaul.logs.files import LogFileError
 from linehaul.tables import Table
 
@@ -189,4 +195,5 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(f"linehaul stats: no {table.value} row selected; {covers}", file=sys.stderr)
     print_stats(stats, coverage, Output(output_form(args), args.share))
+    say_what_was_read("stats", engine)
     return 1 if engine.failures else 0

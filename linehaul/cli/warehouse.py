@@ -4,6 +4,7 @@ the engine, its errors, and printing dry runs. The BigQuery client is imported o
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Sequence
@@ -25,9 +26,15 @@ from linehaul.tables import Table
 if TYPE_CHECKING:
     from linehaul.analysis.database import Database
     from linehaul.analysis.errors import QueryError
-    from linehaul.gcp.queries import BigQueryEngine
+    from linehaul.gcp.queries import BigQueryEngine, DryRun
 
-__all__ = ["add_bigquery_arguments", "open_source", "print_dry_runs", "say_query_error"]
+__all__ = [
+    "add_bigquery_arguments",
+    "open_source",
+    "print_dry_runs",
+    "say_query_error",
+    "say_what_was_read",
+]
 
 
 def _byte_size(text: str) -> int:
@@ -77,7 +84,14 @@ def add_bigquery_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--dry-run",
         action="store_true",
-        help="run nothing: print the SQL, the bytes BigQuery says it would process, and the cost",
+        help="run nothing: print the SQL, the bytes BigQuery says it would process, and the cost (of the "
+        "question from file_downloads alone too, when the daily tables answer it)",
+    )
+    group.add_argument(
+        "--no-daily",
+        action="store_true",
+        help="count the rows of file_downloads even where the daily tables (downloads_daily, "
+        "downloads_by_<field>_daily) answer the question for less",
     )
     group.add_argument(
         "--max-bytes-billed",
@@ -106,9 +120,10 @@ def open_source(
         if not args.files:
             print(f"linehaul {command}: give the files to read, or --bigquery", file=sys.stderr)
             return 2
-        if args.table or args.billing_project or args.dry_run:
+        if args.table or args.billing_project or args.dry_run or getattr(args, "no_daily", False):
             print(
-                f"linehaul {command}: --table, --billing-project and --dry-run go with --bigquery",
+                f"linehaul {command}: --table, --billing-project, --dry-run and --no-daily go with "
+                "--bigquery",
                 file=sys.stderr,
             )
             return 2
@@ -125,6 +140,7 @@ def open_source(
             billing_project=args.billing_project,
             max_bytes_billed=args.max_bytes_billed,
             dry_run=args.dry_run,
+            daily=not getattr(args, "no_daily", False),
         )
     except ImportError:
         print(
@@ -165,6 +181,25 @@ def _shown(value: object) -> str:
     return json.dumps(list(value) if isinstance(value, tuple) else value)
 
 
+def _print_sql(run: DryRun) -> None:
+    for parameter in run.query.parameters:
+        print(f"--    @{parameter.name} {parameter.kind} = {_shown(parameter.value)}")
+    print(run.query.text.rstrip() + ";\n")
+
+
+def say_what_was_read(command: str, engine: Database | BigQueryEngine) -> None:
+    """On stderr, for BigQuery: which tables the answer was read from (and which days of each), and the
+    bytes the queries processed (issue 29: the daily tables answer for less where they suffice)."""
+    reads: list[str] | None = getattr(engine, "reads", None)  # BigQuery's (not imported for files)
+    if reads is not None and not getattr(engine, "dry_run", False):
+        processed = int(getattr(engine, "bytes_processed", 0))
+        print(
+            f"linehaul {command}: read {'; '.join(reads) or 'no table'}: {processed:,} bytes processed "
+            f"({human_bytes(processed)})",
+            file=sys.stderr,
+        )
+
+
 def print_dry_runs(engine: Database | BigQueryEngine, price_per_tib: float) -> None:
     """Each query that would run, with its parameters, bytes and cost; then the sum (BigQuery's)."""
     from linehaul.gcp.queries import BigQueryEngine
@@ -172,22 +207,35 @@ def print_dry_runs(engine: Database | BigQueryEngine, price_per_tib: float) -> N
     if not isinstance(engine, BigQueryEngine):
         raise TypeError("only BigQuery has dry runs")
     total = 0
-    for number, run in enumerate(engine.dry_runs, 1):
+    runs = [run for run in engine.dry_runs if not run.alternative]
+    for number, run in enumerate(runs, 1):
         total += run.bytes_processed
+        reads = f" ({'; '.join(run.query.reads)})" if run.query.reads else ""
         print(
-            f"-- {number}. {run.query.purpose}: would process {run.bytes_processed:,} bytes "
+            f"-- {number}. {run.query.purpose}{reads}: would process {run.bytes_processed:,} bytes "
             f"({human_bytes(run.bytes_processed)}), {cost(run.bytes_processed, price_per_tib)}"
         )
-        for parameter in run.query.parameters:
-            print(f"--    @{parameter.name} {parameter.kind} = {_shown(parameter.value)}")
-        print(run.query.text.rstrip() + ";\n")
-    queries = len(engine.dry_runs)
+        _print_sql(run)
+    alternatives = [run for run in engine.dry_runs if run.alternative]
+    for run in alternatives:  # issue 29: the questions the daily tables answer, from file_downloads alone
+        print(
+            f"-- instead, {run.query.purpose} from {'; '.join(run.query.reads)} alone would process "
+            f"{run.bytes_processed:,} bytes ({human_bytes(run.bytes_processed)}), "
+            f"{cost(run.bytes_processed, price_per_tib)}"
+        )
+        _print_sql(run)
+    queries = len(runs)
     if engine.metadata_queries:
         print(
             f"(run for real, to count the window back from the table's last day: {engine.metadata_queries} "
             f"quer{'y' if engine.metadata_queries == 1 else 'ies'} of partition metadata, "
             f"{engine.bytes_processed:,} bytes)"
         )
+    if alternatives:
+        every = engine.dry_runs  # an alternative follows the run it replaces
+        routed = sum(run.bytes_processed for run, then in itertools.pairwise(every) if then.alternative)
+        raw = total - routed + sum(run.bytes_processed for run in alternatives)
+        print(f"(from file_downloads alone: {raw:,} bytes ({human_bytes(raw)}), {cost(raw, price_per_tib)})")
     print(
         f"dry run: {queries} quer{'y' if queries == 1 else 'ies'} would process {total:,} bytes "
         f"({human_bytes(total)}): {cost(total, price_per_tib)} at ${price_per_tib:g} per TiB on demand; "

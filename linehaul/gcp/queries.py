@@ -28,6 +28,8 @@ from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import QueryError
 from linehaul.analysis.fields import BIGQUERY, Dialect, Parameter
 from linehaul.analysis.selection import TimeWindow
+from linehaul.daily.freshness import Partitions, PartitionState
+from linehaul.daily.shape import DAILY_TABLES, DailyTable
 from linehaul.gcp.clients import bigquery_client
 from linehaul.gcp.costs import DEFAULT_DATASET, DEFAULT_MAX_BYTES_BILLED, human_bytes
 from linehaul.tables import Table
@@ -63,10 +65,13 @@ class BytesLimitError(QueryError):
 
 @dataclass(frozen=True, slots=True)
 class DryRun:
-    """A query that was priced, not run: the bytes BigQuery says it would process."""
+    """A query that was priced, not run: the bytes BigQuery says it would process; ``alternative``: a query
+    that would not run either way, priced for comparison (a question from ``file_downloads`` alone, when
+    the daily tables answer it)."""
 
     query: SqlQuery
     bytes_processed: int
+    alternative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +127,7 @@ class BigQueryEngine:
         max_bytes_billed: int = DEFAULT_MAX_BYTES_BILLED,
         dry_run: bool = False,
         client: bigquery.Client | None = None,
+        daily: bool = True,
     ) -> None:
         self.billing_project = billing_project or (client.project if client is not None else None)
         self.project, self.dataset = split_dataset(dataset, self.billing_project)
@@ -136,7 +142,10 @@ class BigQueryEngine:
         self.dry_runs: list[DryRun] = []
         self.bytes_processed = 0  # by the queries run so far
         self.metadata_queries = 0  # run so far by data_span (dry run or not)
+        self.reads: list[str] = []  # what the queries run so far read (tables and days), for people
+        self.daily = daily and not tables  # issue 29: answer from the daily tables where they suffice
         self._spans: dict[Table, DataSpan | None] = {}
+        self._daily_partitions: dict[str, Partitions] | None = None
         self._client, self._owns_client = client, client is None
 
     @property
@@ -215,7 +224,44 @@ class BigQueryEngine:
             self.dry_runs.append(DryRun(query, int(job.total_bytes_processed or 0)))
             return []
         _, rows = self._rows(query.text, self._config(query, dry_run=False))
+        self.reads += [read for read in query.reads if read not in self.reads]
         return [tuple(_plain(value) for value in row.values()) for row in rows]
+
+    def price_alternative(self, query: SqlQuery) -> None:
+        """Price ``query`` (run nothing), kept in ``dry_runs`` as an alternative to what would run."""
+        job = self._job(query.text, self._config(query, dry_run=True))
+        self.dry_runs.append(DryRun(query, int(job.total_bytes_processed or 0), alternative=True))
+
+    def daily_table(self, table: DailyTable) -> str:
+        """``project.dataset.<daily table>``, quoted for BigQuery."""
+        return f"`{self.project}.{self.dataset}.{table.name}`"
+
+    def daily_partitions(self, table: DailyTable) -> tuple[Partitions, Partitions] | None:
+        """The partitions of ``file_downloads`` and of the daily ``table`` (partition metadata, read for real
+        even in a dry run, once for every daily table); None when the daily tables are not to be used."""
+        if not self.daily:
+            return None
+        if self._daily_partitions is None:
+            names = [self.tables[Table.FILE_DOWNLOADS], *(daily.name for daily in DAILY_TABLES)]
+            self._daily_partitions = self._partition_states(names)
+        found = self._daily_partitions
+        return found.get(self.tables[Table.FILE_DOWNLOADS], {}), found.get(table.name, {})
+
+    def _partition_states(self, names: Sequence[str]) -> dict[str, Partitions]:
+        query = SqlQuery(
+            "SELECT table_name, partition_id, total_rows, last_modified_time\n"
+            f"FROM `{self.project}.{self.dataset}.INFORMATION_SCHEMA.PARTITIONS`\n"
+            "WHERE table_name IN UNNEST(@table_names) AND REGEXP_CONTAINS(partition_id, r'^[0-9]{8}$')",
+            (Parameter("table_names", "ARRAY<STRING>", tuple(names)),),
+            "when each day's partitions were written",
+        )
+        self.metadata_queries += 1
+        _, rows = self._rows(query.text, self._config(query, dry_run=False))
+        found: dict[str, dict[date, PartitionState]] = {}
+        for name, partition, count, modified in (tuple(row.values()) for row in rows):
+            state = PartitionState(int(count or 0), _plain(modified))
+            found.setdefault(str(name), {})[_day(str(partition))] = state
+        return dict(found)
 
     def data_span(self, table: Table) -> DataSpan | None:
         """The first and last day partitions of ``table`` (partition metadata: no table data is read; asked

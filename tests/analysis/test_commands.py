@@ -340,7 +340,7 @@ def test_stats_on_parquet_loads_neither_pyarrow_nor_the_parser(week: Week, tmp_p
         ),
         (
             ["stats", "{log}", "--by", "cpu", "--dry-run"],
-            "linehaul stats: --table, --billing-project and --dry-run go with --bigquery",
+            "linehaul stats: --table, --billing-project, --dry-run and --no-daily go with --bigquery",
         ),
         (
             ["stats", "--bigquery", "a.b.c", "--by", "cpu"],
