@@ -39,11 +39,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from linehaul.pipeline.backlog import staged_partitions, tally_outputs
+from linehaul.pipeline.daily import DailyTally, finish_daily_batch, is_daily_batch, keep_daily_tables
+from linehaul.pipeline.daily_ports import Aggregator
 from linehaul.pipeline.failures import LoadFailure, files_at_fault, main_error
 from linehaul.pipeline.lease import Lease, LeaseLostError, read_lease
 from linehaul.pipeline.naming import (
@@ -92,9 +94,10 @@ class _Publisher:
 
     def __init__(self, store: BlobStore, loader: TableLoader, settings: PublishSettings, lease: Lease,
                  now: Callable[[], datetime], retries: Retries, report: PublishReport,
-                 deadline: Callable[[], float]) -> None:  # fmt: skip
+                 deadline: Callable[[], float], aggregator: Aggregator | None = None) -> None:  # fmt: skip
         self.store, self.loader, self.settings, self.lease, self.now = store, loader, settings, lease, now
         self.retries, self.report, self.remaining = retries, report, deadline
+        self.aggregator, self.daily = aggregator, DailyTally()  # issue 29: the daily tables
         self.bucket = settings.result_bucket
         # staged-name prefix -> names with a marker at its first listing
         self.markers: dict[str, set[str]] = {}
@@ -203,6 +206,10 @@ class _Publisher:
         """The inherited batch first, if any (unless its failure is too recent to try again); then batches
         of the partitions asked for, oldest first, alternating between the tables."""
         inherited = self.lease.inherited
+        if is_daily_batch(inherited):  # aggregation jobs left running: done before any load (issue 29)
+            if self.aggregator is not None and not self.daily_step(inherited):
+                return
+            inherited = None
         if inherited:
             table = Output(inherited["kind"]).table
             if table is None:
@@ -230,7 +237,23 @@ class _Publisher:
                     self.publish_batch(table, names)
                     batches += 1
             if not batches or (request.partition and not request.continue_publishing):
+                self.daily_step()
                 return
+
+    def daily_step(self, inherited: dict[str, Any] | None = None) -> bool:
+        """Finish the aggregation jobs a run left (``inherited``), or aggregate the days due; False, the
+        run stopping, when the time budget ran out while they ran (:mod:`linehaul.pipeline.daily`)."""
+        if self.aggregator is None:
+            return True
+        at, retries, left, tally = self.now, self.retries, self.remaining, self.daily
+        if inherited is not None:
+            finished = finish_daily_batch(self.aggregator, inherited, self.lease, at, retries, left, tally)
+        else:
+            store, settings, lease = self.store, self.settings, self.lease
+            finished = keep_daily_tables(self.aggregator, store, settings, lease, at, retries, left, tally)
+        if not finished:
+            self.report.stopped = "time budget"
+        return finished
 
     # -- choosing what to load -------------------------------------------------------------------------
 
@@ -290,9 +313,12 @@ def publish(
     clock: Callable[[], float] = time.monotonic,
     owner: str | None = None,
     retries: Retries | None = None,
+    aggregator: Aggregator | None = None,
 ) -> PublishReport:
     """One publisher run (see the module docstring). Returns what it did, and why it stopped early if it
     did (``report.publishing_stopped``: a load failure no file caused); LeaseLostError if overrun.
+
+    With an ``aggregator``, the run also keeps the daily tables in step (:mod:`linehaul.pipeline.daily`).
 
     ``owner`` is the run's token in the lease (random by default); ``retries`` how port calls that fail
     transiently are tried again (:class:`~linehaul.pipeline.retries.Retries`, by default 3 attempts).
@@ -320,7 +346,7 @@ def publish(
         dead = lease.taken_over
         report.lease_taken_over = {"owner": dead.owner, "expired": dead.expires.isoformat()}
     run = _Publisher(store, loader, settings, lease, now, retries, report,
-                     lambda: max(0.0, started + settings.time_budget - clock()))  # fmt: skip
+                     lambda: max(0.0, started + settings.time_budget - clock()), aggregator)  # fmt: skip
     try:
         run.publish_all(request)
     except _StopError:
@@ -331,6 +357,8 @@ def publish(
         _release_after(error, lease, now())
         raise
     lease.release(now(), report.failure)
+    if aggregator is not None:
+        report.daily = asdict(run.daily)
     run.tally_left()
     report.seconds = clock() - started
     return report

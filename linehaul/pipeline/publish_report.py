@@ -41,6 +41,7 @@ class PublishReport:
     oldest_partition_left: str | None = None
     oldest_staged_seconds: float | None = None  # age of the oldest staged file left
     recovered: int = 0  # port calls that failed (or answered ambiguously) and were tried again or read back
+    daily: dict[str, Any] | None = None  # issue 29: what it did to the daily tables (a DailyTally), if kept
     seconds: float = 0.0
 
     @property
@@ -70,6 +71,7 @@ class PublishReport:
             return (
                 f"stopped after {self.jobs_failed} failed load jobs, each naming files it quarantined: {done}"
             )
+        done += _daily_sentence(self.daily)
         if self.stopped == "time budget":
             return f"{done}; the time budget ran out, the next run continues"
         return done
@@ -78,6 +80,22 @@ class PublishReport:
         severity = "INFO"
         if self.quarantined:
             severity = "WARNING"
-        if self.failure is not None or self.stopped == "failed jobs":
+        if self.failure is not None or self.stopped == "failed jobs" or (self.daily or {}).get("failed"):
             severity = "ERROR"
         return {"severity": severity, "message": self.message(), **asdict(self)}
+
+
+def _daily_sentence(daily: dict[str, Any] | None) -> str:
+    """What a run did to the daily tables, as a clause of its message ("" when it kept none)."""
+    if not daily:
+        return ""
+    jobs = daily["jobs_submitted"] + daily["jobs_reused"]
+    sentence = f"; aggregated {len(daily['days'])} days into the daily tables ({jobs} jobs)"
+    if daily["days_left"]:
+        sentence += f", {daily['days_left']} days left for the next runs"
+    for failed in daily["failed"]:
+        sentence += (
+            f"; aggregation job {failed['job']} of {failed['table']} for {failed['day']} failed "
+            f"({failed['reason']}: {failed['message']}): the day stays out of step, tried again next hour"
+        )
+    return sentence

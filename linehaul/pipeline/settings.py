@@ -114,6 +114,9 @@ class PublishSettings:
     it above the timeout) and ``LOAD_RETRY_SECONDS`` (after a load failed for a reason no staged file
     caused, how long runs wait before they try another load job, default 300: below the scheduler's 15
     minutes, so each scheduled run after a fix publishes; see docs/pipeline.md, "When a load fails").
+    ``DAILY_DAYS_PER_RUN`` (days a run aggregates into the daily tables at most, default 3, 0 turns them
+    off) and ``DAILY_GRACE_SECONDS`` (how long after its end a day is aggregated, default 7200; see
+    :mod:`linehaul.pipeline.daily`).
     """
 
     project: str
@@ -125,6 +128,8 @@ class PublishSettings:
     time_budget: float = 420.0
     lock_seconds: float = 600.0
     retry_seconds: float = 300.0
+    daily_days_per_run: int = 3
+    daily_grace_seconds: float = 7200.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PublishSettings:
@@ -148,8 +153,11 @@ class PublishSettings:
         budget = read.number("PUBLISH_TIME_BUDGET", 420.0, 1, 3600)
         lock = read.number("LOCK_SECONDS", 600.0, 10, 86_400)
         retry = read.number("LOAD_RETRY_SECONDS", 300.0, 0, 86_400)
+        daily_days = int(read.number("DAILY_DAYS_PER_RUN", 3, 0, 100, whole=True))
+        daily_grace = read.number("DAILY_GRACE_SECONDS", 7200.0, 0, 7 * 86_400)
         read.done()
-        return cls(project, bucket, tuple(datasets), download, simple, max_blobs, budget, lock, retry)
+        return cls(project, bucket, tuple(datasets), download, simple, max_blobs, budget, lock, retry,
+                   daily_days, daily_grace)  # fmt: skip
 
     def table_name(self, table: Table) -> str:
         """The name ``table`` has in BigQuery (its setting's value)."""
