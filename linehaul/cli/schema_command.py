@@ -12,7 +12,9 @@ __all__ = ["register"]
 
 _DESCRIPTION = """\
 Create DATASET and the tables file_downloads and simple_requests from schemas/ (partitioned by day on
-timestamp, clustered on project), or bring existing tables up to date. Only compatible changes are made:
+timestamp, clustered on project) and the daily tables the publisher keeps beside them (downloads_daily and
+downloads_by_<field>_daily, partitioned by day on date, clustered on project), or bring existing tables up
+to date. Only compatible changes are made:
 new NULLABLE columns and REQUIRED columns relaxed to NULLABLE. A removed column, a type change or any
 other mode change is refused with a precise message and nothing is changed.
 
@@ -37,6 +39,9 @@ def register(commands: Any) -> None:
         ("--simple-table", Table.SIMPLE_REQUESTS),
     ):
         apply.add_argument(option, default=table.value, help=f"default: {table.value}")
+    apply.add_argument(
+        "--no-daily", action="store_true", help="leave out the daily tables (downloads_daily, ...)"
+    )
     apply.set_defaults(run=_run)
 
 
@@ -50,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
     admin = BigQueryAdmin(bigquery_client(args.project))
     tables = {Table.FILE_DOWNLOADS: args.downloads_table, Table.SIMPLE_REQUESTS: args.simple_table}
     try:
-        outcomes = apply_schemas(admin, args.project, args.dataset, tables)
+        outcomes = apply_schemas(admin, args.project, args.dataset, tables, daily=not args.no_daily)
     except BigQueryAdminError as error:
         print(f"linehaul schema: {error}", file=sys.stderr)
         return 1

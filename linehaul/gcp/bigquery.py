@@ -67,10 +67,10 @@ def schema_json(fields: Sequence[bigquery.SchemaField]) -> list[dict[str, Any]]:
     return result
 
 
-def _table_layout() -> dict[str, Any]:
+def _table_layout(partition_field: str = PARTITION_FIELD) -> dict[str, Any]:
     return {
         "time_partitioning": bigquery.TimePartitioning(
-            type_=bigquery.TimePartitioningType.DAY, field=PARTITION_FIELD
+            type_=bigquery.TimePartitioningType.DAY, field=partition_field
         ),
         "clustering_fields": list(CLUSTERING_FIELDS),
     }
@@ -200,13 +200,16 @@ class BigQueryAdmin:
             raise BigQueryAdminError(f"read table {table}: {error.message}") from error
         return schema_json(found.schema)
 
-    def create_table(self, table: TableRef, schema: Schema) -> None:
-        """Create the table, partitioned by day on ``timestamp`` and clustered on ``project``.
+    def create_table(
+        self, table: TableRef, schema: Schema, *, partition_field: str = PARTITION_FIELD
+    ) -> None:
+        """Create the table, partitioned by day on ``partition_field`` (``timestamp``; the daily tables:
+        ``date``) and clustered on ``project``.
 
         BigQueryAdminError if it exists (use :meth:`table_schema` to look first).
         """
         created = bigquery.Table(str(table), schema=schema_fields(schema))
-        layout = _table_layout()
+        layout = _table_layout(partition_field)
         created.time_partitioning = layout["time_partitioning"]
         created.clustering_fields = layout["clustering_fields"]
         with _admin_errors(f"create table {table}"):

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from linehaul.pipeline.ports import TableRef
+from linehaul.daily.shape import DAILY_TABLES, PARTITION_FIELD
+from linehaul.pipeline.ports import Schema, TableRef
 from linehaul.schema import load_schema, plan_schema_change
 from linehaul.tables import Table
 
@@ -30,19 +31,26 @@ class TableOutcome:
 
 
 def apply_schemas(
-    admin: BigQueryAdmin, project: str, dataset: str, tables: Mapping[Table, str]
+    admin: BigQueryAdmin, project: str, dataset: str, tables: Mapping[Table, str], *, daily: bool = True
 ) -> list[TableOutcome]:
-    """Create or evolve each table (linehaul's table → its name there) of ``project.dataset``; all checked
+    """Create or evolve each table (linehaul's table → its name there) of ``project.dataset``, and with
+    ``daily`` the daily tables (:data:`linehaul.daily.DAILY_TABLES`, partitioned on ``date``); all checked
     first.
 
     Every table is checked before any is changed, so a refused change leaves all tables as they were.
     """
     admin.ensure_dataset(project, dataset)
+    wanted: list[tuple[TableRef, Schema, str | None]] = [
+        (TableRef(project, dataset, name), load_schema(kind), None) for kind, name in tables.items()
+    ]
+    if daily:  # issue 29: the daily tables beside the rows
+        wanted += [
+            (TableRef(project, dataset, item.name), item.schema, PARTITION_FIELD) for item in DAILY_TABLES
+        ]
     plans = []
-    for kind, table_name in tables.items():
-        table = TableRef(project, dataset, table_name)
+    partitioned = {table: field for table, _, field in wanted}
+    for table, desired, _ in wanted:
         existing = admin.table_schema(table)
-        desired = load_schema(kind)
         plans.append(
             (table, desired, existing, None if existing is None else plan_schema_change(existing, desired))
         )
@@ -56,7 +64,8 @@ def apply_schemas(
     outcomes = []
     for table, desired, existing, plan in plans:
         if existing is None:
-            admin.create_table(table, desired)
+            field = partitioned[table]
+            admin.create_table(table, desired, **({} if field is None else {"partition_field": field}))
             outcomes.append(TableOutcome(table, "created"))
         elif plan is not None and plan.changes:
             admin.update_schema(table, desired)

@@ -60,6 +60,9 @@ proxy in front of the emulator could answer the 409, but not make a load atomic 
   (``DAYOFWEEK``, which the emulator gets right).
 - load errors: :mod:`linehaul.local.bqloads` replaces ``_handle_load_job_with_async_envelope`` and is
   called by the atomic load (its table has each case).
+- query jobs writing a table's partition, and when each partition was written:
+  :mod:`linehaul.local.bqdestinations` (its table has each case); the atomic load records the partitions
+  it wrote there.
 
 Still different from BigQuery with the patches: ``load_table_from_file`` ignores the job id; REQUIRED is not
 enforced and unknown keys are dropped on load; a TIMESTAMP written as a date alone is accepted.
@@ -124,10 +127,13 @@ def apply() -> None:
         from bqemulator.catalog.memory_repository import MemoryCatalogRepository
         from bqemulator.jobs import executor
         from bqemulator.sql.translator import SQLTranslator
+        from bqemulator.storage import partition_state
 
         from linehaul.local.bqbilling import pricing_query_jobs
+        from linehaul.local.bqdestinations import listing_partition_writes, writing_query_destinations
         from linehaul.local.bqloads import reporting_load_errors
 
+        _replace_attribute(job_routes, "_handle_query_job", writing_query_destinations)
         _replace_attribute(job_routes, "_handle_query_job", pricing_query_jobs)
         _replace_attribute(job_routes, "_handle_load_job_with_async_envelope", reporting_load_errors)
         for name in (
@@ -145,6 +151,7 @@ def apply() -> None:
         from linehaul.local.bqweeks import truncating_weeks_as_bigquery
 
         _replace_attribute(SQLTranslator, "translate", truncating_weeks_as_bigquery)
+        _replace_attribute(partition_state, "list_partitions_for_table", listing_partition_writes)
 
         from linehaul.local.bqtimestamps import reading_bigquery_timestamps
 
@@ -193,6 +200,7 @@ async def _execute_load_job_atomically(
     from bqemulator.catalog.etag import generate_etag
     from bqemulator.jobs import executor as ex
 
+    from linehaul.local.bqdestinations import note_written_partitions, partition_rows
     from linehaul.local.bqloads import lay_out_created_table, load_sources, refuse_incompatible_load
 
     now = ctx.clock.now()
@@ -221,10 +229,12 @@ async def _execute_load_job_atomically(
             # No await between BEGIN and COMMIT/ROLLBACK: no other coroutine of the server's event loop
             # can put a statement into this transaction on the shared connection.
             before = 0 if job.write_disposition == "WRITE_TRUNCATE" else ex._refresh_load_row_count(job, ctx)
+            partitions = partition_rows(ctx, job.project_id, job.dataset_id, job.table_id)
             ctx.engine.execute("BEGIN TRANSACTION")
             try:
                 ex._apply_load_write_disposition(job, ctx)
                 load_sources(job, paths, ctx)
+                note_written_partitions(ctx, job.project_id, job.dataset_id, job.table_id, partitions, now)
             except BaseException:
                 ctx.engine.execute("ROLLBACK")
                 raise

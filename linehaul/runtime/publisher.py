@@ -10,7 +10,9 @@ which Error Reporting groups) and answers 503, so that monitoring sees it and Pu
 again; a bad message is reported and acknowledged (a retry would not help).
 Configuration (environment, read on the first event): ``GCP_PROJECT``, ``RESULT_BUCKET``,
 ``BIGQUERY_DATASET``, ``BIGQUERY_DOWNLOAD_TABLE``, ``BIGQUERY_SIMPLE_TABLE``, ``MAX_BLOBS_PER_RUN``,
-``PUBLISH_TIME_BUDGET``, ``LOCK_SECONDS``; see :class:`linehaul.pipeline.settings.PublishSettings`.
+``PUBLISH_TIME_BUDGET``, ``LOCK_SECONDS``, ``DAILY_DAYS_PER_RUN``, ``DAILY_GRACE_SECONDS``; see
+:class:`linehaul.pipeline.settings.PublishSettings`. Each run also keeps the daily tables in step
+(:mod:`linehaul.pipeline.daily`).
 ``functions/publisher/main.py`` deploys it (docs/pipeline.md, "Deploying"); ``linehaul local`` serves this
 very file. Needs the ``gcp`` extra and functions-framework.
 """
@@ -25,6 +27,7 @@ from cloudevents.http import CloudEvent
 from werkzeug.exceptions import ServiceUnavailable
 
 from linehaul.gcp import BigQueryTableLoader, GcsBlobStore, bigquery_client, storage_client
+from linehaul.gcp.daily import BigQueryAggregator
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest, RequestError
 from linehaul.pipeline.settings import PublishSettings
@@ -33,10 +36,11 @@ from linehaul.runtime.entry import Lazy, failing_event, log_error, log_outcome, 
 __all__ = ["load_processed_files_into_bigquery", "publisher_function"]
 
 
-def _set_up() -> tuple[PublishSettings, GcsBlobStore, BigQueryTableLoader]:
+def _set_up() -> tuple[PublishSettings, GcsBlobStore, BigQueryTableLoader, BigQueryAggregator]:
     settings = PublishSettings.from_env(os.environ)
     store = GcsBlobStore(storage_client(settings.project))
-    return settings, store, BigQueryTableLoader(bigquery_client(settings.project))
+    client = bigquery_client(settings.project)
+    return settings, store, BigQueryTableLoader(client), BigQueryAggregator(client)  # issue 29: daily tables
 
 
 def publisher_function() -> Callable[[CloudEvent], None]:
@@ -53,8 +57,8 @@ def publisher_function() -> Callable[[CloudEvent], None]:
             return
         # A configuration error fails too: a redeploy fixes it, and the retries then work.
         with failing_event("the publisher run failed", partition=request.partition):
-            settings, store, loader = runtime.get()
-            report = publish(store, loader, settings, request)
+            settings, store, loader, aggregator = runtime.get()
+            report = publish(store, loader, settings, request, aggregator=aggregator)
         log_outcome(report.log_record())
         if report.publishing_stopped:  # said in that ERROR line; the 503 makes Pub/Sub deliver it again
             raise ServiceUnavailable("publishing is stopped: " + report.message())

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from linehaul.cli import main
+from linehaul.daily.shape import DAILY_TABLES
 from linehaul.gcp import BigQueryAdmin
 from linehaul.gcp.tables import apply_schemas
 from linehaul.local import LocalStack
@@ -31,11 +32,30 @@ def test_create_then_nothing_to_do(
     assert capsys.readouterr().out.splitlines() == [
         f"{PROJECT}.{dataset}.file_downloads: created",
         f"{PROJECT}.{dataset}.simple_requests: created",
+        *(f"{PROJECT}.{dataset}.{daily.name}: created" for daily in DAILY_TABLES),
     ]
     for table in ("file_downloads", "simple_requests"):
         assert bigquery_admin.table_schema(TableRef(PROJECT, dataset, table)) == list(load_schema(table))
+    client = local_stack.bigquery_client()
+    for daily in DAILY_TABLES:
+        assert bigquery_admin.table_schema(TableRef(PROJECT, dataset, daily.name)) == list(daily.schema)
+        created = client.get_table(f"{PROJECT}.{dataset}.{daily.name}")
+        assert (created.time_partitioning.field, created.clustering_fields) == ("date", ["project"])
     assert main(["schema", "apply", "--project", PROJECT, "--dataset", dataset]) == 0
-    assert capsys.readouterr().out.count(": unchanged") == 2
+    assert capsys.readouterr().out.count(": unchanged") == 2 + len(DAILY_TABLES)
+
+
+def test_the_tables_of_rows_alone(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in local_stack.env.items():
+        monkeypatch.setenv(name, value)
+    dataset = f"apply_{uuid.uuid4().hex[:12]}"
+    assert main(["schema", "apply", "--project", PROJECT, "--dataset", dataset, "--no-daily"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{PROJECT}.{dataset}.file_downloads: created",
+        f"{PROJECT}.{dataset}.simple_requests: created",
+    ]
 
 
 def _older(schema: Any) -> list[dict[str, Any]]:
@@ -55,6 +75,7 @@ def test_a_compatible_change_is_applied(bigquery_admin: BigQueryAdmin, dataset: 
     assert [(o.action, o.details) for o in outcomes] == [
         ("updated", ("added details.rustc_version",)),
         ("unchanged", ()),
+        *((("created", ()),) * len(DAILY_TABLES)),
     ]
     assert bigquery_admin.table_schema(table) == list(load_schema("file_downloads"))
 

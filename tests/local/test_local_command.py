@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from linehaul.cli.local_command import DATASET, LOGS_BUCKET, STAGING_BUCKET, TABLES
+from linehaul.daily.shape import DAILY_TABLES
 from linehaul.gcp import BigQueryAdmin, bigquery_client, storage_client
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema
@@ -98,6 +99,7 @@ def test_up_provisions_prints_its_environment_stops_on_a_signal_and_finds_its_da
         f"# created bucket {LOGS_BUCKET}",
         f"# created bucket {STAGING_BUCKET}",
         *(f"# created table {PROJECT}.{DATASET}.{table}" for table in TABLES),
+        *(f"# created table {PROJECT}.{DATASET}.{daily.name}" for daily in DAILY_TABLES),
     ]
     assert not [line for line in again if line.startswith(("# created", "# updated"))]
     assert f"# dataset: {PROJECT}.{DATASET}, tables: {', '.join(TABLES)}" in again
