@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from linehaul.analysis.engine import Engine, SqlQuery
 from linehaul.analysis.fields import Field, Parameters, Sort
 from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
-from linehaul.daily.freshness import days_in_step, ranges
+from linehaul.daily.freshness import days_held, ranges
 from linehaul.daily.shape import DOWNLOADS, PARTITION_FIELD, WITHOUT_MIRRORS, DailyTable, daily_table_of
 from linehaul.daily.sql import daily_as_rows, midnight
 from linehaul.tables import Table
@@ -66,7 +66,7 @@ def daily_route(
 ) -> DailyRoute | None:
     """Where to read the rows of a question (``fields``: its ``--by`` and ``--pivot``; ``selection``: its
     window as dates), or None when no daily table answers it (see the module doc), or none is in step
-    for any of its days."""
+    for any of its days. Only the days that hold rows are read (partition metadata says which)."""
     partitions = getattr(engine, "daily_partitions", None)
     if table is not Table.FILE_DOWNLOADS or selection.where is not None or not callable(partitions):
         return None
@@ -83,11 +83,10 @@ def daily_route(
     last = selection.window.until or max(known, default=None)
     if first is None or last is None or first > last:
         return None
-    in_step = days_in_step(source, counts, first, last)
-    if not in_step:
+    in_step, stale = days_held(source, counts, first, last)
+    if not in_step:  # nothing to gain (or no row at all in the window)
         return None
-    every = {first + timedelta(days=offset) for offset in range((last - first).days + 1)}
-    return DailyRoute(daily, tuple(ranges(in_step)), tuple(ranges(every - in_step)))
+    return DailyRoute(daily, tuple(ranges(in_step)), tuple(ranges(stale)))
 
 
 def _count(mirrors: Mirrors) -> str:

@@ -11,7 +11,7 @@ lease, aggregates after its loads, and a run that leaves aggregation jobs runnin
 so that the next run waits for them before it loads anything (:mod:`linehaul.pipeline.daily`).
 
 One rule for both sides: the publisher aggregates the days that are not in step (:func:`stale_days`),
-``linehaul stats`` reads a daily table only for the days that are (:func:`days_in_step`).
+``linehaul stats`` reads a daily table only for the days that are (:func:`days_held`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-__all__ = ["PartitionState", "Partitions", "days_in_step", "in_step", "ranges", "stale_days"]
+__all__ = ["PartitionState", "Partitions", "days_held", "in_step", "ranges", "stale_days"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +48,12 @@ def stale_days(source: Partitions, daily: Partitions) -> set[date]:
     return {day for day in set(source) | set(daily) if not in_step(source.get(day), daily.get(day))}
 
 
-def days_in_step(source: Partitions, daily: Partitions, first: date, last: date) -> set[date]:
-    """The days from ``first`` to ``last`` whose daily partition is in step (a day without rows in either
-    table is: both say nothing)."""
-    days = (first + timedelta(days=offset) for offset in range((last - first).days + 1))
-    return {day for day in days if in_step(source.get(day), daily.get(day))}
+def days_held(source: Partitions, daily: Partitions, first: date, last: date) -> tuple[set[date], set[date]]:
+    """The days from ``first`` to ``last`` that either table has a partition of, as two sets: those whose
+    daily partition is in step, and the others (a day neither table has holds no row: in neither set)."""
+    held = {day for day in set(source) | set(daily) if first <= day <= last}
+    in_step_days = {day for day in held if in_step(source.get(day), daily.get(day))}
+    return in_step_days, held - in_step_days
 
 
 def ranges(days: Iterable[date]) -> list[tuple[date, date]]:

@@ -21,14 +21,15 @@ from google.api_core.exceptions import Conflict
 from google.cloud import bigquery
 
 from linehaul.analysis.fields import BIGQUERY, Parameter, Parameters
+from linehaul.daily.check import check_sql
 from linehaul.daily.freshness import Partitions, PartitionState
-from linehaul.daily.shape import CLUSTERING_FIELDS, PARTITION_FIELD, DailyTable
+from linehaul.daily.shape import CLUSTERING_FIELDS, DAILY_TABLES, PARTITION_FIELD, DailyTable
 from linehaul.daily.sql import aggregate_sql
 from linehaul.gcp.bigquery import _FAILURES, BigQueryTableLoader
 from linehaul.pipeline.naming import partition_of
 from linehaul.pipeline.ports import JobExistsError, LoadJob, TableLoaderError, TableRef
 
-__all__ = ["BigQueryAggregator", "partition_decorator"]
+__all__ = ["BigQueryAggregator", "check_daily_tables", "partition_decorator"]
 
 
 def partition_decorator(table: TableRef, day: date) -> str:
@@ -112,3 +113,20 @@ class BigQueryAggregator:
 
     def wait(self, job_id: str, timeout: float) -> LoadJob:
         return self._jobs.wait(job_id, timeout)
+
+
+def check_daily_tables(client: bigquery.Client, source: TableRef) -> tuple[int, int, int]:
+    """(days held, rows held, rows that differ) of the daily tables of ``source``'s dataset, each compared
+    with the aggregation of ``source`` made afresh (:func:`linehaul.daily.check.check_sql`: it reads the
+    rows of every day held; for the local cloud and benchmarks)."""
+    days = held = differing = 0
+    for table in DAILY_TABLES:
+        parameters = Parameters(BIGQUERY)
+        daily = f"`{source.project}.{source.dataset}.{table.name}`"
+        sql = check_sql(table, BIGQUERY, parameters, f"`{source}`", daily)
+        config = bigquery.QueryJobConfig(
+            query_parameters=[_parameter(item) for item in parameters.values.values()]
+        )
+        (row,) = client.query(sql, job_config=config).result()
+        days, held, differing = max(days, row["days"]), held + row["held"], differing + row["differing"]
+    return days, held, differing

@@ -49,7 +49,7 @@ __all__ = [
     "run_pipeline",
 ]
 
-_ROUNDS = 20  # scheduled publisher messages before giving up on files that stay staged
+_ROUNDS = 60  # scheduled publisher messages before giving up on files that stay staged (or days due)
 
 
 class RunError(Exception):
@@ -165,15 +165,29 @@ def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], N
     )
     with publisher:
         partitions, runs = staged_partitions(store, STAGING_BUCKET), 0
-        while runs == 0 or staged_partitions(store, STAGING_BUCKET):
+        while runs == 0 or staged_partitions(store, STAGING_BUCKET) or _days_waiting(stack):
             if runs == _ROUNDS:
-                raise RunError(f"files are still staged after {runs} publisher runs:\n{publisher.output()}")
+                raise RunError(
+                    f"files are still staged, or days not aggregated, after {runs} publisher runs:\n"
+                    f"{publisher.output()}"
+                )
             runs += 1
             delivery = publisher.pubsub_message(b"publish")  # the scheduler's message: no attributes
             if not delivery.ok:
                 raise RunError(f"the publisher failed ({delivery.status}):\n{publisher.output()}")
         say(f"published {len(partitions)} partitions ({', '.join(partitions)}) in {runs} scheduled runs")
     return _counts(stack, len(logs), lines)
+
+
+def _days_waiting(stack: LocalStack) -> int:
+    """The complete days whose daily tables are not in step yet (the publisher aggregates a few a run)."""
+    from linehaul.gcp.daily import BigQueryAggregator
+    from linehaul.pipeline.daily import days_waiting
+    from linehaul.pipeline.settings import PublishSettings
+
+    settings = PublishSettings.from_env(_publisher_env(stack))
+    aggregator = BigQueryAggregator(stack.bigquery_client())
+    return days_waiting(aggregator, stack.blob_store(), settings, datetime.now(UTC))
 
 
 def _kept_lines(stack: LocalStack, output: Output) -> int:
@@ -221,4 +235,16 @@ def report(stack: LocalStack, top: int = 5) -> list[str]:
             f"GROUP BY value ORDER BY n DESC, value LIMIT {top}"
         )
         out.append(f"{title}: " + ", ".join(f"{row['value'] or '(none)'} {row['n']}" for row in rows))
-    return out
+    return [*out, daily_report(stack)]
+
+
+def daily_report(stack: LocalStack) -> str:
+    """One line on the daily tables: the days they hold, their rows, and whether every row is the count
+    of ``file_downloads`` (each compared with the aggregation made afresh, :mod:`linehaul.daily.check`)."""
+    from linehaul.daily.shape import DAILY_TABLES
+    from linehaul.gcp.daily import check_daily_tables
+
+    source = TableRef(stack.project, DATASET, Table.FILE_DOWNLOADS.value)
+    days, held, differing = check_daily_tables(stack.bigquery_client(), source)
+    verdict = "every row the count of file_downloads" if not differing else f"{differing} ROWS DIFFER"
+    return f"daily tables: {days} days in {len(DAILY_TABLES)} tables, {held} rows, {verdict}"

@@ -55,6 +55,7 @@ __all__ = [
     "DailyTally",
     "aggregate_job_id",
     "days_due",
+    "days_waiting",
     "finish_daily_batch",
     "is_daily_batch",
     "keep_daily_tables",
@@ -227,3 +228,14 @@ def finish_daily_batch(
         return False
     lease.record(None, now())
     return True
+
+
+def days_waiting(aggregator: Aggregator, store: BlobStore, settings: PublishSettings, now: datetime) -> int:
+    """How many complete days of all the datasets are not in step yet (reads metadata and a listing only:
+    for the local runner, which sends the publisher messages until none is left)."""
+    staged = set(staged_partitions(store, settings.result_bucket))
+    grace, names = timedelta(seconds=settings.daily_grace_seconds), [table.name for table in DAILY_TABLES]
+    return sum(
+        len(days_due(aggregator.partitions(source, names), source.table, staged, now, grace))
+        for source in settings.destinations(Table.FILE_DOWNLOADS)
+    )
