@@ -35,7 +35,7 @@ the table's time, as upstream (written by SQL DML, say). ``tests/local/test_bqde
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,12 +111,20 @@ def partition_rows(ctx: AppContext, project: str, dataset: str, table: str) -> d
 
 
 def note_written_partitions(
-    ctx: AppContext, project: str, dataset: str, table: str, before: Mapping[str, int], at: datetime
+    ctx: AppContext,
+    project: str,
+    dataset: str,
+    table: str,
+    before: Mapping[str, int],
+    at: datetime,
+    written: Iterable[str] = (),
 ) -> None:
     """Record ``at`` as the write time of each partition whose rows differ from ``before``
-    (:func:`partition_rows` before the write). Call it inside the write's transaction."""
+    (:func:`partition_rows` before the write), and of the partitions ``written`` (replaced, perhaps by as
+    many rows). Call it inside the write's transaction."""
     after = partition_rows(ctx, project, dataset, table)
-    changed = [day for day in set(before) | set(after) if before.get(day) != after.get(day)]
+    changed = {day for day in set(before) | set(after) if before.get(day) != after.get(day)}
+    changed |= set(written)
     if not changed:
         return
     _ensure_writes(ctx)
@@ -248,7 +256,12 @@ def _write(destination: _Destination, query: Mapping[str, Any], job_id: str, ctx
                 )
             finally:
                 ctx.engine.connection.unregister("_linehaul_query_rows")
-            note_written_partitions(ctx, project, dataset, name, before, ctx.clock.now())
+            replaced = (
+                [destination.partition]
+                if destination.partition
+                else partition_rows(ctx, project, dataset, name)
+            )
+            note_written_partitions(ctx, project, dataset, name, before, ctx.clock.now(), replaced)
         except BaseException:
             ctx.engine.execute("ROLLBACK")
             raise

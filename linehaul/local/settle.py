@@ -10,11 +10,14 @@ through the proxies, then plays an operator's day:
 * meanwhile, every ``pause`` seconds, each partition that has staged files gets a Pub/Sub message with
   ``continue_publishing=true``: the scheduler's message, or Pub/Sub's redelivery of a failed one;
 * the pipeline has *settled* when every delivery was answered, the logs are gone, nothing is staged under
-  ``processed/``, no upload part is left and no run holds the publisher's lease.
+  ``processed/``, no upload part is left, no run holds the publisher's lease, and no complete day waits
+  to be aggregated into the daily tables (when only that is left, the scheduler's message, without
+  attributes, is sent).
 
 It counts what an operator would look at: requests failed by the proxies, deliveries and redeliveries,
 publisher runs (and how many failed, or found the lease held), rows per table against the counts of parsing
-the same logs locally, and the seconds from the first upload to settling.
+the same logs locally, whether every row of the daily tables is the count of ``file_downloads``
+(:func:`linehaul.gcp.daily.check_daily_tables`), and the seconds from the first upload to settling.
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 from linehaul.convert import Converted, Converter
 from linehaul.gcp.clients import BIGQUERY_EMULATOR_HOST, STORAGE_EMULATOR_HOST
+from linehaul.gcp.daily import BigQueryAggregator, check_daily_tables
 from linehaul.local.flaky import FlakyCounts, FlakyProxy
 from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.local.runner import RunError, function_source, provision
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import read_blocks
+from linehaul.pipeline.daily import days_waiting
 from linehaul.pipeline.lease import is_held
 from linehaul.pipeline.naming import (
     is_quarantined,
@@ -46,6 +51,7 @@ from linehaul.pipeline.naming import (
     staged_prefix,
 )
 from linehaul.pipeline.ports import TableRef
+from linehaul.pipeline.settings import PublishSettings
 from linehaul.tables import Output, Table
 
 if TYPE_CHECKING:
@@ -91,6 +97,12 @@ class SettleReport:
     lease_left: bool = False
     run_errors: tuple[str, ...] = ()
     recovered: int = 0
+    daily: tuple[int, int, int] = (0, 0, 0)  # the daily tables' days, rows, and rows that differ (issue 29)
+
+    @property
+    def daily_in_step(self) -> bool:
+        """Every row of the daily tables is the count of ``file_downloads``, and they hold some."""
+        return self.daily[1] > 0 and self.daily[2] == 0
 
     @property
     def exactly_once(self) -> bool:
@@ -119,6 +131,8 @@ class SettleReport:
             *(f"  failed with {error}" for error in self.run_errors),
             f"left: {self.staged_left} staged files, {self.parts_left} upload parts, "
             f"lease {'held' if self.lease_left else 'free'}",
+            f"daily tables: {self.daily[0]} days, {self.daily[1]:,} rows, {self.daily[2]} differing from "
+            "file_downloads",
         ]
 
 
@@ -153,20 +167,21 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
             "process_fastly_log",
             env={**proxied, "RESULT_BUCKET": STAGING_BUCKET},
         )
+        settings = {
+            "GCP_PROJECT": stack.project,
+            "RESULT_BUCKET": STAGING_BUCKET,
+            "BIGQUERY_DATASET": f"{stack.project}.{DATASET}",
+            "LOCK_SECONDS": f"{plan.lock_seconds:g}",
+            **{table.setting: table.value for table in Table},
+        }
         publisher = FunctionServer(
             function_source("linehaul.runtime.publisher"),
             "load_processed_files_into_bigquery",
-            env={
-                **proxied,
-                "GCP_PROJECT": stack.project,
-                "RESULT_BUCKET": STAGING_BUCKET,
-                "BIGQUERY_DATASET": f"{stack.project}.{DATASET}",
-                "LOCK_SECONDS": f"{plan.lock_seconds:g}",
-                **{table.setting: table.value for table in Table},
-            },
+            env={**proxied, **settings},
         )
         with ingestor, publisher:
             day = _Day(stack, ingestor, publisher, plan)
+            day.settings = PublishSettings.from_env(settings)
             started = time.monotonic()
             day.ingest(logs)
             settled = day.publish_until_settled()
@@ -176,6 +191,7 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
         storage_counts, bigquery_counts = storage.counts(), bigquery.counts()
     admin, store = stack.bigquery_admin(), stack.blob_store()
     loaded = {table: admin.count_rows(TableRef(stack.project, DATASET, table.value)) for table in Table}
+    source = TableRef(stack.project, DATASET, Table.FILE_DOWNLOADS.value)
     return SettleReport(
         settled=settled,
         seconds=seconds,
@@ -193,6 +209,7 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
         lease_left=is_held(store, STAGING_BUCKET, datetime.now(UTC)),
         run_errors=run_errors,
         recovered=recovered,
+        daily=check_daily_tables(stack.bigquery_client(), source),
     )
 
 
@@ -208,6 +225,7 @@ class _Day:
         self.pending: list[Future[None]] = []
         self.deliveries = self.redeliveries = self.runs = self.runs_failed = 0
         self.lock = threading.Lock()  # the deliveries' tallies are counted from several threads
+        self.settings: PublishSettings | None = None
 
     def ingest(self, logs: Sequence[Path]) -> None:
         """Upload the logs and queue ``deliveries`` storage events for each, in a seeded order."""
@@ -237,6 +255,8 @@ class _Day:
                 if all(future.done() for future in [*self.pending, *runs]) and self._settled():
                     return True
                 partitions = sorted({partition_in(name) or "" for name in self.staged()} - {""})
+                if not partitions and self._days_waiting():  # the scheduler's message aggregates them
+                    partitions = [""]
                 free = self.plan.concurrency - sum(not future.done() for future in runs)
                 # at most `concurrency` runs at a time: Cloud Functions would queue the rest
                 runs += [
@@ -248,7 +268,7 @@ class _Day:
         return all(future.done() for future in self.pending) and self._settled()
 
     def _publish(self, partition: str) -> None:
-        attributes = {"partition": partition, "continue_publishing": "true"}
+        attributes = {"partition": partition, "continue_publishing": "true"} if partition else {}
         ok = self.publisher.pubsub_message(b"publish", attributes).ok
         with self.lock:
             self.runs += 1
@@ -276,7 +296,15 @@ class _Day:
             and parts_left is None
             and not self.staged()
             and not is_held(self.store, STAGING_BUCKET, datetime.now(UTC))
+            and not self._days_waiting()
         )
+
+    def _days_waiting(self) -> int:
+        """Complete days not aggregated yet (asked of the emulator directly: the operator's view)."""
+        if self.settings is None:
+            return 0
+        aggregator = BigQueryAggregator(self.stack.bigquery_client())
+        return days_waiting(aggregator, self.store, self.settings, datetime.now(UTC))
 
     def run_errors(self) -> tuple[str, ...]:
         """The errors that failed publisher runs (the message of each ERROR line the function logged)."""

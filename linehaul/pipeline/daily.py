@@ -152,15 +152,12 @@ def run_jobs(
     remaining: Callable[[], float],
     tally: DailyTally,
 ) -> bool:
-    """Submit every job that does not exist yet (``call`` tries each request again as the run's retries
-    do), then wait for each; failed ones go into ``tally``. False when the time ran out first (the jobs
-    still run: the lease keeps them for the next run)."""
+    """Submit every job (``call`` tries each request again as the run's retries do; an id submitted before,
+    by an earlier run or by an attempt whose answer was lost, is that job: 409), then wait for each; failed
+    ones go into ``tally``. False when the time ran out first (the jobs still run: the lease keeps them
+    for the next run)."""
     for job in jobs:
-        found: LoadJob | None = call(partial(aggregator.job, job.job_id))
-        if found is not None:
-            tally.jobs_reused += 1
-            continue
-        try:  # tried again if it fails: a retry of an insert that landed finds our job (409)
+        try:
             call(partial(aggregator.start_aggregate, job.job_id, job.source, job.table, job.day))
             tally.jobs_submitted += 1
         except JobExistsError:

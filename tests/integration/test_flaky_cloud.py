@@ -29,6 +29,7 @@ def test_a_flaky_cloud_settles_with_every_row_once(tmp_path: Path) -> None:
     print("\n" + "\n".join(report.lines()))
     assert report.settled
     assert report.exactly_once
+    assert report.daily_in_step  # the daily tables too (issue 29)
     assert (report.staged_left, report.parts_left, report.lease_left) == (0, 0, False)
     assert report.redeliveries == 0
     assert report.storage.failed_before > 0

@@ -150,3 +150,6 @@ def test_each_partition_says_when_it_was_last_written(
     written = partitions(bigquery_admin, dataset)
     assert written[("daily", "20261101")][1] > later[one][1]
     assert written[one] == later[one]
+    write(local_stack, DAY_ONE, f"{dataset}.daily$20261101")  # replaced by as many rows: written all the same
+    again = partitions(bigquery_admin, dataset)
+    assert again[("daily", "20261101")][1] > written[("daily", "20261101")][1]
