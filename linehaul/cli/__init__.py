@@ -21,6 +21,7 @@ _COMMANDS = {
     "stats": "stats_command",
     "query": "query_command",
     "report": "report_command",
+    "aggregate": "aggregate_command",
     "sample": "sample_command",
     "schema": "schema_command",
     "local": "local_command",

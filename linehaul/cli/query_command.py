@@ -37,6 +37,9 @@ parquet) and NDJSON row files, in an embedded database (no server):
   linehaul query logs/*.log.gz "SELECT details.installer.name AS installer, count(*) AS downloads
       FROM file_downloads GROUP BY ALL ORDER BY downloads DESC LIMIT 5"
 
+The daily tables that linehaul aggregate writes (DIR/downloads_daily.parquet, ...; give DIR or the files)
+are tables of their own: downloads_daily, downloads_by_installer_daily, ... as in BigQuery.
+
 The result prints as an aligned table, or with --json, --csv, --ndjson or --markdown. On files, --csv and
 --ndjson are written by DuckDB itself and streamed (| head returns at once, memory stays bounded), --json
 a batch of rows at a time; in CSV, records are a column per field with dotted names (details.installer.name),
@@ -96,9 +99,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.ndjson and (args.json or args.csv or args.markdown):
         print("linehaul query: --ndjson goes alone, without --json, --csv or --markdown", file=sys.stderr)
         return 2
-    engine = open_source("query", args, Table.FILE_DOWNLOADS)
+    daily: dict[Any, list[str]] = {}
+    if args.bigquery is None:  # issue 29: the daily tables linehaul aggregate writes, as tables of their own
+        from linehaul.cli.aggregate_command import split_daily_inputs
+
+        daily, args.files = split_daily_inputs(args.files)
+    engine = _daily_alone() if daily and not args.files else open_source("query", args, Table.FILE_DOWNLOADS)
     if isinstance(engine, int):
         return engine
+    if daily:
+        from linehaul.cli.aggregate_command import attach_daily_views
+
+        attach_daily_views(engine.connection, daily)  # type: ignore[union-attr]  # files: a Database
     with engine:
         try:
             if args.bigquery is None and (args.csv or args.ndjson or args.json):
@@ -124,6 +136,13 @@ def _run(args: argparse.Namespace) -> int:
         print(render_table(result.columns, result.rows))
         print(f"({len(result.rows)} row{'' if len(result.rows) == 1 else 's'})")
     return 1 if engine.failures else 0
+
+
+def _daily_alone() -> Database:
+    """A database of no rows, for the daily tables given alone (their views are added to it)."""
+    from linehaul.analysis.database import Database
+
+    return Database({})
 
 
 def _export(database: Database, sql: str, args: argparse.Namespace) -> None:
