@@ -10,8 +10,8 @@ inline CSS and SVG, no JavaScript, nothing fetched, so it opens anywhere, offlin
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from linehaul.analysis.coverage import Coverage
@@ -95,36 +95,55 @@ def _rows(engine: Engine, selection: Selection, parameters: Parameters, table: T
     return f"FROM {source} WHERE {selection.condition(engine.dialect, parameters)}"
 
 
-def _span(engine: Engine, selection: Selection, parameters: Parameters) -> SqlQuery:
-    text = (
-        f"SELECT MIN(timestamp), MAX(timestamp) {_rows(engine, selection, parameters, Table.FILE_DOWNLOADS)}"
-    )
-    return SqlQuery.of(text, parameters, "first and last download")
+def _moment(engine: Engine, selection: Selection, day: date | None, which: str) -> datetime | None:
+    """The first (``MIN``) or last (``MAX``) moment of the rows selected on ``day``: one day's rows read."""
+    if day is None:
+        return None
+    parameters = Parameters(engine.dialect)
+    rows = _rows(engine, replace(selection, window=TimeWindow(day, day)), parameters, Table.FILE_DOWNLOADS)
+    query = SqlQuery.of(f"SELECT {which}(timestamp) {rows}", parameters, f"{which.lower()} download")
+    found = engine.run(query)
+    return found[0][0] if found else None
 
 
 def _over_time(
     engine: Engine, selection: Selection
 ) -> tuple[datetime | None, datetime | None, str, tuple[tuple[datetime, int], ...]]:
-    rows = engine.run(_span(engine, selection, Parameters(engine.dialect)))
-    first, last = rows[0] if rows else (None, None)
-    pricing = bool(getattr(engine, "dry_run", False))  # BigQuery's dry runs return no rows: price it per day
+    """The first and last download, and the downloads per hour (up to three days) or per day. The days come
+    from ``count_by`` (the daily tables where they answer: :mod:`linehaul.analysis.daily`); the first and
+    last moment from those two days' rows, the hours from the rows."""
+    days = count_by(engine, "day", selection=selection)
+    pricing = bool(getattr(engine, "dry_run", False))  # a dry run has no rows: price the window's own days
+    first_day, last_day = days.first, days.last
+    if pricing:  # the window's first and last day, or the data's
+        span = engine.data_span(Table.FILE_DOWNLOADS)
+        first_day = selection.window.since or (span.first if span else None)
+        last_day = selection.window.until or (span.last if span else None)
+    first, last = _moment(engine, selection, first_day, "MIN"), _moment(engine, selection, last_day, "MAX")
     if (first is None or last is None) and not pricing:
         return None, None, "hour", ()
-    bucket = "hour" if first and last and last - first <= _HOURLY_UP_TO else "day"
+    if (first and last and last - first > _HOURLY_UP_TO) or (pricing and first_day != last_day):
+        held = {count.value: count.count for count in days.counts if isinstance(count.value, date)}
+        within = [day for day in held if days.first and days.last and days.first <= day <= days.last]
+        return (
+            first,
+            last,
+            "day",
+            tuple((datetime.combine(day, time(), UTC), held[day]) for day in sorted(within)),
+        )
     parameters = Parameters(engine.dialect)
-    moment = engine.dialect.truncate("timestamp", bucket)
+    moment = engine.dialect.truncate("timestamp", "hour")
     selected = _rows(engine, selection, parameters, Table.FILE_DOWNLOADS)
     text = f"SELECT {moment} AS bucket, COUNT(*) AS n {selected}\nGROUP BY bucket"
-    counted = engine.run(SqlQuery.of(text, parameters, f"downloads per {bucket}"))
+    counted = engine.run(SqlQuery.of(text, parameters, "downloads per hour"))
     counts = {moment.astimezone(UTC): int(count) for moment, count in counted}
     if not counts:
-        return first, last, bucket, ()
-    step = timedelta(hours=1) if bucket == "hour" else timedelta(days=1)
+        return first, last, "hour", ()
     at, end, points = min(counts), max(counts), []
-    while at <= end:  # every bucket, the empty ones too
+    while at <= end:  # every hour, the empty ones too
         points.append((at, counts.get(at, 0)))
-        at += step
-    return first, last, bucket, tuple(points)
+        at += timedelta(hours=1)
+    return first, last, "hour", tuple(points)
 
 
 def _simple_requests(engine: Engine, selection: Selection) -> int | None:
