@@ -16,7 +16,9 @@ bqemulator 1.4.0 has no cost model: a dry run says it would process 0 bytes, and
   required.``; and the job's configuration keeps its ``maximumBytesBilled`` (bqemulator drops it), so
   that ``jobs.get`` shows it as BigQuery's does.
 
-Tables are found with sqlglot (bqemulator's own parser): names in the emulator's catalog, qualified or of
+A table's size is measured again only when its rows or the time a job last wrote it changed
+(:func:`linehaul.local.bqdestinations.last_written`): measuring reads every row, and the publisher's
+aggregation jobs read ``file_downloads`` again and again. Tables are found with sqlglot (bqemulator's own parser): names in the emulator's catalog, qualified or of
 the job's ``defaultDataset``; anything else (CTEs, ``INFORMATION_SCHEMA``, UNNEST) reads nothing here.
 """
 
@@ -32,6 +34,8 @@ from bqemulator.api.dependencies import AppContext
 __all__ = ["billed_bytes", "estimate", "pricing_query_jobs"]
 
 _MIB = 1 << 20
+_SIZES: dict[tuple[int, str, str, str], tuple[Any, int]] = {}
+"""Each table's measured size, with its state then (rows, last write): measuring reads every row."""
 _MINIMUM_PER_TABLE = 10 * _MIB
 
 
@@ -60,15 +64,22 @@ def estimate(
     """(bytes processed, tables read) of ``sql`` in the emulator of ``ctx`` (see the module doc)."""
     from bqemulator.storage.sql_identifiers import quoted_table_ref
 
+    from linehaul.local.bqdestinations import last_written
+
     processed = tables = 0
     for owner, dataset, name in _tables(sql, default_dataset, project):
         if ctx.catalog.get_table(owner, dataset, name) is None:
             continue
         ref = quoted_table_ref(owner, dataset, name)
-        size = ctx.engine.execute(
-            f"SELECT coalesce(sum(strlen(CAST(to_json(t) AS VARCHAR))), 0) FROM {ref} AS t"
-        ).fetchone()
-        processed += int(size[0]) if size else 0
+        # measured again only when the table changed: its rows, and when a job last wrote it
+        rows = ctx.engine.execute(f"SELECT COUNT(*) FROM {ref}").fetchall()[0][0]
+        key, state = (id(ctx.engine), owner, dataset, name), (rows, last_written(ctx, owner, dataset, name))
+        if _SIZES.get(key, (None, 0))[0] != state:
+            size = ctx.engine.execute(
+                f"SELECT coalesce(sum(strlen(CAST(to_json(t) AS VARCHAR))), 0) FROM {ref} AS t"
+            ).fetchone()
+            _SIZES[key] = (state, int(size[0]) if size else 0)
+        processed += _SIZES[key][1]
         tables += 1
     return processed, tables
 

@@ -44,6 +44,7 @@ from bqemulator.api.dependencies import AppContext
 from bqemulator.catalog.models import PartitionMeta, TableMeta
 
 __all__ = [
+    "last_written",
     "listing_partition_writes",
     "note_written_partitions",
     "partition_rows",
@@ -98,6 +99,17 @@ def _has_writes(engine: Any) -> bool:
         "AND table_name = 'partition_writes'"
     ).fetchall()
     return bool(found and found[0][0])
+
+
+def last_written(ctx: AppContext, project: str, dataset: str, table: str) -> datetime | None:
+    """When a job last wrote the table (any partition), None if none did (or none is recorded)."""
+    if not _has_writes(ctx.engine):
+        return None
+    found = ctx.engine.execute(
+        f"SELECT MAX(modified) FROM {_WRITES} WHERE project = ? AND dataset = ? AND table_name = ?",
+        [project, dataset, table],
+    ).fetchall()
+    return found[0][0] if found else None
 
 
 def partition_rows(ctx: AppContext, project: str, dataset: str, table: str) -> dict[str, int]:
