@@ -1,5 +1,6 @@
-"""The local cloud as fixtures (a pytest plugin, loaded by tests/conftest.py): one stack per session, a fresh
-bucket and dataset per test, for every test folder that talks to fake GCS or the BigQuery emulator.
+"""The local cloud as fixtures (a pytest plugin, loaded by the conftest of each test folder that talks to fake
+GCS or the BigQuery emulator; never in the fast lane): one stack per session, a fresh bucket and dataset per
+test.
 
 ``LINEHAUL_BQ_COMPAT=0`` runs the BigQuery emulator without :mod:`linehaul.local.bqcompat` (in a child
 process): the compatibility tests then show which BigQuery behaviours upstream bqemulator lacks.

@@ -32,7 +32,7 @@ def _rows_of(rows: list[str], names: list[str]) -> list[str]:
     return [row for row in rows if normalise_project(json.loads(row)["project"]) in wanted]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=settings().max_examples * 4, deadline=None)
 @given(
     st.lists(_lines, max_size=16), st.lists(st.sampled_from(_NAMES), min_size=1, max_size=3), st.booleans()
 )

@@ -79,7 +79,7 @@ def run(store: MemoryBlobStore, loader: MemoryTableLoader, faults: Faults, clock
     clock.advance(5)  # far from the lease's 600 s
 
 
-@settings(max_examples=150)
+@settings(max_examples=settings().max_examples * 3 // 2)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_publishing_through_flaky_ports_loads_every_staged_row_once(seed: int) -> None:
     store = MemoryBlobStore("logs", "staging")
@@ -113,7 +113,7 @@ def parsed() -> tuple[list[str], list[str]]:
     return canonical(converted.downloads), canonical(converted.simple)
 
 
-@settings(max_examples=40)
+@settings(max_examples=settings().max_examples * 2 // 5)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_both_functions_through_flaky_ports_load_every_line_once(seed: int) -> None:
     """Three logs, each event delivered twice (and again while the ingestor fails), publisher runs between
