@@ -9,9 +9,9 @@ from typing import Any
 
 from linehaul import Converted, Converter, Download, Ignored, LineError, dumps_row, parse_line, to_row
 from linehaul.logs.sample import sample_lines
-from linehaul.pipeline.memory import MemoryTableLoader
 from linehaul.pipeline.ports import BlobStore, LoadJob, Schema, TableRef
 from linehaul.pipeline.settings import PublishSettings
+from linehaul.testing import MemoryTableLoader
 
 SETTINGS = PublishSettings(
     project="proj",

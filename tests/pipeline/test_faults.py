@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-from linehaul.pipeline.faults import Fault, Faults, FlakyBlobStore, FlakyTableLoader
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.ports import (
     BlobInfo,
     PreconditionFailedError,
@@ -17,6 +15,14 @@ from linehaul.pipeline.ports import (
 )
 from linehaul.pipeline.retries import Retries, is_transient
 from linehaul.schema import load_schema
+from linehaul.testing import (
+    Fault,
+    Faults,
+    FlakyBlobStore,
+    FlakyTableLoader,
+    MemoryBlobStore,
+    MemoryTableLoader,
+)
 
 TABLE = TableRef("proj", "pypi", "file_downloads")
 SEEDS = range(40)

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from linehaul.pipeline.lease import read_lease
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.naming import LOCK
 from linehaul.pipeline.ports import LoadError, TableRef
 from linehaul.pipeline.publish import MAX_FAILED_JOBS, PublishReport, publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.schema import load_schema
+from linehaul.testing import MemoryBlobStore, MemoryTableLoader
 from tests.pipeline.helpers import (
     SETTINGS,
     Clock,

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.naming import object_uri
 from linehaul.pipeline.ports import BlobStore, JobExistsError, LoadJob, TableLoader, TableRef
 from linehaul.tables import Table
+from linehaul.testing import MemoryBlobStore, MemoryTableLoader
 from tests.cloud import canonical_row
 
 Rows = list[dict[str, Any]]

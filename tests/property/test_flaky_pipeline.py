@@ -20,15 +20,14 @@ from hypothesis import strategies as st
 
 from linehaul.convert import Converted, Converter
 from linehaul.logs.sample import sample_lines
-from linehaul.pipeline.faults import Faults, FlakyBlobStore, FlakyTableLoader
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.lease import is_held
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.retries import Retries
 from linehaul.pipeline.settings import IngestSettings
+from linehaul.testing import Faults, FlakyBlobStore, FlakyTableLoader, MemoryBlobStore, MemoryTableLoader
 from tests.pipeline.helpers import SETTINGS, Clock, stage, staged_rows
 
 PARTITION = "20261101"

@@ -18,10 +18,10 @@ from linehaul import Download, Ignored, LineError, parse_line, to_row
 from linehaul.analysis.arrow import ndjson_to_arrow
 from linehaul.columnar.converter import ColumnarConverter
 from linehaul.pipeline.ingest import ingest_log
-from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import staged_names
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.tables import Output, Table
+from linehaul.testing import MemoryBlobStore
 from linehaul.useragents.kinds import MAX_NESTING
 from tests.columnar.reference import columnar_outcome, library_outcome, line_outcome
 from tests.hostile_agents import FIELDS, HOSTILE_VALUES, PREFIXES, agent_json, hostile_agent, line_with_agent

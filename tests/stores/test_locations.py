@@ -10,10 +10,10 @@ import pytest
 
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
-from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import object_uri
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.stores.locations import Location, LocationError, LocationStore, staging_bucket
+from linehaul.testing import MemoryBlobStore
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """Seeded faults for the pipeline's ports: any BlobStore or TableLoader made to fail now and then, as the real
-services do, for tests of what the pipeline does about it (yours too, like :mod:`linehaul.pipeline.memory`).
+services do, for tests of what the pipeline does about it (yours too, like :mod:`linehaul.testing.memory`).
 
     faults = Faults(seed=7, before=0.05, after=0.05, timeout=0.02)
     store = FlakyBlobStore(MemoryBlobStore(), faults)
