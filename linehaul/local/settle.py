@@ -1,6 +1,6 @@
 """The whole pipeline on a flaky local cloud: how long it takes to settle, and whether every row lands once.
 
-:func:`settle` puts a :class:`~linehaul.local.flaky.FlakyProxy` in front of each emulator, serves the real
+:func:`settle` puts a :class:`~linehaul.testing.FlakyProxy` in front of each emulator, serves the real
 ingestor and publisher functions (functions-framework, as :mod:`linehaul.local.runner` does) talking
 through the proxies, then plays an operator's day:
 
@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from linehaul.convert import Converted, Converter
 from linehaul.gcp.clients import BIGQUERY_EMULATOR_HOST, STORAGE_EMULATOR_HOST
-from linehaul.local.flaky import FlakyCounts, FlakyProxy
 from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.local.runner import RunError, function_source, provision
 from linehaul.logs.counts import ReadCounts
@@ -47,6 +46,7 @@ from linehaul.pipeline.naming import (
 )
 from linehaul.pipeline.ports import TableRef
 from linehaul.tables import Output, Table
+from linehaul.testing.proxy import FlakyCounts, FlakyProxy
 
 if TYPE_CHECKING:
     from linehaul.local.functions import FunctionServer

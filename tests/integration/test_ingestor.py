@@ -18,14 +18,13 @@ from functions_framework import create_app
 
 from linehaul.gcp import GcsBlobStore
 from linehaul.local import LocalStack
-from linehaul.local.flaky import FlakyProxy
-from linehaul.local.gcs_requests import storage_request_kind
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.naming import parts_prefix, pending_key, spilled_name
 from linehaul.pipeline.ports import StorageError
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.tables import Output
+from linehaul.testing import FlakyProxy, storage_request_kind
 from tests.pipeline.helpers import CrashError, Crashing, expected_outputs
 
 pytestmark = pytest.mark.integration
