@@ -9,7 +9,9 @@ without it. It holds what tests and benchmarks use, public so that your tests ca
   seeded and replayable (:mod:`linehaul.testing.faults`);
 - :class:`FlakyProxy`: an HTTP proxy in front of either emulator of the local cloud that fails a seeded
   fraction of requests, and counts them (by kind with :func:`storage_request_kind`, what Cloud Storage
-  bills per operation) (:mod:`linehaul.testing.proxy`, :mod:`linehaul.testing.storage_requests`).
+  bills per operation) (:mod:`linehaul.testing.proxy`, :mod:`linehaul.testing.storage_requests`);
+- :mod:`linehaul.testing.settle`: the whole pipeline played for a day on a flaky local cloud (the local
+  extra), to see that it settles with every row loaded once.
 
 One vocabulary for failures made on purpose: a *fault* (:class:`Fault`) is one failure of one call;
 ``Flaky…`` names what injects faults.

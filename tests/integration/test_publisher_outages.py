@@ -24,13 +24,13 @@ from linehaul.cli import main
 from linehaul.gcp import BigQueryAdmin, GcsBlobStore
 from linehaul.local import FunctionServer, LocalStack
 from linehaul.local.runner import function_source
-from linehaul.local.settle import expected_counts
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.sample import write_sample
 from linehaul.pipeline.naming import log_object_name
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema
 from linehaul.tables import Table
+from linehaul.testing.settle import expected_counts
 from tests.cloud import PROJECT
 
 pytestmark = pytest.mark.integration
