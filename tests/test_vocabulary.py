@@ -1,9 +1,13 @@
-"""One word per thing: tables, outputs and object names are values of their own types, not strings.
+"""One word per thing, one owner per rule: tables, outputs, object names and partitions are values of their
+own types, and the functions' variables and entry points are named in one module each.
 
 The names of tables and outputs are compared nowhere but in ``linehaul/tables.py`` (code compares
-:class:`~linehaul.tables.Table` and :class:`~linehaul.tables.Output` values), and object names are built only
-by ``linehaul/pipeline/naming.py``. These tests read the library's source: a typo in a table name can no
-longer route rows to the other table silently.
+:class:`~linehaul.tables.Table` and :class:`~linehaul.tables.Output` values); object names are built, and
+partitions written and read, only by ``linehaul/pipeline/naming.py``; the functions' environment variables
+are named only by ``linehaul/pipeline/settings.py``, their entry points only by
+``linehaul/runtime/entry_points.py``; and nothing the package runs imports ``linehaul.testing``. These tests
+read the library's source: a typo in a table name can no longer route rows to the other table silently, and
+a second owner of a rule fails here.
 """
 
 from __future__ import annotations
@@ -110,3 +114,25 @@ def test_the_guard_finds_a_name_built_by_hand() -> None:
 def test_the_guard_finds_a_string_comparison() -> None:
     tree = ast.parse('if table == "file_downloads" or kind in ("simple", "x"):\n    pass\n')
     assert [word for _, word in _words_compared(tree)] == ["file_downloads", "simple"]
+
+
+def _imported(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """The modules a module imports (``import x``, ``from x import y``; relative imports are not used)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.lineno, node.module
+
+
+def test_nothing_the_package_runs_imports_the_test_fakes() -> None:
+    """``linehaul.testing`` is for tests and benchmarks: the functions, the CLI and the backfills run
+    without it."""
+    found = [
+        f"{module}:{line}: imports {name}"
+        for module, tree in _modules()
+        if not module.startswith("linehaul/testing/")
+        for line, name in _imported(tree)
+        if name == "linehaul.testing" or name.startswith("linehaul.testing.")
+    ]
+    assert found == [], "only tests and benchmarks import linehaul.testing:\n" + "\n".join(found)
