@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from linehaul.analysis.fields import FIELDS, MIRROR_INSTALLERS, Field, Sort
     from linehaul.analysis.parquet import ParquetOutput, ParquetTableWriter, write_parquet
     from linehaul.analysis.report import gather_report, write_report
-    from linehaul.analysis.selection import Mirrors, Selection, TimeWindow, normalise_project
+    from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
     from linehaul.analysis.sources import LogReading, ReadCounts, expand_paths, read_events, read_rows
     from linehaul.analysis.stats import STATS_FIELDS, Count, Order, Stats, count_by
 
@@ -62,7 +62,6 @@ __all__ = [
     "expand_paths",
     "gather_report",
     "ndjson_to_arrow",
-    "normalise_project",
     "open_database",
     "read_arrow",
     "read_events",
@@ -97,7 +96,6 @@ _LAZY = {
     "Mirrors": "selection",
     "Selection": "selection",
     "TimeWindow": "selection",
-    "normalise_project": "selection",
     "LogReading": "sources",
     "ReadCounts": "sources",
     "expand_paths": "sources",

@@ -24,12 +24,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import MissingExtraError, QueryError
 from linehaul.analysis.fields import DUCKDB, Dialect
 from linehaul.analysis.inputs import Input, InputKind, classify, expand_inputs, table_of_columns
 from linehaul.analysis.overlaps import Duplicate, distinct_inputs, refuse_rows_of_logs
-from linehaul.analysis.selection import TimeWindow, normalise_project
+from linehaul.analysis.selection import TimeWindow
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import STDIN, LogFileError
 from linehaul.logs.narrow import ProjectLines
@@ -189,7 +191,7 @@ class Database:
             raise
         logs = [item.path for item in inputs if item.kind is InputKind.LOG]
         rows = [(item.path, item.table) for item in inputs if item.kind is InputKind.ROWS and item.table]
-        if STDIN in logs or ProjectLines.of(map(normalise_project, projects)) is None:  # stdin: read once
+        if STDIN in logs or ProjectLines.of(map(canonicalize_name, projects)) is None:  # stdin: read once
             projects = ()
         if not logs and not rows:
             return cls(files, inputs=inputs, connection=connection, duplicates=duplicates)

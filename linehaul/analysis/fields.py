@@ -119,7 +119,8 @@ class Dialect:
         return f"regexp_replace({padded}, '0*([0-9]{{10}})', '\\1', 'g')"
 
     def normalised_name(self, expression: str) -> str:
-        """A project name as PEP 503 normalises it: runs of ``-_.`` become one ``-``, in lower case."""
+        """A project name as PEP 503 normalises it (``packaging.utils.canonicalize_name``, to which
+        tests/analysis/test_selection.py holds this SQL): runs of ``-_.`` become one ``-``, in lower case."""
         if self.is_bigquery:
             return f"LOWER(REGEXP_REPLACE({expression}, r'[-_.]+', '-'))"
         # The same result as the regular expression, ten times faster on DuckDB: most names have no run.

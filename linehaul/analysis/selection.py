@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from packaging.utils import canonicalize_name
+
 from linehaul.analysis.fields import FIELDS, Dialect, Parameters, Sort, mirror_condition
 from linehaul.tables import Table
 
-__all__ = ["FILTERS", "Mirrors", "Selection", "TimeWindow", "check_project_name", "normalise_project"]
+__all__ = ["FILTERS", "Mirrors", "Selection", "TimeWindow", "check_project_name"]
 
 FILTERS = ("installer", "python", "system", "country")
 """The fields that have a filter of their own on the command line (``--installer pip``); any field of
@@ -27,11 +29,6 @@ _REQUIREMENT = re.compile(
     r"\s*(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^]]*\])?\s*"
     r"(?P<operator>===|==|!=|<=|>=|~=|<|>|@|;)\s*(?P<version>[^,;\s]*)"
 )
-
-
-def normalise_project(name: str) -> str:
-    """A project name as PEP 503 normalises it: ``Zope.Interface`` → ``zope-interface``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def check_project_name(name: str) -> None:
@@ -180,7 +177,7 @@ class Selection:
         parts = [self.window.condition(dialect, parameters)]
         if not timestamp_only:
             if self.projects:
-                names = tuple(dict.fromkeys(normalise_project(name) for name in self.projects))
+                names = tuple(dict.fromkeys(canonicalize_name(name) for name in self.projects))
                 placeholder = parameters.add("projects", "ARRAY<STRING>", names)
                 parts.append(dialect.is_in(dialect.normalised_name("project"), placeholder))
             for field, values in self.filters:
