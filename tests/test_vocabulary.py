@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from linehaul.pipeline.naming import PARTITION_PATTERN
 from linehaul.tables import Output, Table
 
 LIBRARY = Path(__file__).parents[1] / "linehaul"
@@ -67,10 +68,9 @@ def test_table_and_output_names_are_compared_only_as_values() -> None:
     assert found == [], "compare Table/Output values, not their names:\n" + "\n".join(found)
 
 
-def _names_built(tree: ast.Module, prefix: str) -> Iterator[tuple[int, str]]:
-    """String constants, and the literal starts of f-strings, that begin an object name or URI with
-    ``prefix``. Docstrings describe names (they build none) and are left out, as are the texts that show
-    users a form to type (``gs://BUCKET``)."""
+def _texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """String constants, the literal pieces of f-strings (their format specifications too), but no
+    docstring: docstrings describe names and formats, they build none."""
     docstrings = {
         id(node.body[0].value)
         for node in ast.walk(tree)
@@ -80,14 +80,16 @@ def _names_built(tree: ast.Module, prefix: str) -> Iterator[tuple[int, str]]:
         and isinstance(node.body[0].value, ast.Constant)
     }
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and node.value.startswith(prefix)
-            and id(node) not in docstrings
-            and not _is_user_form(node.value)
-        ):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             yield node.lineno, node.value
+
+
+def _names_built(tree: ast.Module, prefix: str) -> Iterator[tuple[int, str]]:
+    """String constants, and the literal starts of f-strings, that begin an object name or URI with
+    ``prefix``, but the texts that show users a form to type (``gs://BUCKET``)."""
+    for line, text in _texts(tree):
+        if text.startswith(prefix) and not _is_user_form(text):
+            yield line, text
 
 
 @pytest.mark.parametrize("prefix", NAME_PREFIXES)
@@ -98,6 +100,31 @@ def test_object_names_are_built_only_by_naming(prefix: str) -> None:
         for line, text in _names_built(tree, prefix)
     ]
     assert found == [], f"build {prefix!r} names with linehaul.pipeline.naming:\n" + "\n".join(found)
+
+
+PARTITION_FORMS = ("%Y%m%d", "%Y/%m/%d", PARTITION_PATTERN)
+"""How a partition (or the day folders of a log's object name) is written or read as text."""
+
+
+def _partition_forms(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    for line, text in _texts(tree):
+        yield from ((line, form) for form in PARTITION_FORMS if form in text)
+
+
+def test_partitions_are_written_and_read_only_by_naming() -> None:
+    found = [
+        f"{module}:{line}: {form!r}"
+        for module, tree in _modules("linehaul/pipeline/naming.py")
+        for line, form in _partition_forms(tree)
+    ]
+    assert found == [], "make and read partitions with linehaul.pipeline.naming.Partition:\n" + "\n".join(
+        found
+    )
+
+
+def test_the_guard_finds_a_partition_written_by_hand() -> None:
+    tree = ast.parse('"""%Y%m%d in a docstring"""\npart = f"{day:%Y%m%d}"\nsql = "r\'^[0-9]{8}$\'"\n')
+    assert sorted(form for _, form in _partition_forms(tree)) == ["%Y%m%d", PARTITION_PATTERN]
 
 
 def _is_user_form(text: str) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from google.api_core.exceptions import GoogleAPICallError
@@ -30,6 +30,7 @@ from linehaul.analysis.fields import BIGQUERY, Dialect, Parameter
 from linehaul.analysis.selection import TimeWindow
 from linehaul.gcp.clients import bigquery_client
 from linehaul.gcp.costs import DEFAULT_DATASET, DEFAULT_MAX_BYTES_BILLED, human_bytes
+from linehaul.pipeline.naming import PARTITION_PATTERN, Partition
 from linehaul.tables import Table
 
 __all__ = [
@@ -229,7 +230,7 @@ class BigQueryEngine:
         query = SqlQuery(
             "SELECT MIN(partition_id), MAX(partition_id)\n"
             f"FROM `{self.project}.{self.dataset}.INFORMATION_SCHEMA.PARTITIONS`\n"
-            "WHERE table_name = @table_name AND REGEXP_CONTAINS(partition_id, r'^[0-9]{8}$')",
+            f"WHERE table_name = @table_name AND REGEXP_CONTAINS(partition_id, r'^{PARTITION_PATTERN}$')",
             (Parameter("table_name", "STRING", self.tables[Table.of(table)]),),
             "the days the table holds",
         )
@@ -238,7 +239,7 @@ class BigQueryEngine:
         first, last = next(iter(rows), (None, None))
         if first is None or last is None:
             return None
-        first_day, last_day = _day(first), _day(last)
+        first_day, last_day = Partition(first).day, Partition(last).day
         start = datetime.combine(first_day, time(), UTC)
         end = min(datetime.combine(last_day + timedelta(days=1), time(), UTC), datetime.now(UTC))
         return DataSpan(first_day, last_day, start, end)
@@ -255,7 +256,3 @@ class BigQueryEngine:
         columns = tuple(field.name for field in rows.schema)
         values = tuple(tuple(_plain(value) for value in row.values()) for row in rows)
         return QueryOutcome(columns, values, job.total_bytes_processed)
-
-
-def _day(partition: str) -> date:
-    return datetime.strptime(partition, "%Y%m%d").replace(tzinfo=UTC).date()

@@ -24,6 +24,7 @@ from linehaul.logs.files import LogFileError, read_blocks
 from linehaul.logs.sample import write_sample
 from linehaul.pipeline.backlog import staged_partitions
 from linehaul.pipeline.naming import (
+    Partition,
     log_object_name,
     object_uri,
     quarantine_name,
@@ -105,7 +106,9 @@ def demo_logs(directory: Path, lines: int = 20_000) -> list[Path]:
         datetime(2026, 11, 2, tzinfo=UTC),
     )
     return [
-        write_sample(directory / f"demo-{start:%Y%m%d}.log.gz", lines=lines, seed=number, start=start)
+        write_sample(
+            directory / f"demo-{Partition.of_day(start)}.log.gz", lines=lines, seed=number, start=start
+        )
         for number, start in enumerate(starts, 1)
     ]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from linehaul.pipeline.naming import is_partition, partition_in, staged_output, staged_prefix
+from linehaul.pipeline.naming import Partition, is_partition, partition_in, staged_output, staged_prefix
 from linehaul.pipeline.ports import BlobInfo, BlobStore
 from linehaul.pipeline.retries import Retries
 from linehaul.tables import Output
@@ -49,12 +49,12 @@ class OutputTally:
         self.partitions.setdefault(partition, Tally()).add(info)
 
 
-def staged_partitions(store: BlobStore, bucket: str, retries: Retries | None = None) -> list[str]:
+def staged_partitions(store: BlobStore, bucket: str, retries: Retries | None = None) -> list[Partition]:
     """The partitions that hold files to load (``processed/YYYYMMDD/``), oldest first."""
     prefix = staged_prefix(Output.DOWNLOADS)
     folders = (retries or Retries()).call(lambda: list(store.folders(bucket, prefix)))
     partitions = (folder.removeprefix(prefix).rstrip("/") for folder in folders)
-    return sorted(partition for partition in partitions if is_partition(partition))
+    return sorted(Partition(partition) for partition in partitions if is_partition(partition))
 
 
 def tally_outputs(

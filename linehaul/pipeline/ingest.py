@@ -39,12 +39,11 @@ from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError, stream_blocks
 from linehaul.pipeline.background import BackgroundWriter
 from linehaul.pipeline.naming import (
+    Partition,
     is_quarantined,
     loaded_marker,
     log_name,
     object_uri,
-    partition_of,
-    partition_of_timestamp,
     pending_key,
     pending_prefix,
     staged_names,
@@ -73,7 +72,7 @@ class IngestReport:
     source: str
     outcome: Literal["ingested", "quarantined", "missing", "skipped"]
     counts: ReadCounts = field(default_factory=ReadCounts)
-    partition: str | None = None
+    partition: Partition | None = None
     staged: tuple[str, ...] = ()
     already_loaded: tuple[str, ...] = ()
     damage: str | None = None
@@ -167,7 +166,7 @@ class _Outputs:
         for output, data in encoded.items():
             self.write(output, data)
 
-    def finish(self, partition: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def finish(self, partition: Partition) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Name every output after ``partition``; returns (staged, already loaded). An output of rows whose
         staged file was loaded already is left unfinished (discarded)."""
         names = staged_names(partition, self.log)
@@ -202,7 +201,7 @@ class _Reading:
     """What reading a log did: its outputs' counts, where they were staged, and where it broke off."""
 
     counts: ReadCounts
-    partition: str
+    partition: Partition
     staged: tuple[str, ...]
     already_loaded: tuple[str, ...]
     damage: str | None
@@ -231,7 +230,7 @@ def ingest_log(
     quarantine_bucket = settings.quarantine_bucket or bucket
     if bucket == quarantine_bucket and is_quarantined(name):
         return IngestReport(source, "skipped")  # the event of its own quarantining: ingesting it would loop
-    fallback = partition_of((created or datetime.now(UTC)).date())
+    fallback = Partition.of_day((created or datetime.now(UTC)).date())
     try:
         with (KeptConverters() if converters is None else converters).lend() as converter:
             reading = _read(store, bucket, name, generation, settings.result_bucket, fallback, converter)
@@ -263,7 +262,7 @@ def _read(
     name: str,
     generation: int | None,
     staging: str,
-    fallback: str,
+    fallback: Partition,
     convert: Converter,
 ) -> _Reading:
     """The one pass over the log, after removing what crashed runs of it left: convert it, write its outputs
@@ -290,7 +289,7 @@ def _read(
             damage = error.reason
         finally:
             outputs.background.close()  # every write done before the outputs are named
-        partition = partition_of_timestamp(earliest) if earliest else fallback
+        partition = Partition.of_timestamp(earliest) if earliest else fallback
         staged, already_loaded = outputs.finish(partition)
     return _Reading(outputs.counts, partition, staged, already_loaded, damage)
 
