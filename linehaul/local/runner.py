@@ -191,12 +191,11 @@ def _kept_lines(stack: LocalStack, output: Output) -> int:
 def _counts(stack: LocalStack, files: int, lines: int) -> RunCounts:
     admin = stack.bigquery_admin()
     store = stack.blob_store()
-    rows = {table: admin.count_rows(TableRef(stack.project, DATASET, table.value)) for table in Table}
+    rows = {table.value: admin.count_rows(TableRef(stack.project, DATASET, table.value)) for table in Table}
     counts = ReadCounts(
         files=files,
         lines=lines,
-        file_downloads=rows[Table.FILE_DOWNLOADS],
-        simple_requests=rows[Table.SIMPLE_REQUESTS],
+        **rows,  # the rows of each table are counted under its name
         unprocessed=_kept_lines(stack, Output.UNPROCESSED),
         ignored=_kept_lines(stack, Output.IGNORED),
     )

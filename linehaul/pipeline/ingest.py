@@ -87,18 +87,13 @@ class IngestReport:
         elif self.outcome == "skipped":
             message = f"{self.source} is a quarantined log: not ingested again"
         else:
-            counts = self.counts
-            message = (
-                f"{self.outcome} {self.source}: {counts.lines} lines, "
-                f"{counts.file_downloads} file_downloads, {counts.simple_requests} simple_requests, "
-                f"{counts.unprocessed} unprocessed, {counts.ignored} ignored"
-            )
+            message = f"{self.outcome} {self.source}: {self.counts.in_words()}"
         severity = "WARNING" if self.outcome == "quarantined" else "INFO"
         internal = self.counts.internal_errors_message()
         if internal is not None:  # a bug of linehaul's: every line is kept, and it must be seen
             message, severity = f"{message}; {internal}", "ERROR"
         record = {name: value for name, value in asdict(self).items() if name != "counts"}
-        counts_record = {name: value for name, value in asdict(self.counts).items() if name != "files"}
+        counts_record = {name: getattr(self.counts, name) for name in ReadCounts.line_names()}
         return {"severity": severity, "message": message, **record, **counts_record}
 
 

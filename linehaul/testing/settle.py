@@ -98,9 +98,7 @@ class SettleReport:
         return self.loaded == {table: self.expected_rows(table) for table in Table}
 
     def expected_rows(self, table: Table) -> int:
-        return (
-            self.expected.file_downloads if table is Table.FILE_DOWNLOADS else self.expected.simple_requests
-        )
+        return self.expected.rows(table)
 
     def lines(self) -> list[str]:
         outcome = (
