@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from linehaul._columns import Column, json_encoder, record_json_encoder, record_python_encoder
+from linehaul._columns import json_encoder, record_json_encoder, record_python_encoder
 from linehaul._fields import timestamp_text
 from linehaul.events import Download, Event
+from linehaul.schema import Column
 from linehaul.tables import Table
 
 __all__ = [

@@ -35,7 +35,7 @@ from linehaul.analysis.selection import TimeWindow
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import STDIN, LogFileError
 from linehaul.logs.narrow import ProjectLines
-from linehaul.schema import Field
+from linehaul.schema import Column, column_type
 from linehaul.tables import Table
 
 try:
@@ -74,14 +74,14 @@ _DUCKDB_TYPES = {
 }
 
 
-def _duckdb_type(column: Field) -> str:
-    if column["type"] in ("RECORD", "STRUCT"):
+def _duckdb_type(column: Column) -> str:
+    if column_type(column) == "RECORD":
         return (
             "STRUCT("
             + ", ".join(f'"{child["name"]}" {_duckdb_type(child)}' for child in column["fields"])
             + ")"
         )
-    return _DUCKDB_TYPES[column["type"]]
+    return _DUCKDB_TYPES[column_type(column)]
 
 
 def _empty_view(table: Table) -> str:

@@ -22,7 +22,8 @@ from typing import Any, TypeAlias
 import pyarrow as pa
 import pyarrow.compute as compute
 
-from linehaul._columns import Column, column_name
+from linehaul._columns import column_name
+from linehaul.schema import Column, column_type
 
 Array: TypeAlias = "pa.Array[Any]"
 """An Arrow array (the stubs' generic type, spelled once)."""
@@ -105,23 +106,15 @@ Value = Text | Coded | Timestamp | Details | Record
 _SCALARS: dict[str, pa.DataType] = {
     "STRING": pa.string(),
     "BOOLEAN": pa.bool_(),
-    "BOOL": pa.bool_(),
     "INTEGER": pa.int64(),
-    "INT64": pa.int64(),
     "FLOAT": pa.float64(),
-    "FLOAT64": pa.float64(),
     "TIMESTAMP": pa.timestamp("us", tz="UTC"),
 }
-_RECORDS = frozenset({"RECORD", "STRUCT"})
-
-
-def _kind(column: Column) -> str:
-    return str(column["type"]).upper()
 
 
 def _arrow_type(column: Column) -> pa.DataType:
-    kind = _kind(column)
-    if kind in _RECORDS:
+    kind = column_type(column)
+    if kind == "RECORD":
         return pa.struct([arrow_field(child) for child in column["fields"]])
     if kind not in _SCALARS:
         raise ValueError(f"column {column['name']!r}: no Arrow type for BigQuery type {kind}")
@@ -203,10 +196,10 @@ def _taken(coded: Coded) -> Array:
 
 def _json_pieces(column: Column, value: Value | None, pieces: list[Piece]) -> None:
     """Add the pieces of ``column``'s JSON text for ``value`` (a null array piece writes ``null``)."""
-    kind = _kind(column)
+    kind = column_type(column)
     if value is None:
         pieces.append("null")
-    elif isinstance(value, Record) and kind in _RECORDS:
+    elif isinstance(value, Record) and kind == "RECORD":
         for index, child in enumerate(column["fields"]):
             name = column_name(child)
             pieces.append(("{" if index == 0 else ",") + json.dumps(name) + ":")
@@ -214,7 +207,7 @@ def _json_pieces(column: Column, value: Value | None, pieces: list[Piece]) -> No
         pieces.append("}" if column["fields"] else "{}")
     elif isinstance(value, Timestamp) and kind == "TIMESTAMP":
         pieces += ['"', value.day, "T", value.time, 'Z"']
-    elif isinstance(value, Details) and kind in _RECORDS:
+    elif isinstance(value, Details) and kind == "RECORD":
         pieces.append(value.json)
     elif isinstance(value, Coded) and kind == "STRING":
         pieces.append(value)
@@ -236,18 +229,18 @@ def arrow_rows(
 
 
 def _arrow_array(column: Column, value: Value | None, rows: int) -> Array:
-    kind, kind_type = _kind(column), _arrow_type(column)
+    kind, kind_type = column_type(column), _arrow_type(column)
     if value is None:
         nulls: Array = pa.nulls(rows, kind_type)  # type: ignore[call-overload]
         return nulls
-    if isinstance(value, Record) and kind in _RECORDS:
+    if isinstance(value, Record) and kind == "RECORD":
         children = [
             _arrow_array(child, value.fields.get(column_name(child)), rows) for child in column["fields"]
         ]
         return pa.StructArray.from_arrays(children, fields=list(kind_type))  # type: ignore[call-overload]
     if isinstance(value, Timestamp) and kind == "TIMESTAMP":
         return value.text().cast(kind_type)
-    if isinstance(value, Details) and kind in _RECORDS:
+    if isinstance(value, Details) and kind == "RECORD":
         return value.arrow()
     if isinstance(value, Coded) and kind == "STRING":
         return value.arrow()
