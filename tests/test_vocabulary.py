@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from linehaul.pipeline.naming import PARTITION_PATTERN
+from linehaul.pipeline.settings import Setting
 from linehaul.tables import Output, Table
 
 LIBRARY = Path(__file__).parents[1] / "linehaul"
@@ -163,3 +164,27 @@ def test_nothing_the_package_runs_imports_the_test_fakes() -> None:
         if name == "linehaul.testing" or name.startswith("linehaul.testing.")
     ]
     assert found == [], "only tests and benchmarks import linehaul.testing:\n" + "\n".join(found)
+
+
+def _words_of(tree: ast.Module, words: set[str]) -> Iterator[tuple[int, str]]:
+    """Texts (no docstring) that are one of ``words``, whole: a name used, not a name in a sentence."""
+    yield from ((line, text) for line, text in _texts(tree) if text in words)
+
+
+def test_the_functions_variables_are_named_only_by_their_settings() -> None:
+    """The functions' environment is read and written by ``linehaul/pipeline/settings.py`` alone
+    (``from_env``, ``to_env``, :class:`Setting`): no other module spells a variable's name."""
+    names = {str(setting) for setting in Setting}
+    found = [
+        f"{module}:{line}: {text!r}"
+        for module, tree in _modules("linehaul/pipeline/settings.py")
+        for line, text in _words_of(tree, names)
+    ]
+    assert found == [], "name the functions' variables with linehaul.pipeline.settings:\n" + "\n".join(found)
+
+
+def test_the_guard_finds_a_variable_named_by_hand() -> None:
+    tree = ast.parse(
+        '"""RESULT_BUCKET in a docstring"""\nenv = {"RESULT_BUCKET": "b", "X": "set RESULT_BUCKET"}\n'
+    )
+    assert [text for _, text in _words_of(tree, {"RESULT_BUCKET"})] == ["RESULT_BUCKET"]

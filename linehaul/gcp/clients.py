@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, TypeAlias
 import google.cloud.storage as storage
 from google.auth.credentials import AnonymousCredentials, Credentials
 
+from linehaul.pipeline.settings import Setting
+
 if TYPE_CHECKING:  # imported where used: the ingestor does not pay for it
     from google.cloud import bigquery
 
@@ -51,7 +53,7 @@ def storage_client(
     else of Google Cloud. Without a project: $GOOGLE_CLOUD_PROJECT or $GCP_PROJECT, else a placeholder
     (reading and writing objects needs none)."""
     env = os.environ if environ is None else environ
-    project = project or env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or "_"
+    project = project or env.get("GOOGLE_CLOUD_PROJECT") or env.get(Setting.GCP_PROJECT) or "_"
     url = _emulator_url(endpoint, STORAGE_EMULATOR_HOST, environ)
     if url is None:
         return _without_bucket_probe(storage.Client(project=project))

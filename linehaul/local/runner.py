@@ -32,6 +32,7 @@ from linehaul.pipeline.naming import (
     staged_prefix,
 )
 from linehaul.pipeline.ports import TableRef
+from linehaul.pipeline.settings import IngestSettings, PublishSettings
 from linehaul.pipeline.status import read_status
 from linehaul.tables import Output, Table
 
@@ -45,7 +46,9 @@ __all__ = [
     "RunCounts",
     "RunError",
     "demo_logs",
+    "ingest_settings",
     "provision",
+    "publish_settings",
     "report",
     "run_pipeline",
 ]
@@ -124,18 +127,20 @@ def _count_lines(path: Path) -> int:
     return count + (last != b"\n")
 
 
-def _ingestor_env(stack: LocalStack) -> dict[str, str]:
-    return {**stack.env, "RESULT_BUCKET": STAGING_BUCKET}
+def ingest_settings() -> IngestSettings:
+    """The ingestor's settings on the local cloud (its environment: their :meth:`~IngestSettings.to_env`)."""
+    return IngestSettings(result_bucket=STAGING_BUCKET)
 
 
-def _publisher_env(stack: LocalStack) -> dict[str, str]:
-    return {
-        **stack.env,
-        "GCP_PROJECT": stack.project,
-        "RESULT_BUCKET": STAGING_BUCKET,
-        "BIGQUERY_DATASET": f"{stack.project}.{DATASET}",
-        **{table.setting: table.value for table in Table},
-    }
+def publish_settings(stack: LocalStack) -> PublishSettings:
+    """The publisher's settings on the local cloud: both tables, under their names, in its dataset."""
+    return PublishSettings(
+        project=stack.project,
+        result_bucket=STAGING_BUCKET,
+        datasets=((stack.project, DATASET),),
+        download_table=Table.FILE_DOWNLOADS.value,
+        simple_table=Table.SIMPLE_REQUESTS.value,
+    )
 
 
 def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], None] = print) -> RunCounts:
@@ -145,7 +150,9 @@ def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], N
     store = stack.blob_store()
     lines = 0
     ingestor = FunctionServer(
-        function_source("linehaul.runtime.ingestor"), "process_fastly_log", env=_ingestor_env(stack)
+        function_source("linehaul.runtime.ingestor"),
+        "process_fastly_log",
+        env={**stack.env, **ingest_settings().to_env()},
     )
     with ingestor:
         for log in logs:
@@ -164,7 +171,7 @@ def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], N
     publisher = FunctionServer(
         function_source("linehaul.runtime.publisher"),
         "load_processed_files_into_bigquery",
-        env=_publisher_env(stack),
+        env={**stack.env, **publish_settings(stack).to_env()},
     )
     with publisher:
         partitions, runs = staged_partitions(store, STAGING_BUCKET), 0

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from linehaul.convert import Converted, Converter
 from linehaul.gcp.clients import BIGQUERY_EMULATOR_HOST, STORAGE_EMULATOR_HOST
 from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
-from linehaul.local.runner import RunError, function_source, provision
+from linehaul.local.runner import RunError, function_source, ingest_settings, provision, publish_settings
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import read_blocks
 from linehaul.pipeline.lease import is_held
@@ -146,22 +146,16 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
                    seed=plan.seed + 1) as bigquery,
     ):  # fmt: skip
         proxied = {**stack.env, STORAGE_EMULATOR_HOST: storage.url, BIGQUERY_EMULATOR_HOST: bigquery.url}
+        publishing = replace(publish_settings(stack), lock_seconds=plan.lock_seconds)
         ingestor = FunctionServer(
             function_source("linehaul.runtime.ingestor"),
             "process_fastly_log",
-            env={**proxied, "RESULT_BUCKET": STAGING_BUCKET},
+            env={**proxied, **ingest_settings().to_env()},
         )
         publisher = FunctionServer(
             function_source("linehaul.runtime.publisher"),
             "load_processed_files_into_bigquery",
-            env={
-                **proxied,
-                "GCP_PROJECT": stack.project,
-                "RESULT_BUCKET": STAGING_BUCKET,
-                "BIGQUERY_DATASET": f"{stack.project}.{DATASET}",
-                "LOCK_SECONDS": f"{plan.lock_seconds:g}",
-                **{table.setting: table.value for table in Table},
-            },
+            env={**proxied, **publishing.to_env()},
         )
         with ingestor, publisher:
             day = _Day(stack, ingestor, publisher, plan)

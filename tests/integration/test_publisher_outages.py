@@ -28,6 +28,7 @@ from linehaul.logs.counts import ReadCounts
 from linehaul.logs.sample import write_sample
 from linehaul.pipeline.naming import log_object_name
 from linehaul.pipeline.ports import TableRef
+from linehaul.pipeline.settings import TABLE_SETTINGS
 from linehaul.schema import load_schema
 from linehaul.tables import Table
 from linehaul.testing.settle import expected_counts
@@ -68,7 +69,7 @@ class Deployment:
             "LOG_BUCKET": self.logs,
             "BIGQUERY_DATASET": f"{PROJECT}.{self.dataset}",
             "LOAD_RETRY_SECONDS": f"{RETRY_SECONDS:g}",
-            **{table.setting: table.value for table in Table},
+            **{str(TABLE_SETTINGS[table]): table.value for table in Table},
         }
         for name, value in self.env.items():  # linehaul status and schema apply read them too
             monkeypatch.setenv(name, value)
