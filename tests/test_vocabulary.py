@@ -20,6 +20,7 @@ import pytest
 
 from linehaul.pipeline.naming import PARTITION_PATTERN
 from linehaul.pipeline.settings import Setting
+from linehaul.runtime.entry_points import ENTRY_POINTS
 from linehaul.tables import Output, Table
 
 LIBRARY = Path(__file__).parents[1] / "linehaul"
@@ -71,7 +72,8 @@ def test_table_and_output_names_are_compared_only_as_values() -> None:
 
 def _texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
     """String constants, the literal pieces of f-strings (their format specifications too), but no
-    docstring: docstrings describe names and formats, they build none."""
+    docstring (docstrings describe names and formats, they build none) and not ``__all__``'s names (the
+    module's own Python names)."""
     docstrings = {
         id(node.body[0].value)
         for node in ast.walk(tree)
@@ -80,8 +82,20 @@ def _texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
+    exported = {
+        id(item)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and [target.id for target in node.targets if isinstance(target, ast.Name)] == ["__all__"]
+        and isinstance(node.value, ast.List | ast.Tuple)
+        for item in node.value.elts
+    }
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings | exported
+        ):
             yield node.lineno, node.value
 
 
@@ -188,3 +202,15 @@ def test_the_guard_finds_a_variable_named_by_hand() -> None:
         '"""RESULT_BUCKET in a docstring"""\nenv = {"RESULT_BUCKET": "b", "X": "set RESULT_BUCKET"}\n'
     )
     assert [text for _, text in _words_of(tree, {"RESULT_BUCKET"})] == ["RESULT_BUCKET"]
+
+
+def test_the_entry_points_are_named_only_by_their_module() -> None:
+    """The functions' entry points and modules are spelled in ``linehaul/runtime/entry_points.py`` alone
+    (the names that define them are held to it by ``tests/runtime/test_entry_points.py``)."""
+    names = {entry.name for entry in ENTRY_POINTS} | {entry.module for entry in ENTRY_POINTS}
+    found = [
+        f"{module}:{line}: {text!r}"
+        for module, tree in _modules("linehaul/runtime/entry_points.py")
+        for line, text in _words_of(tree, names)
+    ]
+    assert found == [], "name the functions with linehaul.runtime.entry_points:\n" + "\n".join(found)

@@ -34,6 +34,7 @@ from linehaul.pipeline.naming import (
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.settings import IngestSettings, PublishSettings
 from linehaul.pipeline.status import read_status
+from linehaul.runtime.entry_points import INGESTOR, PUBLISHER
 from linehaul.tables import Output, Table
 
 if TYPE_CHECKING:
@@ -150,9 +151,7 @@ def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], N
     store = stack.blob_store()
     lines = 0
     ingestor = FunctionServer(
-        function_source("linehaul.runtime.ingestor"),
-        "process_fastly_log",
-        env={**stack.env, **ingest_settings().to_env()},
+        function_source(INGESTOR.module), INGESTOR.name, env={**stack.env, **ingest_settings().to_env()}
     )
     with ingestor:
         for log in logs:
@@ -169,8 +168,8 @@ def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], N
                 say(f"ingested the readable lines of {object_uri(LOGS_BUCKET, name)}, a damaged log: "
                     f"quarantined as {object_uri(LOGS_BUCKET, moved)}")  # fmt: skip
     publisher = FunctionServer(
-        function_source("linehaul.runtime.publisher"),
-        "load_processed_files_into_bigquery",
+        function_source(PUBLISHER.module),
+        PUBLISHER.name,
         env={**stack.env, **publish_settings(stack).to_env()},
     )
     with publisher:

@@ -45,6 +45,7 @@ from linehaul.pipeline.naming import (
     staged_prefix,
 )
 from linehaul.pipeline.ports import TableRef
+from linehaul.runtime.entry_points import INGESTOR, PUBLISHER
 from linehaul.tables import Output, Table
 from linehaul.testing.proxy import FlakyCounts, FlakyProxy
 
@@ -148,13 +149,13 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
         proxied = {**stack.env, STORAGE_EMULATOR_HOST: storage.url, BIGQUERY_EMULATOR_HOST: bigquery.url}
         publishing = replace(publish_settings(stack), lock_seconds=plan.lock_seconds)
         ingestor = FunctionServer(
-            function_source("linehaul.runtime.ingestor"),
-            "process_fastly_log",
+            function_source(INGESTOR.module),
+            INGESTOR.name,
             env={**proxied, **ingest_settings().to_env()},
         )
         publisher = FunctionServer(
-            function_source("linehaul.runtime.publisher"),
-            "load_processed_files_into_bigquery",
+            function_source(PUBLISHER.module),
+            PUBLISHER.name,
             env={**proxied, **publishing.to_env()},
         )
         with ingestor, publisher:

@@ -14,6 +14,7 @@ import pytest
 
 from linehaul.pipeline import settings as settings_module
 from linehaul.pipeline.settings import ConfigError, PublishSettings
+from linehaul.runtime.entry_points import ENTRY_POINTS
 from linehaul.schema import TABLES
 from tests.deploy.cloudbuild import (
     BUILT_IN,
@@ -214,6 +215,7 @@ def test_the_entry_point_is_a_cloud_event_function_of_main(name: str, commands: 
     deploy = deploys(commands)[_function(name)]
 
     assert deploy.value("--entry-point") in _cloud_event_functions(name)
+    assert deploy.value("--entry-point") == {entry.folder: entry.name for entry in ENTRY_POINTS}[name]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
