@@ -65,7 +65,7 @@ from linehaul.pipeline.ports import (
 )
 from linehaul.pipeline.publish_report import PublishReport
 from linehaul.pipeline.request import PublishRequest
-from linehaul.pipeline.retries import Retries
+from linehaul.pipeline.retries import DEFAULT_RETRIES, Retries
 from linehaul.pipeline.settings import PublishSettings
 from linehaul.tables import Output, Table
 
@@ -289,7 +289,7 @@ def publish(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     clock: Callable[[], float] = time.monotonic,
     owner: str | None = None,
-    retries: Retries | None = None,
+    retries: Retries = DEFAULT_RETRIES,
 ) -> PublishReport:
     """One publisher run (see the module docstring). Returns what it did, and why it stopped early if it
     did (``report.publishing_stopped``: a load failure no file caused); LeaseLostError if overrun.
@@ -300,7 +300,6 @@ def publish(
     started = clock()
     owner = owner or uuid.uuid4().hex
     report, counting = PublishReport(), threading.Lock()
-    retries = retries or Retries()
     told = retries.noticed
 
     def noticed(error: BaseException) -> None:
