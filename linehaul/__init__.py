@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         parse_timestamp,
     )
     from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS, dumps_row, table_for, to_row
+    from linehaul.tables import Output, Table
     from linehaul.useragents import UNKNOWN, Classification, Unknown, Unusable, UserAgent, classify
 
 __all__ = [
@@ -44,7 +45,9 @@ __all__ = [
     "Ignored",
     "LineError",
     "Outcome",
+    "Output",
     "SimpleRequest",
+    "Table",
     "Unknown",
     "Unusable",
     "UserAgent",
@@ -62,6 +65,8 @@ _HOMES = {
     "Converted": "convert",
     "Converter": "convert",
     "LineError": "errors",
+    "Output": "tables",
+    "Table": "tables",
     **dict.fromkeys(
         ("Download", "Event", "File", "Ignored", "Outcome", "SimpleRequest", "parse_line", "parse_timestamp"),
         "events",

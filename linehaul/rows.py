@@ -17,7 +17,7 @@ from typing import Any
 from linehaul._columns import json_encoder, record_json_encoder, record_python_encoder
 from linehaul._fields import timestamp_text
 from linehaul.events import Download, Event
-from linehaul.schema import Column
+from linehaul.schema import Column, load_schema
 from linehaul.tables import Table
 
 __all__ = [
@@ -41,7 +41,7 @@ class RowFormat:
 
     def __init__(self, table: Table, columns: Sequence[Column] | None = None) -> None:
         self.table = table
-        self.columns: tuple[Column, ...] = tuple(table.schema if columns is None else columns)
+        self.columns: tuple[Column, ...] = tuple(load_schema(table) if columns is None else columns)
 
     @cached_property
     def _row(self) -> Callable[[Event], dict[str, Any]]:

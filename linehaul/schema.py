@@ -42,9 +42,9 @@ _SCALARS: dict[str, tuple[type, ...]] = {
 }
 
 
-def load_schema(table: Table | str) -> tuple[Column, ...]:
-    """The schema of ``table`` (one of :data:`TABLES`, or its name), as its JSON list of fields."""
-    return _load(Table.of(table))
+def load_schema(table: Table) -> tuple[Column, ...]:
+    """The schema of ``table``, as its JSON list of columns (``schemas/<table>.json``)."""
+    return _load(table)
 
 
 @cache

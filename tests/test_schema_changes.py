@@ -6,10 +6,11 @@ import copy
 from typing import Any
 
 from linehaul.schema import TABLES, column_type, load_schema, plan_schema_change, row_problems
+from linehaul.tables import Table
 
 
 def _schema() -> list[dict[str, Any]]:
-    return copy.deepcopy(list(load_schema("file_downloads")))  # type: ignore[arg-type]
+    return copy.deepcopy(list(load_schema(Table.FILE_DOWNLOADS)))  # type: ignore[arg-type]
 
 
 def _column(schema: list[dict[str, Any]], path: str) -> dict[str, Any]:

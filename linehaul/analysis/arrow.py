@@ -41,9 +41,9 @@ __all__ = ["ARROW", "arrow_schema", "encode_arrow", "ndjson_to_arrow", "read_arr
 _ROWS_PER_BATCH = 10_000
 
 
-def arrow_schema(table: Table | str) -> pa.Schema:
+def arrow_schema(table: Table) -> pa.Schema:
     """The Arrow schema of ``table`` (a :class:`~linehaul.tables.Table` or its name), from ``schemas/``."""
-    return _arrow_schema(Table.of(table))
+    return _arrow_schema(table)
 
 
 @cache
@@ -51,7 +51,7 @@ def _arrow_schema(table: Table) -> pa.Schema:
     return arrow_schema_of(load_schema(table))
 
 
-def ndjson_to_arrow(table: Table | str, ndjson: bytes) -> pa.Table:
+def ndjson_to_arrow(table: Table, ndjson: bytes) -> pa.Table:
     """NDJSON rows of ``table`` (as :func:`linehaul.dumps_row` writes them) as an Arrow table."""
     schema = arrow_schema(table)
     if not ndjson.strip():
@@ -91,30 +91,26 @@ ARROW = RowCodec(encode_arrow, _ipc_bytes, _from_ipc_bytes, _columnar_arrow)
 """Rows as Arrow tables (for :func:`linehaul.logs.parallel.convert_files`); workers send them as Arrow IPC."""
 
 
-def rows_to_arrow(rows: Iterable[Mapping[str, Any]], table: Table | str = Table.FILE_DOWNLOADS) -> pa.Table:
+def rows_to_arrow(rows: Iterable[Mapping[str, Any]], table: Table = Table.FILE_DOWNLOADS) -> pa.Table:
     """Row dicts (as :func:`linehaul.to_row` or :func:`linehaul.analysis.read_rows` give) as Arrow."""
-    chosen = Table.of(table)
     batches: list[pa.Table] = []
     iterator = iter(rows)
     while batch := list(islice(iterator, _ROWS_PER_BATCH)):
-        batches.append(encode_arrow(chosen, [dumps_row(dict(row)) for row in batch]))
-    return pa.concat_tables(batches) if batches else arrow_schema(chosen).empty_table()
+        batches.append(encode_arrow(table, [dumps_row(dict(row)) for row in batch]))
+    return pa.concat_tables(batches) if batches else arrow_schema(table).empty_table()
 
 
-def read_arrow(
-    patterns: Sequence[str], table: Table | str = Table.FILE_DOWNLOADS, *, jobs: int = 1
-) -> pa.Table:
+def read_arrow(patterns: Sequence[str], table: Table = Table.FILE_DOWNLOADS, *, jobs: int = 1) -> pa.Table:
     """The rows of ``table`` in log files (paths, globs, ``-``) as one Arrow table, in input order.
 
     Raises :class:`~linehaul.logs.files.LogFileError` for a file that is missing or cannot be read to its
     end. For logs bigger than memory, write Parquet instead (:func:`linehaul.analysis.write_parquet`).
     """
-    wanted = Table.of(table)
 
     def tables() -> Iterator[pa.Table]:
         for item in convert_files(expand_paths(patterns), ARROW, jobs=jobs):
             if isinstance(item, Exception):
                 raise item
-            yield item.rows(wanted)
+            yield item.rows(table)
 
-    return pa.concat_tables([arrow_schema(wanted).empty_table(), *tables()])
+    return pa.concat_tables([arrow_schema(table).empty_table(), *tables()])

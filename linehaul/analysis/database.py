@@ -35,7 +35,7 @@ from linehaul.analysis.selection import TimeWindow
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import STDIN, LogFileError
 from linehaul.logs.narrow import ProjectLines
-from linehaul.schema import Column, column_type
+from linehaul.schema import Column, column_type, load_schema
 from linehaul.tables import Table
 
 try:
@@ -87,7 +87,7 @@ def _duckdb_type(column: Column) -> str:
 def _empty_view(table: Table) -> str:
     """SELECT of no row with the table's columns (for a table that no input has rows of)."""
     columns = ", ".join(
-        f'CAST(NULL AS {_duckdb_type(column)}) AS "{column["name"]}"' for column in table.schema
+        f'CAST(NULL AS {_duckdb_type(column)}) AS "{column["name"]}"' for column in load_schema(table)
     )
     return f"SELECT {columns} WHERE FALSE"
 
@@ -285,7 +285,7 @@ class Database:
 
     def table(self, table: Table) -> str:
         """The view of ``table``."""
-        return Table.of(table).value
+        return table.value
 
     def run(self, query: SqlQuery) -> list[tuple[Any, ...]]:
         """The rows of one of linehaul's queries (named ``$parameters``), as plain Python values."""

@@ -235,16 +235,15 @@ FIELDS: dict[str, Field] = {item.name: item for item in _FIELDS}
 """Every field ``--by`` and ``--pivot`` know, by name, in the order the help lists them."""
 
 
-def check_fields(names: Sequence[str], table: Table | str = Table.FILE_DOWNLOADS) -> tuple[Field, ...]:
+def check_fields(names: Sequence[str], table: Table = Table.FILE_DOWNLOADS) -> tuple[Field, ...]:
     """The fields called ``names``, or :class:`UnknownFieldError` (listing the valid ones) for a name that
     is not one, or is not a field of ``table``."""
-    chosen = Table.of(table)
     found = []
     for name in names:
         if name not in FIELDS:
             raise UnknownFieldError(name, list(FIELDS))
-        if chosen not in FIELDS[name].tables:
-            valid = [item.name for item in _FIELDS if chosen in item.tables]
+        if table not in FIELDS[name].tables:
+            valid = [item.name for item in _FIELDS if table in item.tables]
             raise UnknownFieldError(name, valid, why="simple requests have no file, so no")
         found.append(FIELDS[name])
     return tuple(found)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from linehaul.logs.files import STDIN, LogFileError
 from linehaul.logs.paths import expand_paths
+from linehaul.schema import load_schema
 from linehaul.tables import Table
 
 __all__ = ["Input", "InputKind", "classify", "expand_inputs", "head", "table_of_columns"]
@@ -85,7 +86,7 @@ def table_of_columns(path: str, columns: Iterable[str]) -> Table:
     naming ``path`` when they are no table's."""
     names = set(columns)
     for table in (Table.FILE_DOWNLOADS, Table.SIMPLE_REQUESTS):
-        known = {column["name"] for column in table.schema}
+        known = {column["name"] for column in load_schema(table)}
         if {"timestamp", "url"} <= names <= known and ("file" in names) == (table is Table.FILE_DOWNLOADS):
             return table
     shown = ", ".join(sorted(names)[:8]) + (", …" if len(names) > 8 else "")

@@ -55,7 +55,7 @@ class ParquetTableWriter:
     """Streams Arrow tables of ``table`` (``file_downloads`` or ``simple_requests``) into a Parquet file."""
 
     def __init__(
-        self, path: str | os.PathLike[str], table: Table | str, *, row_group_rows: int = ROW_GROUP_ROWS
+        self, path: str | os.PathLike[str], table: Table, *, row_group_rows: int = ROW_GROUP_ROWS
     ) -> None:
         self.path, self.schema = Path(path), arrow_schema(table)
         self._row_group_rows = row_group_rows

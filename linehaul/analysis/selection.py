@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from packaging.utils import canonicalize_name
 
 from linehaul.analysis.fields import FIELDS, Dialect, Parameters, Sort, mirror_condition
+from linehaul.schema import load_schema
 from linehaul.tables import Table
 
 __all__ = ["FILTERS", "Mirrors", "Selection", "TimeWindow", "check_project_name"]
@@ -152,12 +153,12 @@ class Selection:
         of ``table`` already (``project`` is both)."""
         if self.where is None:
             return ()
-        columns = {column["name"] for column in Table.of(table).schema}
+        columns = {column["name"] for column in load_schema(table)}
         return tuple(
             name
             for name, field in FIELDS.items()
             if name not in columns
-            and Table.of(table) in field.tables
+            and table in field.tables
             and re.search(rf"(?<![\w.`\"]){name}(?![\w`\"])", self.where)
         )
 

@@ -154,7 +154,7 @@ def count_by(
     engine: Engine,
     fields: str | Sequence[str] = (),
     *,
-    table: Table | str = Table.FILE_DOWNLOADS,
+    table: Table = Table.FILE_DOWNLOADS,
     top: int | None = None,
     order: Order | str | None = None,
     pivot: str | None = None,
@@ -176,32 +176,31 @@ def count_by(
     30 days). ``pivot`` spreads one more field into columns: the ``top`` most frequent (in time order for
     a time field, in value order with ``order="value"``), the rest counted as others.
     """
-    chosen = Table.of(table)
     names = split_fields(fields)
     if pivot is not None:
         names = tuple(name for name in names if name != pivot)
         if not names:
             raise ValueError("nothing to count by: give a field besides the pivot")
-    grouped = check_fields(names, chosen)
-    spread = check_fields([pivot], chosen)[0] if pivot is not None else None
+    grouped = check_fields(names, table)
+    spread = check_fields([pivot], table)[0] if pivot is not None else None
     if top is not None and top < 1:
         raise ValueError(f"top must be at least 1 (None: all), not {top}")
     if selection is None:
         selection = Selection(tuple(projects), where, mirrors, window or TimeWindow())
     default = selection.window.is_whole and not engine.default_window.is_whole
-    selection = resolve_selection(engine, selection, chosen)
+    selection = resolve_selection(engine, selection, table)
     sorting = _order(order)
     period = PERIODS.get(names[0]) if len(names) == 1 else None
     limits = _Limits(None if period else top, top)
-    rows = engine.run(_counts_query(engine, chosen, grouped, spread, selection, sorting, limits))
+    rows = engine.run(_counts_query(engine, table, grouped, spread, selection, sorting, limits))
     answer = (
-        _stats(names, chosen, rows)
+        _stats(names, table, rows)
         if spread is None
-        else _pivot_stats(names, chosen, spread.name, rows, limits.columns)
+        else _pivot_stats(names, table, spread.name, rows, limits.columns)
     )
     answer = replace(answer, selection=selection, default_window=default)
     if period is not None:
-        answer = _every_period(answer, period, engine.data_span(chosen), sorting, top)
+        answer = _every_period(answer, period, engine.data_span(table), sorting, top)
     return answer
 
 

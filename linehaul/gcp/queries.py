@@ -169,7 +169,7 @@ class BigQueryEngine:
 
     def table(self, table: Table) -> str:
         """``project.dataset.table``, quoted for BigQuery."""
-        return f"`{self.project}.{self.dataset}.{self.tables[Table.of(table)]}`"
+        return f"`{self.project}.{self.dataset}.{self.tables[table]}`"
 
     def _config(self, query: SqlQuery, *, dry_run: bool, typed: bool = False) -> bigquery.QueryJobConfig:
         """Every job's settings: its parameters and the bytes limit; SQL ``typed`` by a person may name
@@ -231,7 +231,7 @@ class BigQueryEngine:
             "SELECT MIN(partition_id), MAX(partition_id)\n"
             f"FROM `{self.project}.{self.dataset}.INFORMATION_SCHEMA.PARTITIONS`\n"
             f"WHERE table_name = @table_name AND REGEXP_CONTAINS(partition_id, r'^{PARTITION_PATTERN}$')",
-            (Parameter("table_name", "STRING", self.tables[Table.of(table)]),),
+            (Parameter("table_name", "STRING", self.tables[table]),),
             "the days the table holds",
         )
         self.metadata_queries += 1

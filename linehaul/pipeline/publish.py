@@ -67,6 +67,7 @@ from linehaul.pipeline.publish_report import PublishReport
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.retries import DEFAULT_RETRIES, Retries
 from linehaul.pipeline.settings import PublishSettings
+from linehaul.schema import load_schema
 from linehaul.tables import Output, Table
 
 __all__ = ["MAX_FAILED_JOBS", "PublishReport", "batch_job_id", "publish"]
@@ -156,7 +157,9 @@ class _Publisher:
         if job is None:
             uris = [object_uri(self.bucket, name) for name in names]
             try:  # tried again if it fails: a retry of an insert that landed finds our job (409)
-                self.retries.call(lambda: self.loader.start_load(job_id, uris, destination, table.schema))
+                self.retries.call(
+                    lambda: self.loader.start_load(job_id, uris, destination, load_schema(table))
+                )
                 self.report.jobs_submitted += 1
             except JobExistsError:
                 self.report.jobs_reused += 1

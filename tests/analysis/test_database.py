@@ -11,6 +11,7 @@ import pytest
 from linehaul.analysis import STATS_FIELDS, Database, QueryError, TimeWindow, UnknownFieldError, count_by
 from linehaul.cli import main
 from linehaul.logs.files import LogFileError
+from linehaul.tables import Table
 from tests.analysis.conftest import FIRST_DAY, SECOND_DAY, Expected, Logs, installer_of
 
 
@@ -78,7 +79,7 @@ def test_an_unknown_field_lists_the_valid_ones(database: Database) -> None:
         count_by(database, "colour")
     assert all(field in str(raised.value) for field in STATS_FIELDS)
     with pytest.raises(UnknownFieldError, match="simple requests have no file"):
-        count_by(database, "version", table="simple_requests")
+        count_by(database, "version", table=Table.SIMPLE_REQUESTS)
 
 
 def test_the_views_over_parse_parquet_output(logs: Logs, database: Database, tmp_path: Path) -> None:

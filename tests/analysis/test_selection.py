@@ -28,6 +28,7 @@ from linehaul.analysis import (
 from linehaul.analysis.fields import DUCKDB
 from linehaul.analysis.stats import Order
 from linehaul.cli import main
+from linehaul.tables import Table
 from tests.analysis.questions import MIRRORS, VALUES, Week, stats_rows
 
 
@@ -164,7 +165,7 @@ def test_unknown_and_unsuited_fields_are_refused(db: Database) -> None:
     with pytest.raises(UnknownFieldError, match="choose one of project, version"):
         count_by(db, "installer,colour")
     with pytest.raises(UnknownFieldError, match="simple requests have no file"):
-        count_by(db, "file_type", table="simple_requests")
+        count_by(db, "file_type", table=Table.SIMPLE_REQUESTS)
     with pytest.raises(ValueError, match="besides the pivot"):
         count_by(db, "python", pivot="python")
 

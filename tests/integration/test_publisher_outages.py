@@ -206,7 +206,7 @@ def test_a_table_of_another_schema_stops_publishing_until_replaced(
 ) -> None:
     logs, expected = corpus
     bigquery_admin.ensure_dataset(PROJECT, deployment.dataset)
-    older = [dict(column) for column in load_schema("file_downloads") if column["name"] != "tls_cipher"]
+    older = [dict(column) for column in load_schema(Table.FILE_DOWNLOADS) if column["name"] != "tls_cipher"]
     downloads = TableRef(PROJECT, deployment.dataset, "file_downloads")
     bigquery_admin.create_table(downloads, older)
     deployment.ingest(logs)
