@@ -38,7 +38,7 @@ from linehaul._fields import (
 )
 from linehaul._grammar import DOWNLOAD, PACKAGE_TYPES, SIMPLE
 from linehaul._templates import RowTemplate, row_template
-from linehaul.converted import Checkpoint, Converted, RejectedLine, reason_records, without_frames
+from linehaul.converted import Checkpoint, Converted, RejectedLine, without_frames
 from linehaul.errors import LineError, internal_error
 from linehaul.events import Download, file_of, parse_line, simple_project, timestamp_text_of
 from linehaul.rows import FORMATS, RowFormat, dumps_row, to_row
@@ -46,13 +46,7 @@ from linehaul.tables import Table
 from linehaul.useragents import Classification, Classifier, Ignored, Unknown, UserAgent
 from linehaul.useragents.classifier import BoundedCache
 
-__all__ = [
-    "Converted",
-    "Converter",
-    "Details",
-    "RejectedLine",
-    "reason_records",
-]
+__all__ = ["Converter", "Details"]
 
 _KNOWN_TYPES = frozenset(PACKAGE_TYPES)
 _AFTER_DOWNLOAD = len(DOWNLOAD) + 3  # the middle starts after the kind, date, country and their '|'

@@ -21,18 +21,13 @@ from linehaul.schema import Column, load_schema
 from linehaul.tables import Table
 
 __all__ = [
-    "FILE_DOWNLOADS",
     "FORMATS",
-    "SIMPLE_REQUESTS",
     "RowFormat",
     "dumps_row",
     "table_for",
     "timestamp_text",
     "to_row",
 ]
-
-FILE_DOWNLOADS = Table.FILE_DOWNLOADS
-SIMPLE_REQUESTS = Table.SIMPLE_REQUESTS
 
 
 class RowFormat:
@@ -77,7 +72,7 @@ FORMATS: Mapping[Table, RowFormat] = {table: RowFormat(table) for table in Table
 
 
 def table_for(event: Event) -> Table:
-    """The table an event belongs to: :data:`FILE_DOWNLOADS` or :data:`SIMPLE_REQUESTS`."""
+    """The table an event belongs to: ``Table.FILE_DOWNLOADS`` or ``Table.SIMPLE_REQUESTS``."""
     return Table.FILE_DOWNLOADS if isinstance(event, Download) else Table.SIMPLE_REQUESTS
 
 

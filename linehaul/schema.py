@@ -19,7 +19,6 @@ from typing import Any
 from linehaul.tables import Table
 
 __all__ = [
-    "TABLES",
     "Column",
     "SchemaPlan",
     "column_type",
@@ -29,8 +28,6 @@ __all__ = [
     "type_name",
 ]
 
-TABLES: tuple[Table, ...] = tuple(Table)
-"""Both tables, in order (each is also its name as a string)."""
 Column = Mapping[str, Any]
 """One column of a BigQuery JSON schema: name, type, mode (NULLABLE when absent), fields for a RECORD."""
 

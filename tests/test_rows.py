@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from linehaul import Ignored, dumps_row, parse_line, table_for, to_row
-from linehaul.schema import TABLES, load_schema, row_problems
+from linehaul.schema import load_schema, row_problems
 from linehaul.tables import Table
 from tests.fixtures import fixture_id, load_yaml
 
@@ -28,7 +28,7 @@ def test_fixture_rows_validate_against_their_schema(entry: dict[str, Any]) -> No
 
 
 def test_the_package_schemas_are_the_repository_schemas() -> None:
-    for table in TABLES:
+    for table in Table:
         assert list(load_schema(table)) == json.loads((ROOT / "schemas" / f"{table}.json").read_text())
 
 
@@ -53,7 +53,7 @@ def test_the_columns_of_the_public_tables() -> None:
     files = {"file", "file.filename", "file.project", "file.version", "file.type"}
     assert names(load_schema(Table.FILE_DOWNLOADS)) == common | files
     assert names(load_schema(Table.SIMPLE_REQUESTS)) == common
-    for table in TABLES:
+    for table in Table:
         modes = {column["name"]: column["mode"] for column in load_schema(table)}
         assert modes["timestamp"] == modes["url"] == "REQUIRED"
 

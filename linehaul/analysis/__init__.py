@@ -17,9 +17,9 @@ pyarrow or duckdb (the ``analysis`` extra), and counting Parquet files does not 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from linehaul._lazy import lazy_attributes
 from linehaul.analysis.errors import MissingExtraError, QueryError, UnknownFieldError
 
 if TYPE_CHECKING:
@@ -108,11 +108,4 @@ _LAZY = {
     "count_by": "stats",
 }
 
-
-def __getattr__(name: str) -> Any:
-    """Import the module of a name when it is first used (see above)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -116,7 +116,8 @@ def distinct_inputs(inputs: Sequence[Input]) -> tuple[list[Input], list[Duplicat
 
 def _head_rows(path: str) -> dict[Table, list[str]]:
     """The first rows of each table in the log's first block (NDJSON), at most :data:`HEAD_ROWS`."""
-    from linehaul.convert import Converted, Converter
+    from linehaul.convert import Converter
+    from linehaul.converted import Converted
 
     out = Converted()
     for block in read_blocks(path):

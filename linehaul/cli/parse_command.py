@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, TypeVar
 
 from linehaul.cli.inputs import add_input_arguments, input_paths, report_missing_extra
 from linehaul.cli.progress import Progress
-from linehaul.convert import reason_records
+from linehaul.converted import reason_records
 from linehaul.logs.blocks import NDJSON, RowCodec
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError

@@ -46,7 +46,8 @@ from linehaul.columnar._rows import (
     values_of,
 )
 from linehaul.columnar._rules import DATE_AT, DOWNLOAD_HEAD, SIMPLE_HEAD
-from linehaul.convert import Converted, Converter, RejectedLine
+from linehaul.convert import Converter
+from linehaul.converted import Converted, RejectedLine
 from linehaul.rows import RowFormat
 from linehaul.tables import Table
 
@@ -134,7 +135,7 @@ class TableRows:
 
 @dataclass(slots=True)
 class ColumnarBlock:
-    """What one block of lines became (see :class:`linehaul.convert.Converted`): ``rows`` per table,
+    """What one block of lines became (see :class:`linehaul.converted.Converted`): ``rows`` per table,
     ``unprocessed`` (numbered from 1 within the block), ``ignored`` lines, the earliest row timestamp."""
 
     lines: int

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from linehaul import columnar
-from linehaul.convert import Converted, Converter, RejectedLine
+from linehaul.convert import Converter
+from linehaul.converted import Converted, RejectedLine
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import BLOCK_SIZE
 from linehaul.tables import Table

@@ -34,7 +34,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, BinaryIO, Literal
 
-from linehaul.convert import Converted, Converter, reason_records
+from linehaul.convert import Converter
+from linehaul.converted import Converted, reason_records
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError, stream_blocks
 from linehaul.pipeline.background import BackgroundWriter

@@ -30,7 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from linehaul.convert import Converted, Converter
+from linehaul.convert import Converter
+from linehaul.converted import Converted
 from linehaul.gcp.clients import BIGQUERY_EMULATOR_HOST, STORAGE_EMULATOR_HOST
 from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.local.runner import RunError, function_source, ingest_settings, provision, publish_settings

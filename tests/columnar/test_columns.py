@@ -12,7 +12,8 @@ import pyarrow as pa
 from linehaul import Download, Ignored, LineError, dumps_row, parse_line
 from linehaul.columnar._rows import arrow_schema_of
 from linehaul.columnar.converter import ColumnarConverter
-from linehaul.convert import Converted, Converter
+from linehaul.convert import Converter
+from linehaul.converted import Converted
 from linehaul.logs.sample import sample_lines
 from linehaul.rows import RowFormat
 from linehaul.schema import load_schema

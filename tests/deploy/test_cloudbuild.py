@@ -15,7 +15,7 @@ import pytest
 from linehaul.pipeline import settings as settings_module
 from linehaul.pipeline.settings import ConfigError, PublishSettings
 from linehaul.runtime.entry_points import ENTRY_POINTS
-from linehaul.schema import TABLES
+from linehaul.tables import Table
 from tests.deploy.cloudbuild import (
     BUILT_IN,
     CONFIG,
@@ -238,7 +238,7 @@ def test_every_required_variable_is_set_and_every_set_one_is_read(
 def test_the_tables_are_those_the_build_creates(sample_deploys: dict[str, Deploy]) -> None:
     environment = sample_deploys[_function("publisher")].environment()
 
-    assert (environment["BIGQUERY_DOWNLOAD_TABLE"], environment["BIGQUERY_SIMPLE_TABLE"]) == tuple(TABLES)
+    assert (environment["BIGQUERY_DOWNLOAD_TABLE"], environment["BIGQUERY_SIMPLE_TABLE"]) == tuple(Table)
     assert environment["BIGQUERY_DATASET"] == f"{SAMPLES['PROJECT_ID']}.{SAMPLES['_DATASET']}"
 
 

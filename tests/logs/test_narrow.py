@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from linehaul.convert import Converted, Converter
+from linehaul.convert import Converter
+from linehaul.converted import Converted
 from linehaul.logs.narrow import ProjectLines, count_lines
 from tests.property.strategies import lines as odd_lines
 from tests.property.test_columnar import good_lines, mutated
