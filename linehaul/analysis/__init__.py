@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from linehaul.analysis.engine import DataSpan, Engine, SqlQuery
     from linehaul.analysis.fields import FIELDS, MIRROR_INSTALLERS, Field, Sort
     from linehaul.analysis.parquet import ParquetOutput, ParquetTableWriter, write_parquet
-    from linehaul.analysis.report import gather_report, write_report
+    from linehaul.analysis.report import gather_report
+    from linehaul.analysis.report_page import write_report
     from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
     from linehaul.analysis.sources import LogReading, ReadCounts, expand_paths, read_events, read_rows
     from linehaul.analysis.stats import STATS_FIELDS, Count, Order, Stats, count_by
@@ -92,7 +93,7 @@ _LAZY = {
     "ParquetTableWriter": "parquet",
     "write_parquet": "parquet",
     "gather_report": "report",
-    "write_report": "report",
+    "write_report": "report_page",
     "Mirrors": "selection",
     "Selection": "selection",
     "TimeWindow": "selection",
