@@ -90,7 +90,7 @@ def provision(stack: LocalStack) -> list[str]:
         if client.lookup_bucket(bucket) is None:
             client.create_bucket(bucket)
             done.append(f"created bucket {bucket}")
-    from linehaul.gcp.tables import apply_schemas
+    from linehaul.gcp.schema_apply import apply_schemas
 
     tables = {table: table.value for table in Table}
     for outcome in apply_schemas(stack.bigquery_admin(), stack.project, DATASET, tables):

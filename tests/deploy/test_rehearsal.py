@@ -31,7 +31,7 @@ import pytest
 
 from linehaul.cli import main
 from linehaul.gcp import BigQueryAdmin, GcsBlobStore
-from linehaul.gcp.tables import apply_schemas
+from linehaul.gcp.schema_apply import apply_schemas
 from linehaul.local import FunctionServer, LocalStack
 from linehaul.logs.sample import write_sample
 from linehaul.pipeline.naming import LOCK, partition_in, staged_output, staged_prefix

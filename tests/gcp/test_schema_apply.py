@@ -10,7 +10,7 @@ import pytest
 
 from linehaul.cli import main
 from linehaul.gcp import BigQueryAdmin
-from linehaul.gcp.tables import apply_schemas
+from linehaul.gcp.schema_apply import apply_schemas
 from linehaul.local import LocalStack
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema

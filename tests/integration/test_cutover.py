@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from linehaul.gcp import BigQueryAdmin, GcsBlobStore
-from linehaul.gcp.tables import apply_schemas
+from linehaul.gcp.schema_apply import apply_schemas
 from linehaul.local import FunctionServer, LocalStack
 from linehaul.local.runner import function_source
 from linehaul.pipeline.naming import log_name, staged_prefix
