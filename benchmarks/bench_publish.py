@@ -25,7 +25,8 @@ def main() -> int:
     from linehaul.convert import Converter
     from linehaul.converted import Converted
     from linehaul.local import LocalStack
-    from linehaul.local.runner import DATASET, STAGING_BUCKET, provision
+    from linehaul.local.resources import DATASET, STAGING_BUCKET
+    from linehaul.local.runner import provision
     from linehaul.logs.files import read_blocks
     from linehaul.pipeline.ports import TableRef
     from linehaul.pipeline.publish import publish

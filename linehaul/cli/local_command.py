@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
+from linehaul.local.resources import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.tables import Table
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
+from linehaul.local.resources import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError, read_blocks
 from linehaul.logs.sample import write_sample
@@ -41,9 +41,6 @@ if TYPE_CHECKING:
     from linehaul.local.stack import LocalStack
 
 __all__ = [
-    "DATASET",
-    "LOGS_BUCKET",
-    "STAGING_BUCKET",
     "RunCounts",
     "RunError",
     "demo_logs",

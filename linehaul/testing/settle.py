@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from linehaul.convert import Converter
 from linehaul.converted import Converted
 from linehaul.gcp.clients import BIGQUERY_EMULATOR_HOST, STORAGE_EMULATOR_HOST
-from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
+from linehaul.local.resources import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.local.runner import RunError, function_source, ingest_settings, provision, publish_settings
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import read_blocks

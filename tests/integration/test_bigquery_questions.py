@@ -20,7 +20,8 @@ import pytest
 from linehaul.analysis.report import CHARTS, PROJECT_CHARTS
 from linehaul.cli import main
 from linehaul.local import LocalStack
-from linehaul.local.runner import DATASET, provision, run_pipeline
+from linehaul.local.resources import DATASET
+from linehaul.local.runner import provision, run_pipeline
 from tests.analysis.questions import QUESTIONS, Question, Week, write_week
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from linehaul.gcp import BigQueryAdmin, bigquery_client, storage_client
-from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
+from linehaul.local.resources import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema
 from linehaul.tables import Table
