@@ -10,6 +10,7 @@ from typing import Any
 from linehaul.analysis.errors import QueryError, UnknownFieldError
 from linehaul.analysis.fields import FIELDS, check_fields
 from linehaul.cli.answers import Output, print_stats
+from linehaul.cli.engines import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
 from linehaul.cli.inputs import (
     add_input_arguments,
     add_selection_arguments,
@@ -17,7 +18,6 @@ from linehaul.cli.inputs import (
     selection,
     whole_number,
 )
-from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
 from linehaul.logs.files import LogFileError
 from linehaul.tables import Table
 

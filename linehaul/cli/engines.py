@@ -1,5 +1,5 @@
-"""What stats, query and report share to ask BigQuery instead of files: --bigquery and its limits, opening
-the engine, its errors, and printing dry runs. The BigQuery client is imported only when it is used."""
+"""Which engine answers stats, query and report: DuckDB over files, or BigQuery (--bigquery and its
+limits); opening it, its errors, and printing dry runs. The BigQuery client is imported only when used."""
 
 from __future__ import annotations
 
