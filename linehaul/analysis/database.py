@@ -29,7 +29,7 @@ from packaging.utils import canonicalize_name
 from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import MissingExtraError, QueryError
 from linehaul.analysis.fields import DUCKDB, Dialect
-from linehaul.analysis.inputs import Input, InputKind, classify, expand_inputs, table_of_columns
+from linehaul.analysis.inputs import Input, InputKind, expand_inputs, table_of_columns
 from linehaul.analysis.overlaps import Duplicate, distinct_inputs, refuse_rows_of_logs
 from linehaul.analysis.selection import TimeWindow
 from linehaul.logs.counts import ReadCounts
@@ -176,7 +176,7 @@ class Database:
         name: :meth:`linehaul.logs.narrow.ProjectLines.of`), or from standard input (read only once).
         """
         patterns = list(patterns)
-        inputs, duplicates = distinct_inputs([classify(path) for path in expand_inputs(patterns)])
+        inputs, duplicates = distinct_inputs([Input.of(path) for path in expand_inputs(patterns)])
         files: dict[Table, list[str]] = {table: [] for table in Table}
         given: dict[str, tuple[str, Table]] = {}  # each rows file as given → its Parquet file, its table
         connection = _connect()  # one: each DuckDB connection to :memory: is a new database, not cheap
