@@ -3,7 +3,7 @@
 :func:`expand_paths` turns what a person types into the files to read; :func:`read_rows` and
 :func:`read_events` give what those files hold, one item at a time (memory stays flat), as a
 :class:`LogReading`: iterate it, then ask its :attr:`~LogReading.counts` how many lines were read, how many
-became rows of each table, how many were rejected (``unprocessed``) and how many ignored (bots, monitors).
+became rows of each table, how many were unprocessed (not valid events) and how many ignored (bots, monitors).
 """
 
 from __future__ import annotations

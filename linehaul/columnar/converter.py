@@ -47,7 +47,7 @@ from linehaul.columnar._rows import (
 )
 from linehaul.columnar._rules import DATE_AT, DOWNLOAD_HEAD, SIMPLE_HEAD
 from linehaul.convert import Converter
-from linehaul.converted import Converted, RejectedLine
+from linehaul.converted import Converted, UnprocessedLine
 from linehaul.rows import RowFormat
 from linehaul.tables import Table
 
@@ -140,7 +140,7 @@ class ColumnarBlock:
 
     lines: int
     rows: dict[Table, TableRows]
-    unprocessed: list[RejectedLine] = field(default_factory=list)
+    unprocessed: list[UnprocessedLine] = field(default_factory=list)
     ignored: list[bytes] = field(default_factory=list)
     earliest: str | None = None
 
