@@ -54,7 +54,7 @@ def _function_store(url: str) -> tuple[Any, Any]:
         from linehaul.pipeline.heap import map_large_buffers  # type: ignore[no-redef,import-not-found]
 
     map_large_buffers()  # as the deployed function does on its first event
-    settings = IngestSettings(result_bucket=BUCKETS[1])  # the defaults of the deployed function
+    settings = IngestSettings.from_env({"RESULT_BUCKET": BUCKETS[1]})  # as the deployed function reads them
     store = GcsBlobStore(storage_client("bench", endpoint=url), chunk_size=settings.upload_chunk_mb << 20)
     return settings, store
 

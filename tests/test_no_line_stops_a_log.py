@@ -138,7 +138,7 @@ def test_the_ingestor_keeps_the_line_and_logs_one_error(
     failing_classifier: None, logs: tuple[Path, Path]
 ) -> None:
     store = MemoryBlobStore("logs", "staging")
-    settings = IngestSettings(result_bucket="staging")
+    settings = IngestSettings(staging_bucket="staging")
     for log in logs:
         store.put("logs", log.name, log.read_bytes())
     chosen = ingest_log(store, "logs", "cdn-chosen.log.gz", settings)

@@ -95,7 +95,7 @@ class StageLog(beam.DoFn):
     def __init__(self, staging: str, *, echo: bool = False, chunk_mb: int = DEFAULT_UPLOAD_CHUNK_MB) -> None:
         super().__init__()
         self._settings = IngestSettings(
-            result_bucket=staging, quarantine_bucket=staging, upload_chunk_mb=chunk_mb
+            staging_bucket=staging, quarantine_bucket=staging, upload_chunk_mb=chunk_mb
         )
         self._echo = echo
         self._store: BlobStore | None = None

@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         status = read_status(
             store,
-            ingest.result_bucket,
+            ingest.staging_bucket,
             datetime.now().astimezone(),
             log_bucket=env.get(_LOG_BUCKET) or None,
             quarantine_bucket=ingest.quarantine_bucket,

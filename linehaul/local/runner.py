@@ -127,14 +127,14 @@ def _count_lines(path: Path) -> int:
 
 def ingest_settings() -> IngestSettings:
     """The ingestor's settings on the local cloud (its environment: their :meth:`~IngestSettings.to_env`)."""
-    return IngestSettings(result_bucket=STAGING_BUCKET)
+    return IngestSettings(staging_bucket=STAGING_BUCKET)
 
 
 def publish_settings(stack: LocalStack) -> PublishSettings:
     """The publisher's settings on the local cloud: both tables, under their names, in its dataset."""
     return PublishSettings(
         project=stack.project,
-        result_bucket=STAGING_BUCKET,
+        staging_bucket=STAGING_BUCKET,
         datasets=((stack.project, DATASET),),
         download_table=Table.FILE_DOWNLOADS.value,
         simple_table=Table.SIMPLE_REQUESTS.value,

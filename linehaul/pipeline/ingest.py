@@ -214,7 +214,7 @@ def ingest_log(
     converters: KeptConverters | None = None,
     keep_source: bool = False,
 ) -> IngestReport:
-    """Ingest ``gs://bucket/name`` (that ``generation``, if given) into ``settings.result_bucket``.
+    """Ingest ``gs://bucket/name`` (that ``generation``, if given) into ``settings.staging_bucket``.
 
     ``created`` (the object's creation time) names the partition of a log with no row; today (UTC) if not
     given. With ``keep_source`` the log is neither deleted nor moved (a damaged one is copied to
@@ -229,7 +229,7 @@ def ingest_log(
     fallback = Partition.of_day((created or datetime.now(UTC)).date())
     try:
         with (KeptConverters() if converters is None else converters).lend() as converter:
-            reading = _read(store, bucket, name, generation, settings.result_bucket, fallback, converter)
+            reading = _read(store, bucket, name, generation, settings.staging_bucket, fallback, converter)
     except _LogGoneError:
         return IngestReport(source, "missing", seconds=time.perf_counter() - started)
 

@@ -4,7 +4,7 @@ Names are derived from the source log, never from a clock or a random id. Determ
 the exactly-once mechanism: processing a log twice writes the same objects, and a load job's id follows
 from the names it loads (see :mod:`linehaul.pipeline.publish`).
 
-In the staging (result) bucket, for a log ``.../<name>.log.gz`` whose earliest event is on YYYYMMDD::
+In the staging bucket (RESULT_BUCKET), for a log ``.../<name>.log.gz`` whose earliest event is on YYYYMMDD::
 
     processed/YYYYMMDD/downloads-<name>.json      file_downloads rows (NDJSON)   <- production's layout
     processed/YYYYMMDD/simple-<name>.json         simple_requests rows (NDJSON)  <- production's layout

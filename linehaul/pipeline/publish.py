@@ -96,7 +96,7 @@ class _Publisher:
                  deadline: Callable[[], float]) -> None:  # fmt: skip
         self.store, self.loader, self.settings, self.lease, self.now = store, loader, settings, lease, now
         self.retries, self.report, self.remaining = retries, report, deadline
-        self.bucket = settings.result_bucket
+        self.bucket = settings.staging_bucket
         # staged-name prefix -> names with a marker at its first listing
         self.markers: dict[str, set[str]] = {}
         self.loaded_now: set[str] = set()  # names this run loaded
@@ -311,9 +311,9 @@ def publish(
             report.recovered += 1
 
     retries = replace(retries, noticed=noticed)
-    lease = Lease.acquire(store, settings.result_bucket, owner, settings.lock_seconds, now(), retries)
+    lease = Lease.acquire(store, settings.staging_bucket, owner, settings.lock_seconds, now(), retries)
     if lease is None:
-        held = read_lease(store, settings.result_bucket, retries)
+        held = read_lease(store, settings.staging_bucket, retries)
         report.lease = "busy"
         report.holder = None if held is None else {"owner": held.owner, "expires": held.expires.isoformat()}
         report.seconds = clock() - started

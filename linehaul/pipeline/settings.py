@@ -120,22 +120,22 @@ class IngestSettings:
     outputs.
     """
 
-    result_bucket: str
+    staging_bucket: str
     quarantine_bucket: str | None = None
     upload_chunk_mb: int = DEFAULT_UPLOAD_CHUNK_MB
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> IngestSettings:
         read = _Reader(env)
-        result = read.text(Setting.RESULT_BUCKET, _BUCKET, "a bucket name (the staging bucket)")
+        staging = read.text(Setting.RESULT_BUCKET, _BUCKET, "a bucket name (the staging bucket)")
         quarantine = read.optional(Setting.QUARANTINE_BUCKET, _BUCKET, "a bucket name")
         chunk = int(read.number(Setting.UPLOAD_CHUNK_MB, DEFAULT_UPLOAD_CHUNK_MB, 1, 256, whole=True))
         read.done()
-        return cls(result_bucket=result, quarantine_bucket=quarantine, upload_chunk_mb=chunk)
+        return cls(staging_bucket=staging, quarantine_bucket=quarantine, upload_chunk_mb=chunk)
 
     def to_env(self) -> dict[str, str]:
         """The environment that gives these settings (:meth:`from_env` of it gives them back)."""
-        env = {Setting.RESULT_BUCKET: self.result_bucket, Setting.UPLOAD_CHUNK_MB: str(self.upload_chunk_mb)}
+        env = {Setting.RESULT_BUCKET: self.staging_bucket, Setting.UPLOAD_CHUNK_MB: str(self.upload_chunk_mb)}
         if self.quarantine_bucket is not None:
             env[Setting.QUARANTINE_BUCKET] = self.quarantine_bucket
         return {str(name): value for name, value in env.items()}
@@ -157,7 +157,7 @@ class PublishSettings:
     """
 
     project: str
-    result_bucket: str
+    staging_bucket: str
     datasets: tuple[tuple[str, str], ...]
     download_table: str
     simple_table: str
@@ -195,7 +195,7 @@ class PublishSettings:
         """The environment that gives these settings (:meth:`from_env` of it gives them back)."""
         env = {
             Setting.GCP_PROJECT: self.project,
-            Setting.RESULT_BUCKET: self.result_bucket,
+            Setting.RESULT_BUCKET: self.staging_bucket,
             Setting.BIGQUERY_DATASET: " ".join(f"{project}.{dataset}" for project, dataset in self.datasets),
             **{TABLE_SETTINGS[table]: self.table_name(table) for table in Table},
             Setting.MAX_BLOBS_PER_RUN: str(self.max_blobs_per_run),

@@ -147,7 +147,7 @@ def test_an_ingestor_redelivery_after_its_outputs_were_published(
     local_stack.storage_client().create_bucket(logs)
     lines = list(sample_lines(2000, seed=5))
     generation = cloud.store.put(logs, "cdn-5.log.gz", gzip.compress(("\n".join(lines) + "\n").encode()))
-    settings = IngestSettings(result_bucket=cloud.bucket)
+    settings = IngestSettings(staging_bucket=cloud.bucket)
     crashing = Crashing(cloud.store, "delete", when=lambda bucket, *rest: bucket == logs)
     with pytest.raises(CrashError):  # outputs staged, the log not deleted: Cloud Functions will redeliver
         ingest_log(crashing, logs, "cdn-5.log.gz", settings, generation=generation)

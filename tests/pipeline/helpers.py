@@ -15,7 +15,7 @@ from linehaul.testing import MemoryTableLoader
 
 SETTINGS = PublishSettings(
     project="proj",
-    result_bucket="staging",
+    staging_bucket="staging",
     datasets=(("proj", "pypi"),),
     download_table="file_downloads",
     simple_table="simple_requests",

@@ -15,7 +15,7 @@ from linehaul.pipeline.settings import IngestSettings
 from linehaul.testing import MemoryBlobStore
 from tests.pipeline.helpers import expected_outputs
 
-SETTINGS = IngestSettings(result_bucket="staging")
+SETTINGS = IngestSettings(staging_bucket="staging")
 LINES = list(sample_lines(5000, seed=11))
 LOG = gzip.compress(("\n".join(LINES) + "\n").encode())
 NAME = "2026/11/01/cdn-0001.log.gz"

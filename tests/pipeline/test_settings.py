@@ -16,7 +16,7 @@ _NAMES = st.from_regex(r"[A-Za-z0-9_]{1,20}", fullmatch=True)
 
 @given(_BUCKETS, st.none() | _BUCKETS, st.integers(1, 256))
 def test_ingest_settings_give_back_their_environment(bucket: str, quarantine: str | None, chunk: int) -> None:
-    settings = IngestSettings(result_bucket=bucket, quarantine_bucket=quarantine, upload_chunk_mb=chunk)
+    settings = IngestSettings(staging_bucket=bucket, quarantine_bucket=quarantine, upload_chunk_mb=chunk)
     assert IngestSettings.from_env(settings.to_env()) == settings
 
 

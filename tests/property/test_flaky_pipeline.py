@@ -131,7 +131,7 @@ def test_both_functions_through_flaky_ports_load_every_line_once(seed: int) -> N
         deliveries += 1
         assert deliveries <= MAX_DELIVERIES, "the ingestor did not get through"
         try:
-            ingest_log(flaky, "logs", name, IngestSettings(result_bucket="staging"), generation=generation)
+            ingest_log(flaky, "logs", name, IngestSettings(staging_bucket="staging"), generation=generation)
         except Exception:  # Cloud Functions delivers the event again
             events.append((name, generation))
         if order.random() < 0.5:

@@ -110,7 +110,7 @@ def test_the_line_converter_and_the_columnar_path_give_the_library_s_outcomes(li
 def test_the_ingestor_stages_every_hostile_line_as_utf8_rows_or_kept_lines(lines: list[str]) -> None:
     store = MemoryBlobStore("logs", "staging")
     store.put("logs", "hostile.log.gz", gzip.compress(("\n".join(lines) + "\n").encode()))
-    report = ingest_log(store, "logs", "hostile.log.gz", IngestSettings(result_bucket="staging"))
+    report = ingest_log(store, "logs", "hostile.log.gz", IngestSettings(staging_bucket="staging"))
     assert report.outcome == "ingested"
     assert report.counts.internal_errors == 0
     assert report.counts.settled

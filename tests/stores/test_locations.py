@@ -113,7 +113,7 @@ def test_a_local_log_stages_into_the_cloud_and_stays(
     store: LocationStore, cloud: MemoryBlobStore, tmp_path: Path
 ) -> None:
     (tmp_path / "cdn-7.log.gz").write_bytes(LOG)
-    settings = IngestSettings(result_bucket="staging", quarantine_bucket="staging")
+    settings = IngestSettings(staging_bucket="staging", quarantine_bucket="staging")
 
     report = ingest_log(store, str(tmp_path), "cdn-7.log.gz", settings, keep_source=True)
 
@@ -132,7 +132,7 @@ def test_a_damaged_local_log_is_copied_to_quarantine_and_stays(
     cut = LOG[: len(LOG) // 2]
     (tmp_path / "cut.log.gz").write_bytes(cut)
     staging = str(tmp_path / "staging")
-    settings = IngestSettings(result_bucket=staging, quarantine_bucket=staging)
+    settings = IngestSettings(staging_bucket=staging, quarantine_bucket=staging)
 
     report = ingest_log(store, str(tmp_path), "cut.log.gz", settings, keep_source=True)
 
