@@ -58,9 +58,10 @@ def column_name(column: Column) -> str:
     return name
 
 
-def _memoized(kind: str, columns: Sequence[Column], build: Callable[[], Any]) -> Any:
-    """One compiled encoder per kind and column list (both tables share ``details``: compiled once)."""
-    key = (kind, json.dumps(list(columns), sort_keys=True))
+def _memoized(form: str, columns: Sequence[Column], build: Callable[[], Any]) -> Any:
+    """One compiled encoder per form (JSON text, Python) and column list (both tables share ``details``:
+    compiled once)."""
+    key = (form, json.dumps(list(columns), sort_keys=True))
     found = _COMPILED.get(key)
     if found is None:
         found = _COMPILED[key] = build()
@@ -78,11 +79,11 @@ def _python_record(columns: Sequence[Column]) -> Callable[[Any], dict[str, Any]]
     items = []
     for index, child in enumerate(columns):
         names[f"_n{index}"] = column_name(child)
-        value, kind = f"(_x{index} := _get(v, _n{index}, None))", column_type(child)
-        if kind == "RECORD":
+        value, sql_type = f"(_x{index} := _get(v, _n{index}, None))", column_type(child)
+        if sql_type == "RECORD":
             names[f"_r{index}"] = record_python_encoder(child["fields"])
             items.append(f"_n{index}: None if {value} is None else _r{index}(_x{index})")
-        elif kind == "TIMESTAMP":
+        elif sql_type == "TIMESTAMP":
             items.append(f"_n{index}: None if {value} is None else _timestamp(_x{index})")
         else:
             items.append(f"_n{index}: _get(v, _n{index}, None)")
@@ -91,11 +92,11 @@ def _python_record(columns: Sequence[Column]) -> Callable[[Any], dict[str, Any]]
 
 def python_encoder(column: Column) -> PythonEncoder:
     """The row data of ``column`` for a value (None stays None)."""
-    kind = column_type(column)
-    if kind == "RECORD":
+    sql_type = column_type(column)
+    if sql_type == "RECORD":
         record = record_python_encoder(column["fields"])
         return lambda value: None if value is None else record(value)
-    if kind == "TIMESTAMP":
+    if sql_type == "TIMESTAMP":
         return lambda value: None if value is None else _timestamp(value)
     return _same
 
@@ -103,13 +104,13 @@ def python_encoder(column: Column) -> PythonEncoder:
 def json_expression(column: Column, value: str, index: int, names: dict[str, Any]) -> str:
     """Source of an expression for the JSON text of ``column``'s value, read by the source ``value``;
     what it needs is added to ``names`` (under names numbered ``index``)."""
-    kind, bound = column_type(column), f"(_x{index} := {value})"
+    sql_type, bound = column_type(column), f"(_x{index} := {value})"
     names.update(_NAMES)
-    if kind == "STRING":
+    if sql_type == "STRING":
         return f"_null if {bound} is None else _quote(_x{index})"
-    if kind == "BOOLEAN":
+    if sql_type == "BOOLEAN":
         return f"_null if {bound} is None else _true if _x{index} else _false"
-    if kind == "RECORD":
+    if sql_type == "RECORD":
         names[f"_r{index}"] = record_json_encoder(column["fields"])
         return f"_null if {bound} is None else _r{index}(_x{index})"
     names[f"_e{index}"] = json_encoder(column)
@@ -137,15 +138,15 @@ def _json_record(columns: Sequence[Column]) -> JsonEncoder:
 
 def json_encoder(column: Column) -> JsonEncoder:
     """The JSON text of ``column``'s row data for a value (``null`` for None)."""
-    kind = column_type(column)
-    if kind == "RECORD":
+    sql_type = column_type(column)
+    if sql_type == "RECORD":
         record = record_json_encoder(column["fields"])
         return lambda value: "null" if value is None else record(value)
-    if kind == "TIMESTAMP":
+    if sql_type == "TIMESTAMP":
         return lambda value: "null" if value is None else '"' + _timestamp(value) + '"'
-    if kind == "STRING":
+    if sql_type == "STRING":
         return json_text
-    if kind == "BOOLEAN":
+    if sql_type == "BOOLEAN":
         return lambda value: "null" if value is None else "true" if value else "false"
     return _dumps
 

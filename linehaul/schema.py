@@ -80,18 +80,18 @@ def row_problems(row: Mapping[str, Any], schema: Sequence[Column], where: str = 
             if column.get("mode") == "REQUIRED":
                 problems.append(f"{path}: is required")
             continue
-        kind = column_type(column)
-        if kind == "RECORD":
+        sql_type = column_type(column)
+        if sql_type == "RECORD":
             if isinstance(value, Mapping):
                 problems += row_problems(value, column["fields"], f"{path}.")
             else:
                 problems.append(f"{path}: is {type(value).__name__}, not a record")
-        elif kind == "TIMESTAMP":
+        elif sql_type == "TIMESTAMP":
             problem = _timestamp_problem(value)
             if problem:
                 problems.append(f"{path}: {problem}")
-        elif not isinstance(value, _SCALARS[kind]) or (kind != "BOOLEAN" and isinstance(value, bool)):
-            problems.append(f"{path}: is {type(value).__name__}, not {kind}")
+        elif not isinstance(value, _SCALARS[sql_type]) or (sql_type != "BOOLEAN" and isinstance(value, bool)):
+            problems.append(f"{path}: is {type(value).__name__}, not {sql_type}")
     return problems
 
 

@@ -44,7 +44,7 @@ class Parameter:
     ``INT64``, ``ARRAY<STRING>``) and the value (a Python str, date, aware datetime, int, or tuple)."""
 
     name: str
-    kind: str
+    type: str
     value: Any
 
 
@@ -55,12 +55,12 @@ class Parameters:
     dialect: Dialect
     values: dict[str, Parameter] = field(default_factory=dict)
 
-    def add(self, name: str, kind: str, value: Any) -> str:
+    def add(self, name: str, type: str, value: Any) -> str:
         """The placeholder for ``value`` under ``name`` (the same name must always get the same value)."""
         known = self.values.get(name)
-        if known is not None and known != Parameter(name, kind, value):
+        if known is not None and known != Parameter(name, type, value):
             raise ValueError(f"parameter {name!r} given two values")
-        self.values[name] = Parameter(name, kind, value)
+        self.values[name] = Parameter(name, type, value)
         return self.dialect.placeholder(name)
 
 

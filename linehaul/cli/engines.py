@@ -179,7 +179,7 @@ def print_dry_runs(engine: Database | BigQueryEngine, price_per_tib: float) -> N
             f"({human_bytes(run.bytes_processed)}), {cost(run.bytes_processed, price_per_tib)}"
         )
         for parameter in run.query.parameters:
-            print(f"--    @{parameter.name} {parameter.kind} = {_shown(parameter.value)}")
+            print(f"--    @{parameter.name} {parameter.type} = {_shown(parameter.value)}")
         print(run.query.text.rstrip() + ";\n")
     queries = len(engine.dry_runs)
     if engine.metadata_queries:

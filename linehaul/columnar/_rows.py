@@ -113,12 +113,12 @@ _SCALARS: dict[str, pa.DataType] = {
 
 
 def _arrow_type(column: Column) -> pa.DataType:
-    kind = column_type(column)
-    if kind == "RECORD":
+    sql_type = column_type(column)
+    if sql_type == "RECORD":
         return pa.struct([arrow_field(child) for child in column["fields"]])
-    if kind not in _SCALARS:
-        raise ValueError(f"column {column['name']!r}: no Arrow type for BigQuery type {kind}")
-    return _SCALARS[kind]
+    if sql_type not in _SCALARS:
+        raise ValueError(f"column {column['name']!r}: no Arrow type for BigQuery type {sql_type}")
+    return _SCALARS[sql_type]
 
 
 def arrow_field(column: Column) -> pa.Field[Any]:
@@ -196,28 +196,30 @@ def _taken(coded: Coded) -> Array:
 
 def _json_pieces(column: Column, value: Value | None, pieces: list[Piece]) -> None:
     """Add the pieces of ``column``'s JSON text for ``value`` (a null array piece writes ``null``)."""
-    kind = column_type(column)
+    sql_type = column_type(column)
     if value is None:
         pieces.append("null")
-    elif isinstance(value, Record) and kind == "RECORD":
+    elif isinstance(value, Record) and sql_type == "RECORD":
         for index, child in enumerate(column["fields"]):
             name = column_name(child)
             pieces.append(("{" if index == 0 else ",") + json.dumps(name) + ":")
             _json_pieces(child, value.fields.get(name), pieces)
         pieces.append("}" if column["fields"] else "{}")
-    elif isinstance(value, Timestamp) and kind == "TIMESTAMP":
+    elif isinstance(value, Timestamp) and sql_type == "TIMESTAMP":
         pieces += ['"', value.day, "T", value.time, 'Z"']
-    elif isinstance(value, Details) and kind == "RECORD":
+    elif isinstance(value, Details) and sql_type == "RECORD":
         pieces.append(value.json)
-    elif isinstance(value, Coded) and kind == "STRING":
+    elif isinstance(value, Coded) and sql_type == "STRING":
         pieces.append(value)
-    elif isinstance(value, Text) and kind == "STRING":
+    elif isinstance(value, Text) and sql_type == "STRING":
         if value.nullable:  # null stays null through the join, and the row's join writes it as null
             pieces.append(pc.binary_join_element_wise('"', value.values, '"', ""))
         else:
             pieces += ['"', value.values, '"']
     else:
-        raise ValueError(f"column {column['name']!r} ({kind}) cannot hold the value {type(value).__name__}")
+        raise ValueError(
+            f"column {column['name']!r} ({sql_type}) cannot hold the value {type(value).__name__}"
+        )
 
 
 def arrow_rows(
@@ -229,21 +231,21 @@ def arrow_rows(
 
 
 def _arrow_array(column: Column, value: Value | None, rows: int) -> Array:
-    kind, kind_type = column_type(column), _arrow_type(column)
+    sql_type, arrow_type = column_type(column), _arrow_type(column)
     if value is None:
-        nulls: Array = pa.nulls(rows, kind_type)  # type: ignore[call-overload]
+        nulls: Array = pa.nulls(rows, arrow_type)  # type: ignore[call-overload]
         return nulls
-    if isinstance(value, Record) and kind == "RECORD":
+    if isinstance(value, Record) and sql_type == "RECORD":
         children = [
             _arrow_array(child, value.fields.get(column_name(child)), rows) for child in column["fields"]
         ]
-        return pa.StructArray.from_arrays(children, fields=list(kind_type))  # type: ignore[call-overload]
-    if isinstance(value, Timestamp) and kind == "TIMESTAMP":
-        return value.text().cast(kind_type)
-    if isinstance(value, Details) and kind == "RECORD":
+        return pa.StructArray.from_arrays(children, fields=list(arrow_type))  # type: ignore[call-overload]
+    if isinstance(value, Timestamp) and sql_type == "TIMESTAMP":
+        return value.text().cast(arrow_type)
+    if isinstance(value, Details) and sql_type == "RECORD":
         return value.arrow()
-    if isinstance(value, Coded) and kind == "STRING":
+    if isinstance(value, Coded) and sql_type == "STRING":
         return value.arrow()
-    if isinstance(value, Text) and kind == "STRING":
+    if isinstance(value, Text) and sql_type == "STRING":
         return value.values
-    raise ValueError(f"column {column['name']!r} ({kind}) cannot hold the value {type(value).__name__}")
+    raise ValueError(f"column {column['name']!r} ({sql_type}) cannot hold the value {type(value).__name__}")

@@ -80,9 +80,9 @@ class QueryOutcome:
 
 
 def _parameter(parameter: Parameter) -> bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter:
-    if parameter.kind.startswith("ARRAY<"):
-        return bigquery.ArrayQueryParameter(parameter.name, parameter.kind[6:-1], list(parameter.value))
-    return bigquery.ScalarQueryParameter(parameter.name, parameter.kind, parameter.value)
+    if parameter.type.startswith("ARRAY<"):
+        return bigquery.ArrayQueryParameter(parameter.name, parameter.type[6:-1], list(parameter.value))
+    return bigquery.ScalarQueryParameter(parameter.name, parameter.type, parameter.value)
 
 
 def _plain(value: Any) -> Any:

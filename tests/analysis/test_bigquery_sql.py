@@ -79,7 +79,7 @@ def test_no_value_is_spliced_into_the_sql() -> None:
     [query] = engine.queries
     for value in (hostile, "django", "Django", "2026-11-02", "2026-11-04", *MIRROR_INSTALLERS):
         assert value not in query.text, value
-    kinds = {parameter.name: parameter.kind for parameter in query.parameters}
+    kinds = {parameter.name: parameter.type for parameter in query.parameters}
     assert kinds == {
         "window_start": "TIMESTAMP",
         "window_end": "TIMESTAMP",

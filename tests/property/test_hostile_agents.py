@@ -22,7 +22,7 @@ from linehaul.pipeline.naming import staged_names
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.tables import Output, Table
 from linehaul.testing import MemoryBlobStore
-from linehaul.useragents.kinds import MAX_NESTING
+from linehaul.useragents.rule_types import MAX_NESTING
 from tests.columnar.reference import columnar_outcome, library_outcome, line_outcome
 from tests.hostile_agents import FIELDS, HOSTILE_VALUES, PREFIXES, agent_json, hostile_agent, line_with_agent
 
