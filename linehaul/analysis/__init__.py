@@ -25,24 +25,23 @@ from linehaul.analysis.errors import MissingExtraError, QueryError, UnknownField
 if TYPE_CHECKING:
     from linehaul.analysis.arrow import arrow_schema, ndjson_to_arrow, read_arrow, rows_to_arrow
     from linehaul.analysis.database import Database, QueryResult, open_database
+    from linehaul.analysis.dimensions import DIMENSIONS, MIRROR_INSTALLERS, Dimension, Sort
     from linehaul.analysis.engine import DataSpan, Engine, SqlQuery
-    from linehaul.analysis.fields import FIELDS, MIRROR_INSTALLERS, Field, Sort
     from linehaul.analysis.parquet import ParquetOutput, ParquetTableWriter, write_parquet
     from linehaul.analysis.report import gather_report
     from linehaul.analysis.report_page import write_report
     from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
     from linehaul.analysis.sources import LogReading, ReadCounts, expand_paths, read_events, read_rows
-    from linehaul.analysis.stats import STATS_FIELDS, Count, Order, Stats, count_by
+    from linehaul.analysis.stats import Count, Order, Stats, count_by
 
 __all__ = [
-    "FIELDS",
+    "DIMENSIONS",
     "MIRROR_INSTALLERS",
-    "STATS_FIELDS",
     "Count",
     "DataSpan",
     "Database",
+    "Dimension",
     "Engine",
-    "Field",
     "LogReading",
     "Mirrors",
     "MissingExtraError",
@@ -85,10 +84,10 @@ _LAZY = {
     "DataSpan": "engine",
     "Engine": "engine",
     "SqlQuery": "engine",
-    "FIELDS": "fields",
-    "MIRROR_INSTALLERS": "fields",
-    "Field": "fields",
-    "Sort": "fields",
+    "DIMENSIONS": "dimensions",
+    "MIRROR_INSTALLERS": "dimensions",
+    "Dimension": "dimensions",
+    "Sort": "dimensions",
     "ParquetOutput": "parquet",
     "ParquetTableWriter": "parquet",
     "write_parquet": "parquet",
@@ -102,7 +101,6 @@ _LAZY = {
     "expand_paths": "sources",
     "read_events": "sources",
     "read_rows": "sources",
-    "STATS_FIELDS": "stats",
     "Count": "stats",
     "Order": "stats",
     "Stats": "stats",

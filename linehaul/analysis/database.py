@@ -26,9 +26,9 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from linehaul.analysis.dimensions import DUCKDB, Dialect
 from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import MissingExtraError, QueryError
-from linehaul.analysis.fields import DUCKDB, Dialect
 from linehaul.analysis.inputs import Input, InputKind, expand_inputs, table_of_columns
 from linehaul.analysis.overlaps import Duplicate, distinct_inputs, refuse_rows_of_logs
 from linehaul.analysis.selection import TimeWindow

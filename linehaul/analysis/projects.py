@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
+from linehaul.analysis.dimensions import Parameters
 from linehaul.analysis.engine import Engine, SqlQuery
-from linehaul.analysis.fields import Parameters
 from linehaul.analysis.selection import Selection, TimeWindow
 from linehaul.tables import Table
 

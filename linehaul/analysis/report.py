@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from linehaul.analysis.coverage import Coverage
+from linehaul.analysis.dimensions import Parameters
 from linehaul.analysis.engine import DataSpan, Engine, SqlQuery, resolve_selection
 from linehaul.analysis.errors import QueryError
-from linehaul.analysis.fields import Parameters
 from linehaul.analysis.selection import Selection, TimeWindow
 from linehaul.analysis.stats import Order, Stats, count_by
 from linehaul.tables import Table

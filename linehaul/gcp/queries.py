@@ -24,9 +24,9 @@ from google.api_core.exceptions import GoogleAPICallError
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import bigquery
 
+from linehaul.analysis.dimensions import BIGQUERY, Dialect, Parameter
 from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import QueryError
-from linehaul.analysis.fields import BIGQUERY, Dialect, Parameter
 from linehaul.analysis.selection import TimeWindow
 from linehaul.gcp.clients import bigquery_client
 from linehaul.gcp.costs import DEFAULT_DATASET, DEFAULT_MAX_BYTES_BILLED, human_bytes

@@ -25,7 +25,7 @@ from linehaul.analysis import (
     count_by,
     open_database,
 )
-from linehaul.analysis.fields import DUCKDB
+from linehaul.analysis.dimensions import DUCKDB
 from linehaul.analysis.stats import Order
 from linehaul.cli import main
 from linehaul.tables import Table
