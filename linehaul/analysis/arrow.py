@@ -3,9 +3,9 @@
 :func:`arrow_schema` derives the Arrow schema of a table from its BigQuery schema, the source of truth:
 ``STRING`` → ``string``, ``BOOLEAN`` → ``bool`` (``details.ci``), ``INTEGER`` → ``int64``, ``FLOAT`` →
 ``float64``, ``TIMESTAMP`` → ``timestamp[us, tz=UTC]``, ``RECORD`` → ``struct`` of its fields, in order;
-``REQUIRED`` columns are not nullable (the mapping is :func:`linehaul.columnar._rows.arrow_field`). Logs
-become Arrow tables directly on the columnar path (:mod:`linehaul.columnar`: no NDJSON in between); the
-lines it leaves to the line converter, and rows given as NDJSON or dicts, are read by Arrow's own JSON
+``REQUIRED`` columns are not nullable (the mapping: :mod:`linehaul.columnar.arrow_schema`). Logs become
+Arrow tables directly on the columnar path (:mod:`linehaul.columnar`: no NDJSON in between); the lines it
+leaves to the line converter, and rows given as NDJSON or dicts, are read by Arrow's own JSON
 reader (C++) with that schema given explicitly: nothing is inferred, and a key the schema does not know is
 an error.
 """
@@ -31,7 +31,7 @@ try:
     import pyarrow.ipc
     import pyarrow.json as pa_json
 
-    from linehaul.columnar._rows import arrow_schema_of
+    from linehaul.columnar.arrow_schema import arrow_schema_of
     from linehaul.columnar.converter import TableRows
 except ImportError as error:  # pragma: no cover - the analysis extra is part of dev
     raise MissingExtraError("pyarrow") from error

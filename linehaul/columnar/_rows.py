@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as compute
 
 from linehaul._columns import column_name
+from linehaul.columnar.arrow_schema import arrow_type_of
 from linehaul.schema import Column, column_type
 
 Array: TypeAlias = "pa.Array[Any]"
@@ -37,9 +37,7 @@ __all__ = [
     "Text",
     "Timestamp",
     "Value",
-    "arrow_field",
     "arrow_rows",
-    "arrow_schema_of",
     "ndjson_rows",
     "values_of",
 ]
@@ -102,43 +100,6 @@ class Record:
 
 
 Value = Text | Coded | Timestamp | Details | Record
-
-_SCALARS: dict[str, pa.DataType] = {
-    "STRING": pa.string(),
-    "BOOLEAN": pa.bool_(),
-    "INTEGER": pa.int64(),
-    "FLOAT": pa.float64(),
-    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
-}
-
-
-def _arrow_type(column: Column) -> pa.DataType:
-    sql_type = column_type(column)
-    if sql_type == "RECORD":
-        return pa.struct([arrow_field(child) for child in column["fields"]])
-    if sql_type not in _SCALARS:
-        raise ValueError(f"column {column['name']!r}: no Arrow type for BigQuery type {sql_type}")
-    return _SCALARS[sql_type]
-
-
-def arrow_field(column: Column) -> pa.Field[Any]:
-    """The Arrow field of a BigQuery column: ``STRING`` → ``string``, ``BOOLEAN`` → ``bool``, ``INTEGER``
-    → ``int64``, ``FLOAT`` → ``float64``, ``TIMESTAMP`` → ``timestamp[us, tz=UTC]``, ``RECORD`` → ``struct``
-    of its fields, in order; ``REQUIRED`` columns are not nullable."""
-    if column.get("mode") == "REPEATED":
-        raise ValueError(f"column {column['name']!r}: REPEATED columns are not used by linehaul")
-    return pa.field(column["name"], _arrow_type(column), nullable=column.get("mode") != "REQUIRED")
-
-
-def arrow_schema_of(columns: Sequence[Column]) -> pa.Schema:
-    """The Arrow schema of a BigQuery column list (see :func:`arrow_field`)."""
-    return _schema(json.dumps(list(columns), sort_keys=True))
-
-
-@cache
-def _schema(columns: str) -> pa.Schema:
-    return pa.schema([arrow_field(column) for column in json.loads(columns)])
-
 
 Piece: TypeAlias = "str | Array | Coded"
 
@@ -231,7 +192,7 @@ def arrow_rows(
 
 
 def _arrow_array(column: Column, value: Value | None, rows: int) -> Array:
-    sql_type, arrow_type = column_type(column), _arrow_type(column)
+    sql_type, arrow_type = column_type(column), arrow_type_of(column)
     if value is None:
         nulls: Array = pa.nulls(rows, arrow_type)  # type: ignore[call-overload]
         return nulls

@@ -41,11 +41,11 @@ from linehaul.columnar._rows import (
     Timestamp,
     Value,
     arrow_rows,
-    arrow_schema_of,
     ndjson_rows,
     values_of,
 )
 from linehaul.columnar._rules import DATE_AT, DOWNLOAD_HEAD, SIMPLE_HEAD
+from linehaul.columnar.arrow_schema import arrow_schema_of
 from linehaul.convert import Converter
 from linehaul.converted import Converted, UnprocessedLine
 from linehaul.rows import RowFormat

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from linehaul import Download, Ignored, LineError, dumps_row, parse_line
-from linehaul.columnar._rows import arrow_schema_of
+from linehaul.columnar.arrow_schema import arrow_schema_of
 from linehaul.columnar.converter import ColumnarConverter
 from linehaul.convert import Converter
 from linehaul.converted import Converted
