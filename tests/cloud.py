@@ -25,6 +25,7 @@ from linehaul.local import LocalStack
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema
+from linehaul.tables import Table
 
 PROJECT = "linehaul-test"
 COMPAT = os.environ.get("LINEHAUL_BQ_COMPAT", "1") != "0"
@@ -91,7 +92,7 @@ def dataset(bigquery_admin: BigQueryAdmin) -> str:
 
 @pytest.fixture(scope="session")
 def downloads_schema() -> list[dict[str, Any]]:
-    return [dict(column) for column in load_schema("file_downloads")]
+    return [dict(column) for column in load_schema(Table.FILE_DOWNLOADS)]
 
 
 @pytest.fixture

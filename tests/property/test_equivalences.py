@@ -14,7 +14,7 @@ from linehaul._fields import timestamp_text
 from linehaul.events import parse_timestamp, timestamp_text_of
 from linehaul.useragents._agent_json import AgentJsonError, _common, _general
 from linehaul.useragents._versions import in_range
-from linehaul.useragents.kinds import _loads
+from linehaul.useragents.rule_types import _loads
 from tests.property.strategies import dates
 
 json_values = st.recursive(

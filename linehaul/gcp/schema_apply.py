@@ -39,10 +39,10 @@ def apply_schemas(
     """
     admin.ensure_dataset(project, dataset)
     plans = []
-    for kind, table_name in tables.items():
-        table = TableRef(project, dataset, table_name)
+    for ours, name in tables.items():
+        table = TableRef(project, dataset, name)
         existing = admin.table_schema(table)
-        desired = load_schema(kind)
+        desired = load_schema(ours)
         plans.append(
             (table, desired, existing, None if existing is None else plan_schema_change(existing, desired))
         )

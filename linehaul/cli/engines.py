@@ -1,5 +1,5 @@
-"""What stats, query and report share to ask BigQuery instead of files: --bigquery and its limits, opening
-the engine, its errors, and printing dry runs. The BigQuery client is imported only when it is used."""
+"""Which engine answers stats, query and report: DuckDB over files, or BigQuery (--bigquery and its
+limits); opening it, its errors, and printing dry runs. The BigQuery client is imported only when used."""
 
 from __future__ import annotations
 
@@ -179,7 +179,7 @@ def print_dry_runs(engine: Database | BigQueryEngine, price_per_tib: float) -> N
             f"({human_bytes(run.bytes_processed)}), {cost(run.bytes_processed, price_per_tib)}"
         )
         for parameter in run.query.parameters:
-            print(f"--    @{parameter.name} {parameter.kind} = {_shown(parameter.value)}")
+            print(f"--    @{parameter.name} {parameter.type} = {_shown(parameter.value)}")
         print(run.query.text.rstrip() + ";\n")
     queries = len(engine.dry_runs)
     if engine.metadata_queries:
