@@ -40,7 +40,8 @@ def main() -> int:
     from linehaul.daily.sql import midnight
     from linehaul.gcp.daily import BigQueryAggregator, check_daily_tables
     from linehaul.local import LocalStack
-    from linehaul.local.runner import DATASET, LOGS_BUCKET, STAGING_BUCKET, provision
+    from linehaul.local.resources import DATASET, LOGS_BUCKET, STAGING_BUCKET
+    from linehaul.local.runner import provision
     from linehaul.logs.sample import write_sample
     from linehaul.pipeline.ingest import KeptConverters, ingest_log
     from linehaul.pipeline.naming import log_object_name

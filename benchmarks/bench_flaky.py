@@ -3,7 +3,7 @@
     python benchmarks/bench_flaky.py CORPUS.log.gz [--logs 24] [--lines 30000] [--fail 0.10] [--seed 1]
 
 Splits the first ``--lines`` lines of the corpus (``../shared/bench/gen_corpus.py``) into ``--logs`` gzipped
-logs, then runs :func:`linehaul.local.settle.settle`: both functions served locally behind flaky HTTP
+logs, then runs :func:`linehaul.testing.settle.settle`: both functions served locally behind flaky HTTP
 proxies failing ``--fail`` of the requests to fake GCS and the BigQuery emulator (half before the backend
 acts, half after), every storage event delivered twice, publisher messages with ``continue_publishing=true``
 every second, ``LOCK_SECONDS=600``. Prints what failed, the runs, the rows per table against the counts of
@@ -50,7 +50,7 @@ def main() -> int:
     parser.add_argument("--max-runs", type=int, default=240, help="publisher messages before giving up")
     args = parser.parse_args()
     from linehaul.local import LocalStack
-    from linehaul.local.settle import FlakyPlan, settle
+    from linehaul.testing.settle import FlakyPlan, settle
 
     plan = FlakyPlan(
         fail_before=args.fail / 2,

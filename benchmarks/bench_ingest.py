@@ -7,7 +7,7 @@ parsing core's own.
 For each corpus: a fake-gcs-server (filesystem backend, in a temporary directory) gets the log uploaded;
 a fresh child process runs ``ingest_log`` on it with the real Cloud Storage adapter, given the log's
 generation as the function's event gives it, through a proxy that counts its requests by kind
-(:func:`linehaul.local.gcs_requests.storage_request_kind`: what Cloud Storage bills per operation); another
+(:func:`linehaul.testing.storage_request_kind`: what Cloud Storage bills per operation); another
 fresh child runs the core alone (``read_blocks`` + ``Converter`` on the local file, rows dropped), best of
 ``--core-runs`` (3) since the machine's noise moves it by 20%. Each child reports its wall time, its own CPU
 time (``time.process_time``: user + system of that process, its threads included) and its peak RSS; the
@@ -54,7 +54,7 @@ def _function_store(url: str) -> tuple[Any, Any]:
         from linehaul.pipeline.heap import map_large_buffers  # type: ignore[no-redef,import-not-found]
 
     map_large_buffers()  # as the deployed function does on its first event
-    settings = IngestSettings(result_bucket=BUCKETS[1])  # the defaults of the deployed function
+    settings = IngestSettings.from_env({"RESULT_BUCKET": BUCKETS[1]})  # as the deployed function reads them
     store = GcsBlobStore(storage_client("bench", endpoint=url), chunk_size=settings.upload_chunk_mb << 20)
     return settings, store
 
@@ -154,8 +154,7 @@ def _fake_gcs() -> Iterator[tuple[Any, Any]]:
 
 def _counting(url: str) -> Any:
     """A proxy in front of the fake GCS at ``url`` that fails nothing and counts requests by kind."""
-    from linehaul.local.flaky import FlakyProxy
-    from linehaul.local.gcs_requests import storage_request_kind
+    from linehaul.testing import FlakyProxy, storage_request_kind
 
     return FlakyProxy(url, classify=storage_request_kind)
 

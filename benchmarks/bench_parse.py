@@ -70,7 +70,7 @@ def _converted(corpus: str, codec_name: str, columnar: bool) -> dict[str, float]
     import os
 
     os.environ["LINEHAUL_COLUMNAR"] = "1" if columnar else "0"
-    from linehaul.logfiles import read_blocks
+    from linehaul.logs.files import read_blocks
 
     blocks = _blocks_module()
     codec: Any = blocks.COLUMNAR_NDJSON if columnar else blocks.NDJSON
@@ -90,7 +90,7 @@ def _converted(corpus: str, codec_name: str, columnar: bool) -> dict[str, float]
 
 def _before_columnar(corpus: str, codec: Any, started: float, cpu: float) -> dict[str, float]:
     from linehaul.convert import Converter
-    from linehaul.logfiles import read_blocks
+    from linehaul.logs.files import read_blocks
 
     blocks, converter, lines = _blocks_module(), Converter(), 0
     for block in read_blocks(corpus):
@@ -116,7 +116,7 @@ def _arrow_columnar(corpus: str) -> dict[str, float]:
 
 
 def _baseline(corpus: str) -> dict[str, float]:
-    from linehaul.logfiles import read_blocks
+    from linehaul.logs.files import read_blocks
 
     started, lines = time.perf_counter(), 0
     keys = ("kind", "date", "country", "url", "protocol", "cipher", "project", "version", "type", "agent")
@@ -129,7 +129,7 @@ def _baseline(corpus: str) -> dict[str, float]:
 
 def _library(corpus: str) -> dict[str, float]:
     from linehaul import Ignored, LineError, dumps_row, parse_line, to_row
-    from linehaul.logfiles import read_blocks
+    from linehaul.logs.files import read_blocks
 
     raw: list[bytes] = []
     for block in read_blocks(corpus):

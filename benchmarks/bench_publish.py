@@ -22,10 +22,12 @@ def main() -> int:
     parser.add_argument("corpus")
     parser.add_argument("--files", type=int, default=1000)
     args = parser.parse_args()
-    from linehaul.convert import Converted, Converter
+    from linehaul.convert import Converter
+    from linehaul.converted import Converted
     from linehaul.local import LocalStack
-    from linehaul.local.runner import DATASET, STAGING_BUCKET, provision
-    from linehaul.logfiles import read_blocks
+    from linehaul.local.resources import DATASET, STAGING_BUCKET
+    from linehaul.local.runner import provision
+    from linehaul.logs.files import read_blocks
     from linehaul.pipeline.ports import TableRef
     from linehaul.pipeline.publish import publish
     from linehaul.pipeline.request import PublishRequest

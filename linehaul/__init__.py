@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from linehaul._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from linehaul.convert import Converted, Converter
+    from linehaul.convert import Converter
+    from linehaul.converted import Converted
     from linehaul.errors import LineError
     from linehaul.events import (
         Download,
@@ -28,12 +29,11 @@ if TYPE_CHECKING:
         parse_line,
         parse_timestamp,
     )
-    from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS, dumps_row, table_for, to_row
+    from linehaul.rows import dumps_row, table_for, to_row
+    from linehaul.tables import Output, Table
     from linehaul.useragents import UNKNOWN, Classification, Unknown, Unusable, UserAgent, classify
 
 __all__ = [
-    "FILE_DOWNLOADS",
-    "SIMPLE_REQUESTS",
     "UNKNOWN",
     "Classification",
     "Converted",
@@ -44,7 +44,9 @@ __all__ = [
     "Ignored",
     "LineError",
     "Outcome",
+    "Output",
     "SimpleRequest",
+    "Table",
     "Unknown",
     "Unusable",
     "UserAgent",
@@ -59,14 +61,16 @@ __all__ = [
 # Imported on first use: a program that needs only part of linehaul (the command line counting Parquet
 # files, linehaul.tables) does not pay for the parser and the user-agent rules (a tenth of a second).
 _HOMES = {
-    "Converted": "convert",
+    "Converted": "converted",
     "Converter": "convert",
     "LineError": "errors",
+    "Output": "tables",
+    "Table": "tables",
     **dict.fromkeys(
         ("Download", "Event", "File", "Ignored", "Outcome", "SimpleRequest", "parse_line", "parse_timestamp"),
         "events",
     ),
-    **dict.fromkeys(("FILE_DOWNLOADS", "SIMPLE_REQUESTS", "dumps_row", "table_for", "to_row"), "rows"),
+    **dict.fromkeys(("dumps_row", "table_for", "to_row"), "rows"),
     **dict.fromkeys(
         ("UNKNOWN", "Classification", "Unknown", "Unusable", "UserAgent", "classify"), "useragents"
     ),

@@ -22,9 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from linehaul._fields import json_text, timestamp_text
+from linehaul.schema import Column, column_type
 
 __all__ = [
-    "Column",
     "column_name",
     "compile_lambda",
     "escaped",
@@ -35,12 +35,8 @@ __all__ = [
     "record_python_encoder",
 ]
 
-Column = Mapping[str, Any]
-"""One column of a BigQuery JSON schema: ``name``, ``type``, ``mode``, ``fields`` for a RECORD."""
-
 PythonEncoder = Callable[[Any], Any]
 JsonEncoder = Callable[[Any], str]
-_RECORDS = frozenset({"RECORD", "STRUCT"})
 
 
 def compile_lambda(source: str, names: Mapping[str, Any]) -> Callable[..., Any]:
@@ -62,9 +58,10 @@ def column_name(column: Column) -> str:
     return name
 
 
-def _memoized(kind: str, columns: Sequence[Column], build: Callable[[], Any]) -> Any:
-    """One compiled encoder per kind and column list (both tables share ``details``: compiled once)."""
-    key = (kind, json.dumps(list(columns), sort_keys=True))
+def _memoized(form: str, columns: Sequence[Column], build: Callable[[], Any]) -> Any:
+    """One compiled encoder per form (JSON text, Python) and column list (both tables share ``details``:
+    compiled once)."""
+    key = (form, json.dumps(list(columns), sort_keys=True))
     found = _COMPILED.get(key)
     if found is None:
         found = _COMPILED[key] = build()
@@ -82,11 +79,11 @@ def _python_record(columns: Sequence[Column]) -> Callable[[Any], dict[str, Any]]
     items = []
     for index, child in enumerate(columns):
         names[f"_n{index}"] = column_name(child)
-        value, kind = f"(_x{index} := _get(v, _n{index}, None))", _kind(child)
-        if kind in _RECORDS:
+        value, sql_type = f"(_x{index} := _get(v, _n{index}, None))", column_type(child)
+        if sql_type == "RECORD":
             names[f"_r{index}"] = record_python_encoder(child["fields"])
             items.append(f"_n{index}: None if {value} is None else _r{index}(_x{index})")
-        elif kind == "TIMESTAMP":
+        elif sql_type == "TIMESTAMP":
             items.append(f"_n{index}: None if {value} is None else _timestamp(_x{index})")
         else:
             items.append(f"_n{index}: _get(v, _n{index}, None)")
@@ -95,11 +92,11 @@ def _python_record(columns: Sequence[Column]) -> Callable[[Any], dict[str, Any]]
 
 def python_encoder(column: Column) -> PythonEncoder:
     """The row data of ``column`` for a value (None stays None)."""
-    kind = _kind(column)
-    if kind in _RECORDS:
+    sql_type = column_type(column)
+    if sql_type == "RECORD":
         record = record_python_encoder(column["fields"])
         return lambda value: None if value is None else record(value)
-    if kind == "TIMESTAMP":
+    if sql_type == "TIMESTAMP":
         return lambda value: None if value is None else _timestamp(value)
     return _same
 
@@ -107,13 +104,13 @@ def python_encoder(column: Column) -> PythonEncoder:
 def json_expression(column: Column, value: str, index: int, names: dict[str, Any]) -> str:
     """Source of an expression for the JSON text of ``column``'s value, read by the source ``value``;
     what it needs is added to ``names`` (under names numbered ``index``)."""
-    kind, bound = _kind(column), f"(_x{index} := {value})"
+    sql_type, bound = column_type(column), f"(_x{index} := {value})"
     names.update(_NAMES)
-    if kind == "STRING":
+    if sql_type == "STRING":
         return f"_null if {bound} is None else _quote(_x{index})"
-    if kind in ("BOOLEAN", "BOOL"):
+    if sql_type == "BOOLEAN":
         return f"_null if {bound} is None else _true if _x{index} else _false"
-    if kind in _RECORDS:
+    if sql_type == "RECORD":
         names[f"_r{index}"] = record_json_encoder(column["fields"])
         return f"_null if {bound} is None else _r{index}(_x{index})"
     names[f"_e{index}"] = json_encoder(column)
@@ -141,21 +138,17 @@ def _json_record(columns: Sequence[Column]) -> JsonEncoder:
 
 def json_encoder(column: Column) -> JsonEncoder:
     """The JSON text of ``column``'s row data for a value (``null`` for None)."""
-    kind = _kind(column)
-    if kind in _RECORDS:
+    sql_type = column_type(column)
+    if sql_type == "RECORD":
         record = record_json_encoder(column["fields"])
         return lambda value: "null" if value is None else record(value)
-    if kind == "TIMESTAMP":
+    if sql_type == "TIMESTAMP":
         return lambda value: "null" if value is None else '"' + _timestamp(value) + '"'
-    if kind == "STRING":
+    if sql_type == "STRING":
         return json_text
-    if kind in ("BOOLEAN", "BOOL"):
+    if sql_type == "BOOLEAN":
         return lambda value: "null" if value is None else "true" if value else "false"
     return _dumps
-
-
-def _kind(column: Column) -> str:
-    return str(column["type"]).upper()
 
 
 def _same(value: Any) -> Any:

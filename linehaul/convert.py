@@ -10,7 +10,7 @@ path is not sure of goes through :func:`parse_line`.
 Each line goes to exactly one destination of :class:`Converted`:
 
 * ``downloads`` / ``simple``: NDJSON rows for ``file_downloads`` / ``simple_requests``;
-* ``unprocessed``: lines that are not valid events, kept byte for byte, each a :class:`RejectedLine`;
+* ``unprocessed``: lines that are not valid events, kept byte for byte, each an :class:`UnprocessedLine`;
 * ``ignored``: valid lines whose agent production deliberately drops, kept byte for byte.
 
 No line stops a block: every row's text is UTF-8 (the head's fields are plain ASCII, and an agent and its
@@ -38,7 +38,7 @@ from linehaul._fields import (
 )
 from linehaul._grammar import DOWNLOAD, PACKAGE_TYPES, SIMPLE
 from linehaul._templates import RowTemplate, row_template
-from linehaul.converted import Checkpoint, Converted, RejectedLine, reason_records, without_frames
+from linehaul.converted import Checkpoint, Converted, UnprocessedLine, without_frames
 from linehaul.errors import LineError, internal_error
 from linehaul.events import Download, file_of, parse_line, simple_project, timestamp_text_of
 from linehaul.rows import FORMATS, RowFormat, dumps_row, to_row
@@ -46,13 +46,7 @@ from linehaul.tables import Table
 from linehaul.useragents import Classification, Classifier, Ignored, Unknown, UserAgent
 from linehaul.useragents.classifier import BoundedCache
 
-__all__ = [
-    "Converted",
-    "Converter",
-    "Details",
-    "RejectedLine",
-    "reason_records",
-]
+__all__ = ["Converter", "Details"]
 
 _KNOWN_TYPES = frozenset(PACKAGE_TYPES)
 _AFTER_DOWNLOAD = len(DOWNLOAD) + 3  # the middle starts after the kind, date, country and their '|'
@@ -253,8 +247,8 @@ class Converter:
                 raise
             except Exception as error:
                 number = out.lines + 1
-                rejected = RejectedLine(number, _raw_bytes(line), without_frames(internal_error(error)))
-                one = Converted(lines=number, unprocessed=[rejected], earliest=out.earliest)
+                kept = UnprocessedLine(number, _raw_bytes(line), without_frames(internal_error(error)))
+                one = Converted(lines=number, unprocessed=[kept], earliest=out.earliest)
             out.absorb(one)
 
     def _convert_lines(self, lines: Sequence[str | bytes], out: Converted) -> None:
@@ -320,7 +314,7 @@ class Converter:
         try:
             outcome = parse_line(line, self._classify)
         except LineError as error:
-            out.unprocessed.append(RejectedLine(number, raw, without_frames(error)))
+            out.unprocessed.append(UnprocessedLine(number, raw, without_frames(error)))
             return earliest
         if isinstance(outcome, Ignored):
             out.ignored.append(raw)

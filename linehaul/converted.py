@@ -1,5 +1,6 @@
 """What converting lines gives: :class:`Converted` (a block's rows per table and its kept lines), each
-rejected line as a :class:`RejectedLine` with its reason, and the reasons' records.
+unprocessed line (not a valid event) as an :class:`UnprocessedLine` with its reason, and the reasons'
+records.
 
 A line linehaul itself failed on (a bug: no line should make the converter raise) is kept as unprocessed
 with the field :data:`INTERNAL` and a reason naming the exception (:func:`internal_error`).
@@ -18,14 +19,14 @@ from linehaul.tables import Table
 __all__ = [
     "Checkpoint",
     "Converted",
-    "RejectedLine",
+    "UnprocessedLine",
     "reason_records",
     "without_frames",
 ]
 
 
 @dataclass(frozen=True, slots=True)
-class RejectedLine:
+class UnprocessedLine:
     """A line that is not a valid event: its ``number`` (from 1, in what one :class:`Converted` received),
     its bytes as read, and the :class:`LineError` that says why (its traceback dropped)."""
 
@@ -55,9 +56,11 @@ class RejectedLine:
         return record
 
 
-def reason_records(rejected: Sequence[RejectedLine], lines_before: int = 0, file: str | None = None) -> bytes:
-    """The reasons NDJSON of rejected lines (one :meth:`RejectedLine.reason_record` a line), as bytes."""
-    records = (json.dumps(line.reason_record(lines_before, file)) for line in rejected)
+def reason_records(
+    unprocessed: Sequence[UnprocessedLine], lines_before: int = 0, file: str | None = None
+) -> bytes:
+    """The reasons NDJSON of unprocessed lines (one :meth:`UnprocessedLine.reason_record` a line)."""
+    records = (json.dumps(line.reason_record(lines_before, file)) for line in unprocessed)
     return "".join(record + "\n" for record in records).encode()
 
 
@@ -65,14 +68,14 @@ def reason_records(rejected: Sequence[RejectedLine], lines_before: int = 0, file
 class Converted:
     """What a block of lines became, in input order within each destination.
 
-    ``downloads`` and ``simple`` are NDJSON lines (no newline); ``unprocessed`` holds each rejected line;
+    ``downloads`` and ``simple`` are NDJSON lines (no newline); ``unprocessed`` holds each unprocessed line;
     ``earliest`` is the smallest row timestamp (RFC 3339 text, which sorts as time does).
     """
 
     lines: int = 0
     downloads: list[str] = field(default_factory=list)
     simple: list[str] = field(default_factory=list)
-    unprocessed: list[RejectedLine] = field(default_factory=list)
+    unprocessed: list[UnprocessedLine] = field(default_factory=list)
     ignored: list[bytes] = field(default_factory=list)
     earliest: str | None = None
 

@@ -14,24 +14,20 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from linehaul._columns import Column, json_encoder, record_json_encoder, record_python_encoder
+from linehaul._columns import json_encoder, record_json_encoder, record_python_encoder
 from linehaul._fields import timestamp_text
 from linehaul.events import Download, Event
+from linehaul.schema import Column, load_schema
 from linehaul.tables import Table
 
 __all__ = [
-    "FILE_DOWNLOADS",
     "FORMATS",
-    "SIMPLE_REQUESTS",
     "RowFormat",
     "dumps_row",
     "table_for",
     "timestamp_text",
     "to_row",
 ]
-
-FILE_DOWNLOADS = Table.FILE_DOWNLOADS
-SIMPLE_REQUESTS = Table.SIMPLE_REQUESTS
 
 
 class RowFormat:
@@ -40,7 +36,7 @@ class RowFormat:
 
     def __init__(self, table: Table, columns: Sequence[Column] | None = None) -> None:
         self.table = table
-        self.columns: tuple[Column, ...] = tuple(table.schema if columns is None else columns)
+        self.columns: tuple[Column, ...] = tuple(load_schema(table) if columns is None else columns)
 
     @cached_property
     def _row(self) -> Callable[[Event], dict[str, Any]]:
@@ -76,7 +72,7 @@ FORMATS: Mapping[Table, RowFormat] = {table: RowFormat(table) for table in Table
 
 
 def table_for(event: Event) -> Table:
-    """The table an event belongs to: :data:`FILE_DOWNLOADS` or :data:`SIMPLE_REQUESTS`."""
+    """The table an event belongs to: ``Table.FILE_DOWNLOADS`` or ``Table.SIMPLE_REQUESTS``."""
     return Table.FILE_DOWNLOADS if isinstance(event, Download) else Table.SIMPLE_REQUESTS
 
 

@@ -2,7 +2,8 @@
 
 * :func:`load_schema` reads a table's schema (package data, the same files as ``schemas/``);
 * :func:`row_problems` says why a row would not load into the table (a pure function, used by tests);
-* :func:`plan_schema_change` says whether an existing table can move to a new schema, BigQuery's way.
+* :func:`plan_schema_change` says whether an existing table can move to a new schema, BigQuery's way;
+* :func:`column_type` names a column's type one way (BigQuery has two names for four of them).
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ from typing import Any
 
 from linehaul.tables import Table
 
-__all__ = ["TABLES", "Field", "SchemaPlan", "load_schema", "plan_schema_change", "row_problems"]
+__all__ = [
+    "Column",
+    "SchemaPlan",
+    "column_type",
+    "load_schema",
+    "plan_schema_change",
+    "row_problems",
+    "type_name",
+]
 
-TABLES: tuple[Table, ...] = tuple(Table)
-"""Both tables, in order (each is also its name as a string)."""
-Field = Mapping[str, Any]
+Column = Mapping[str, Any]
 """One column of a BigQuery JSON schema: name, type, mode (NULLABLE when absent), fields for a RECORD."""
 
 _SCALARS: dict[str, tuple[type, ...]] = {
@@ -32,13 +39,13 @@ _SCALARS: dict[str, tuple[type, ...]] = {
 }
 
 
-def load_schema(table: Table | str) -> tuple[Field, ...]:
-    """The schema of ``table`` (one of :data:`TABLES`, or its name), as its JSON list of fields."""
-    return _load(Table.of(table))
+def load_schema(table: Table) -> tuple[Column, ...]:
+    """The schema of ``table``, as its JSON list of columns (``schemas/<table>.json``)."""
+    return _load(table)
 
 
 @cache
-def _load(table: Table) -> tuple[Field, ...]:
+def _load(table: Table) -> tuple[Column, ...]:
     # package data beside this module (importlib.resources would cost the core's start-up 20 ms)
     with open(
         os.path.join(os.path.dirname(__file__), "schemas", f"{table.value}.json"), encoding="utf-8"
@@ -58,7 +65,7 @@ def _timestamp_problem(value: object) -> str | None:
     return None if offset is not None and not offset.total_seconds() else f"{value!r} is not in UTC"
 
 
-def row_problems(row: Mapping[str, Any], schema: Sequence[Field], where: str = "") -> list[str]:
+def row_problems(row: Mapping[str, Any], schema: Sequence[Column], where: str = "") -> list[str]:
     """Why ``row`` would not load into a table of ``schema`` (empty if it would).
 
     Checks every key against the columns (no unknown keys), REQUIRED columns, types (STRING, BOOLEAN,
@@ -73,22 +80,35 @@ def row_problems(row: Mapping[str, Any], schema: Sequence[Field], where: str = "
             if column.get("mode") == "REQUIRED":
                 problems.append(f"{path}: is required")
             continue
-        kind = column["type"]
-        if kind in ("RECORD", "STRUCT"):
+        sql_type = column_type(column)
+        if sql_type == "RECORD":
             if isinstance(value, Mapping):
                 problems += row_problems(value, column["fields"], f"{path}.")
             else:
                 problems.append(f"{path}: is {type(value).__name__}, not a record")
-        elif kind == "TIMESTAMP":
+        elif sql_type == "TIMESTAMP":
             problem = _timestamp_problem(value)
             if problem:
                 problems.append(f"{path}: {problem}")
-        elif not isinstance(value, _SCALARS[kind]) or (kind != "BOOLEAN" and isinstance(value, bool)):
-            problems.append(f"{path}: is {type(value).__name__}, not {kind}")
+        elif not isinstance(value, _SCALARS[sql_type]) or (sql_type != "BOOLEAN" and isinstance(value, bool)):
+            problems.append(f"{path}: is {type(value).__name__}, not {sql_type}")
     return problems
 
 
 _TYPE_NAMES = {"STRUCT": "RECORD", "INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN"}
+"""GoogleSQL's names of the types that legacy SQL (and schemas/*.json) names otherwise."""
+
+
+def type_name(name: str) -> str:
+    """A BigQuery type's one name here: legacy SQL's (``RECORD``, ``INTEGER``, ``FLOAT``, ``BOOLEAN``) for
+    GoogleSQL's (``STRUCT``, ``INT64``, ``FLOAT64``, ``BOOL``), in upper case; others as they are."""
+    upper = name.upper()
+    return _TYPE_NAMES.get(upper, upper)
+
+
+def column_type(column: Column) -> str:
+    """The :func:`type_name` of ``column``'s type."""
+    return type_name(str(column.get("type", "")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +132,11 @@ class SchemaPlan:
         return bool(self.added or self.relaxed)
 
 
-def _kind(column: Field) -> str:
-    kind = str(column.get("type", "")).upper()
-    return _TYPE_NAMES.get(kind, kind)
-
-
-def _mode(column: Field) -> str:
+def _mode(column: Column) -> str:
     return str(column.get("mode") or "NULLABLE").upper()
 
 
-def plan_schema_change(existing: Sequence[Field], desired: Sequence[Field], where: str = "") -> SchemaPlan:
+def plan_schema_change(existing: Sequence[Column], desired: Sequence[Column], where: str = "") -> SchemaPlan:
     """Compare two schemas: no column removed, no type changed, modes only relaxed from REQUIRED to NULLABLE,
     new columns NULLABLE (or REPEATED), recursively into RECORDs. A pure function."""
     added: list[str] = []
@@ -134,15 +149,15 @@ def plan_schema_change(existing: Sequence[Field], desired: Sequence[Field], wher
         if new is None:
             problems.append(f"{path}: the table has this column and the new schema removes it")
             continue
-        if _kind(old) != _kind(new):
-            problems.append(f"{path}: the type would change from {_kind(old)} to {_kind(new)}")
+        if column_type(old) != column_type(new):
+            problems.append(f"{path}: the type would change from {column_type(old)} to {column_type(new)}")
             continue
         if _mode(old) != _mode(new):
             if (_mode(old), _mode(new)) == ("REQUIRED", "NULLABLE"):
                 relaxed.append(path)
             else:
                 problems.append(f"{path}: the mode would change from {_mode(old)} to {_mode(new)}")
-        if _kind(old) == "RECORD":
+        if column_type(old) == "RECORD":
             inner = plan_schema_change(old.get("fields", []), new.get("fields", []), f"{path}.")
             added.extend(inner.added)
             relaxed.extend(inner.relaxed)

@@ -1,7 +1,7 @@
 """The words of linehaul: the two tables, and the outputs a log's lines go to. Defined here, used everywhere.
 
-A :class:`Table` is one of the two BigQuery tables; it knows the event kind of its lines, the output that
-holds its rows, its schema and the publisher setting that names it. An :class:`Output` is one of the five
+A :class:`Table` is one of the two BigQuery tables; it knows the event kind of its lines and the output
+that holds its rows (its schema: :func:`linehaul.schema.load_schema`). An :class:`Output` is one of the five
 places a line of a log ends: rows of either table, or the line kept verbatim (unprocessed, with its
 reason in a separate output, or ignored). Code compares these values, never the strings they stand for.
 
@@ -13,17 +13,12 @@ reason in a separate output, or ignored). Code compares these values, never the 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 __all__ = ["Output", "Table"]
 
 
 class Table(enum.StrEnum):
-    """A BigQuery table; its value is the table's name (so it is also the plain string of older code)."""
+    """A BigQuery table; its value is the table's name."""
 
     FILE_DOWNLOADS = "file_downloads"
     SIMPLE_REQUESTS = "simple_requests"
@@ -46,18 +41,6 @@ class Table(enum.StrEnum):
     def output(self) -> Output:
         """The output that holds its rows (and names its staged files)."""
         return _OUTPUTS[self]
-
-    @property
-    def setting(self) -> str:
-        """The publisher's environment variable that names this table in BigQuery."""
-        return _SETTINGS[self]
-
-    @property
-    def schema(self) -> Sequence[Mapping[str, Any]]:
-        """Its columns, from ``schemas/<name>.json`` (the source of truth)."""
-        from linehaul.schema import load_schema
-
-        return load_schema(self)
 
 
 class Output(enum.Enum):
@@ -88,4 +71,3 @@ class Output(enum.Enum):
 _KINDS = {Table.FILE_DOWNLOADS: "download", Table.SIMPLE_REQUESTS: "simple"}
 _OUTPUTS = {Table.FILE_DOWNLOADS: Output.DOWNLOADS, Table.SIMPLE_REQUESTS: Output.SIMPLE}
 _TABLES = {output: table for table, output in _OUTPUTS.items()}
-_SETTINGS = {Table.FILE_DOWNLOADS: "BIGQUERY_DOWNLOAD_TABLE", Table.SIMPLE_REQUESTS: "BIGQUERY_SIMPLE_TABLE"}

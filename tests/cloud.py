@@ -1,5 +1,6 @@
-"""The local cloud as fixtures (a pytest plugin, loaded by tests/conftest.py): one stack per session, a fresh
-bucket and dataset per test, for every test folder that talks to fake GCS or the BigQuery emulator.
+"""The local cloud as fixtures (a pytest plugin, loaded by the conftest of each test folder that talks to fake
+GCS or the BigQuery emulator; never in the fast lane): one stack per session, a fresh bucket and dataset per
+test.
 
 ``LINEHAUL_BQ_COMPAT=0`` runs the BigQuery emulator without :mod:`linehaul.local.bqcompat` (in a child
 process): the compatibility tests then show which BigQuery behaviours upstream bqemulator lacks.
@@ -24,6 +25,7 @@ from linehaul.local import LocalStack
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema
+from linehaul.tables import Table
 
 PROJECT = "linehaul-test"
 COMPAT = os.environ.get("LINEHAUL_BQ_COMPAT", "1") != "0"
@@ -90,7 +92,7 @@ def dataset(bigquery_admin: BigQueryAdmin) -> str:
 
 @pytest.fixture(scope="session")
 def downloads_schema() -> list[dict[str, Any]]:
-    return [dict(column) for column in load_schema("file_downloads")]
+    return [dict(column) for column in load_schema(Table.FILE_DOWNLOADS)]
 
 
 @pytest.fixture

@@ -1,10 +1,29 @@
-"""Suite-wide settings."""
+"""Suite-wide settings: the lanes and their Hypothesis profiles (tests/lanes.py). The local cloud's fixtures
+(tests/cloud.py) are loaded by the conftest of each folder whose tests need them."""
 
-from hypothesis import HealthCheck, settings
+from __future__ import annotations
 
-# The machines are shared: no example may fail for being slow, nor input generation be judged on speed.
-settings.register_profile("linehaul", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("linehaul")
+from pathlib import Path
 
-# The local cloud (fake GCS, BigQuery emulator) as fixtures for every folder that needs it.
-pytest_plugins = ["tests.cloud"]
+import pytest
+
+from tests import lanes
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    lanes.add_option(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    lanes.configure(config)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if lanes.is_fast(config) and lanes.beyond_core(collection_path):
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if lanes.is_fast(config):
+        lanes.fast_lane_only(config, items)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from linehaul.analysis.fields import MIRROR_INSTALLERS
+from linehaul.analysis.dimensions import MIRROR_INSTALLERS
 from linehaul.daily.shape import DOWNLOADS, WITHOUT_MIRRORS, DailyTable
 from tests.analysis.questions import VALUES
 

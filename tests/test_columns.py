@@ -18,7 +18,7 @@ import pytest
 from linehaul import Converted, Converter, Ignored, LineError, parse_line
 from linehaul.logs.sample import sample_lines
 from linehaul.rows import RowFormat, table_for
-from linehaul.schema import row_problems
+from linehaul.schema import load_schema, row_problems
 from linehaul.tables import Table
 from linehaul.useragents import Classification, Classifier, UserAgent
 
@@ -27,7 +27,7 @@ Schema = list[dict[str, Any]]
 
 
 def _schema(table: Table) -> Schema:
-    return [dict(copy.deepcopy(column)) for column in table.schema]
+    return [dict(copy.deepcopy(column)) for column in load_schema(table)]
 
 
 def _column(schema: Schema, name: str) -> dict[str, Any]:

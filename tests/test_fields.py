@@ -19,13 +19,13 @@ heads = st.lists(fields, min_size=1, max_size=8).map("|".join)
 
 
 @given(heads)
-@settings(max_examples=1500)
+@settings(max_examples=settings().max_examples * 15)
 def test_plain_fields_is_plain_for_every_field_that_is_not_empty(head: str) -> None:
     assert plain_fields(head) == all(plain(field) for field in head.split("|") if field)
 
 
 @given(heads)
-@settings(max_examples=1500)
+@settings(max_examples=settings().max_examples * 15)
 def test_nullable_fields_is_the_null_rule_for_every_field_after_the_first(head: str) -> None:
     expected = all(field == NULL or not field.startswith(NULL) for field in head.split("|")[1:])
     assert nullable_fields(head) == expected

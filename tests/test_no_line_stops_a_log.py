@@ -20,10 +20,10 @@ from linehaul.errors import INTERNAL
 from linehaul.logs.blocks import ColumnarPathWarning
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
-from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import staged_names
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.tables import Output, Table
+from linehaul.testing import MemoryBlobStore
 from linehaul.useragents.classifier import Classifier
 from tests.beam.helpers import IN_PROCESS, backfill
 from tests.hostile_agents import line_with_agent
@@ -138,7 +138,7 @@ def test_the_ingestor_keeps_the_line_and_logs_one_error(
     failing_classifier: None, logs: tuple[Path, Path]
 ) -> None:
     store = MemoryBlobStore("logs", "staging")
-    settings = IngestSettings(result_bucket="staging")
+    settings = IngestSettings(staging_bucket="staging")
     for log in logs:
         store.put("logs", log.name, log.read_bytes())
     chosen = ingest_log(store, "logs", "cdn-chosen.log.gz", settings)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from linehaul import Ignored, dumps_row, parse_line, table_for, to_row
-from linehaul.schema import TABLES, load_schema, row_problems
+from linehaul.schema import load_schema, row_problems
+from linehaul.tables import Table
 from tests.fixtures import fixture_id, load_yaml
 
 LINES = [e for e in load_yaml("lines.yaml", {"note", "line", "table", "row", "ignored"}) if "row" in e]
@@ -27,7 +28,7 @@ def test_fixture_rows_validate_against_their_schema(entry: dict[str, Any]) -> No
 
 
 def test_the_package_schemas_are_the_repository_schemas() -> None:
-    for table in TABLES:
+    for table in Table:
         assert list(load_schema(table)) == json.loads((ROOT / "schemas" / f"{table}.json").read_text())
 
 
@@ -50,9 +51,9 @@ def test_the_columns_of_the_public_tables() -> None:
     }  # fmt: skip
     common = {"timestamp", "country_code", "url", "project", "tls_protocol", "tls_cipher"} | details
     files = {"file", "file.filename", "file.project", "file.version", "file.type"}
-    assert names(load_schema("file_downloads")) == common | files
-    assert names(load_schema("simple_requests")) == common
-    for table in TABLES:
+    assert names(load_schema(Table.FILE_DOWNLOADS)) == common | files
+    assert names(load_schema(Table.SIMPLE_REQUESTS)) == common
+    for table in Table:
         modes = {column["name"]: column["mode"] for column in load_schema(table)}
         assert modes["timestamp"] == modes["url"] == "REQUIRED"
 
@@ -76,9 +77,9 @@ def test_the_columns_of_the_public_tables() -> None:
     ],
 )
 def test_row_problems_name_the_column(row: dict[str, Any], problem: str) -> None:
-    assert row_problems(row, load_schema("simple_requests")) == [problem]
+    assert row_problems(row, load_schema(Table.SIMPLE_REQUESTS)) == [problem]
 
 
 def test_unknown_table() -> None:
     with pytest.raises(ValueError, match="unknown table 'downloads'"):
-        load_schema("downloads")
+        Table.of("downloads")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from linehaul.schema import TABLES, load_schema, plan_schema_change
+from linehaul.schema import column_type, load_schema, plan_schema_change, row_problems
+from linehaul.tables import Table
 
 
 def _schema() -> list[dict[str, Any]]:
-    return copy.deepcopy(list(load_schema("file_downloads")))  # type: ignore[arg-type]
+    return copy.deepcopy(list(load_schema(Table.FILE_DOWNLOADS)))  # type: ignore[arg-type]
 
 
 def _column(schema: list[dict[str, Any]], path: str) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def _column(schema: list[dict[str, Any]], path: str) -> dict[str, Any]:
 
 
 def test_the_same_schema_changes_nothing() -> None:
-    for table in TABLES:
+    for table in Table:
         plan = plan_schema_change(load_schema(table), load_schema(table))
         assert plan.compatible
         assert not plan.changes
@@ -60,3 +61,17 @@ def test_type_synonyms_and_case_are_the_same_type() -> None:
     old = [{"name": "a", "type": "RECORD", "fields": [{"name": "b", "type": "INT64"}]}]
     new = [{"name": "A", "type": "STRUCT", "mode": "NULLABLE", "fields": [{"name": "b", "type": "INTEGER"}]}]
     assert plan_schema_change(old, new) == plan_schema_change(old, old)
+
+
+def test_every_reader_of_schemas_names_a_type_one_way() -> None:
+    """column_type is the one place GoogleSQL's names become legacy SQL's: rows checked, encoded and
+    planned under a schema that spells its types either way are the same."""
+    googlesql: list[dict[str, Any]] = [
+        {"name": "n", "type": "int64"},
+        {"name": "f", "type": "FLOAT64"},
+        {"name": "b", "type": "Bool"},
+        {"name": "r", "type": "STRUCT", "fields": [{"name": "s", "type": "STRING"}]},
+    ]
+    assert [column_type(column) for column in googlesql] == ["INTEGER", "FLOAT", "BOOLEAN", "RECORD"]
+    assert row_problems({"n": 1, "f": 1.5, "b": True, "r": {"s": "x"}}, googlesql) == []
+    assert row_problems({"b": 1}, googlesql) == ["b: is int, not BOOLEAN"]

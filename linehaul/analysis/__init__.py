@@ -17,31 +17,31 @@ pyarrow or duckdb (the ``analysis`` extra), and counting Parquet files does not 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from linehaul._lazy import lazy_attributes
 from linehaul.analysis.errors import MissingExtraError, QueryError, UnknownFieldError
 
 if TYPE_CHECKING:
     from linehaul.analysis.arrow import arrow_schema, ndjson_to_arrow, read_arrow, rows_to_arrow
     from linehaul.analysis.database import Database, QueryResult, open_database
+    from linehaul.analysis.dimensions import DIMENSIONS, MIRROR_INSTALLERS, Dimension, Sort
     from linehaul.analysis.engine import DataSpan, Engine, SqlQuery
-    from linehaul.analysis.fields import FIELDS, MIRROR_INSTALLERS, Field, Sort
     from linehaul.analysis.parquet import ParquetOutput, ParquetTableWriter, write_parquet
-    from linehaul.analysis.report import gather_report, write_report
-    from linehaul.analysis.selection import Mirrors, Selection, TimeWindow, normalise_project
+    from linehaul.analysis.report import gather_report
+    from linehaul.analysis.report_page import write_report
+    from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
     from linehaul.analysis.sources import LogReading, ReadCounts, expand_paths, read_events, read_rows
-    from linehaul.analysis.stats import STATS_FIELDS, Count, Order, Stats, count_by
+    from linehaul.analysis.stats import Count, Order, Stats, count_by
 
 __all__ = [
-    "FIELDS",
+    "DIMENSIONS",
     "MIRROR_INSTALLERS",
-    "STATS_FIELDS",
     "Count",
     "DataSpan",
     "Database",
+    "Dimension",
     "Engine",
-    "Field",
     "LogReading",
     "Mirrors",
     "MissingExtraError",
@@ -62,7 +62,6 @@ __all__ = [
     "expand_paths",
     "gather_report",
     "ndjson_to_arrow",
-    "normalise_project",
     "open_database",
     "read_arrow",
     "read_events",
@@ -85,36 +84,27 @@ _LAZY = {
     "DataSpan": "engine",
     "Engine": "engine",
     "SqlQuery": "engine",
-    "FIELDS": "fields",
-    "MIRROR_INSTALLERS": "fields",
-    "Field": "fields",
-    "Sort": "fields",
+    "DIMENSIONS": "dimensions",
+    "MIRROR_INSTALLERS": "dimensions",
+    "Dimension": "dimensions",
+    "Sort": "dimensions",
     "ParquetOutput": "parquet",
     "ParquetTableWriter": "parquet",
     "write_parquet": "parquet",
     "gather_report": "report",
-    "write_report": "report",
+    "write_report": "report_page",
     "Mirrors": "selection",
     "Selection": "selection",
     "TimeWindow": "selection",
-    "normalise_project": "selection",
     "LogReading": "sources",
     "ReadCounts": "sources",
     "expand_paths": "sources",
     "read_events": "sources",
     "read_rows": "sources",
-    "STATS_FIELDS": "stats",
     "Count": "stats",
     "Order": "stats",
     "Stats": "stats",
     "count_by": "stats",
 }
 
-
-def __getattr__(name: str) -> Any:
-    """Import the module of a name when it is first used (see above)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -3,9 +3,9 @@
 :func:`arrow_schema` derives the Arrow schema of a table from its BigQuery schema, the source of truth:
 ``STRING`` → ``string``, ``BOOLEAN`` → ``bool`` (``details.ci``), ``INTEGER`` → ``int64``, ``FLOAT`` →
 ``float64``, ``TIMESTAMP`` → ``timestamp[us, tz=UTC]``, ``RECORD`` → ``struct`` of its fields, in order;
-``REQUIRED`` columns are not nullable (the mapping is :func:`linehaul.columnar._rows.arrow_field`). Logs
-become Arrow tables directly on the columnar path (:mod:`linehaul.columnar`: no NDJSON in between); the
-lines it leaves to the line converter, and rows given as NDJSON or dicts, are read by Arrow's own JSON
+``REQUIRED`` columns are not nullable (the mapping: :mod:`linehaul.columnar.arrow_schema`). Logs become
+Arrow tables directly on the columnar path (:mod:`linehaul.columnar`: no NDJSON in between); the lines it
+leaves to the line converter, and rows given as NDJSON or dicts, are read by Arrow's own JSON
 reader (C++) with that schema given explicitly: nothing is inferred, and a key the schema does not know is
 an error.
 """
@@ -31,7 +31,7 @@ try:
     import pyarrow.ipc
     import pyarrow.json as pa_json
 
-    from linehaul.columnar._rows import arrow_schema_of
+    from linehaul.columnar.arrow_schema import arrow_schema_of
     from linehaul.columnar.converter import TableRows
 except ImportError as error:  # pragma: no cover - the analysis extra is part of dev
     raise MissingExtraError("pyarrow") from error
@@ -41,9 +41,9 @@ __all__ = ["ARROW", "arrow_schema", "encode_arrow", "ndjson_to_arrow", "read_arr
 _ROWS_PER_BATCH = 10_000
 
 
-def arrow_schema(table: Table | str) -> pa.Schema:
+def arrow_schema(table: Table) -> pa.Schema:
     """The Arrow schema of ``table`` (a :class:`~linehaul.tables.Table` or its name), from ``schemas/``."""
-    return _arrow_schema(Table.of(table))
+    return _arrow_schema(table)
 
 
 @cache
@@ -51,7 +51,7 @@ def _arrow_schema(table: Table) -> pa.Schema:
     return arrow_schema_of(load_schema(table))
 
 
-def ndjson_to_arrow(table: Table | str, ndjson: bytes) -> pa.Table:
+def ndjson_to_arrow(table: Table, ndjson: bytes) -> pa.Table:
     """NDJSON rows of ``table`` (as :func:`linehaul.dumps_row` writes them) as an Arrow table."""
     schema = arrow_schema(table)
     if not ndjson.strip():
@@ -91,30 +91,26 @@ ARROW = RowCodec(encode_arrow, _ipc_bytes, _from_ipc_bytes, _columnar_arrow)
 """Rows as Arrow tables (for :func:`linehaul.logs.parallel.convert_files`); workers send them as Arrow IPC."""
 
 
-def rows_to_arrow(rows: Iterable[Mapping[str, Any]], table: Table | str = Table.FILE_DOWNLOADS) -> pa.Table:
+def rows_to_arrow(rows: Iterable[Mapping[str, Any]], table: Table = Table.FILE_DOWNLOADS) -> pa.Table:
     """Row dicts (as :func:`linehaul.to_row` or :func:`linehaul.analysis.read_rows` give) as Arrow."""
-    chosen = Table.of(table)
     batches: list[pa.Table] = []
     iterator = iter(rows)
     while batch := list(islice(iterator, _ROWS_PER_BATCH)):
-        batches.append(encode_arrow(chosen, [dumps_row(dict(row)) for row in batch]))
-    return pa.concat_tables(batches) if batches else arrow_schema(chosen).empty_table()
+        batches.append(encode_arrow(table, [dumps_row(dict(row)) for row in batch]))
+    return pa.concat_tables(batches) if batches else arrow_schema(table).empty_table()
 
 
-def read_arrow(
-    patterns: Sequence[str], table: Table | str = Table.FILE_DOWNLOADS, *, jobs: int = 1
-) -> pa.Table:
+def read_arrow(patterns: Sequence[str], table: Table = Table.FILE_DOWNLOADS, *, jobs: int = 1) -> pa.Table:
     """The rows of ``table`` in log files (paths, globs, ``-``) as one Arrow table, in input order.
 
     Raises :class:`~linehaul.logs.files.LogFileError` for a file that is missing or cannot be read to its
     end. For logs bigger than memory, write Parquet instead (:func:`linehaul.analysis.write_parquet`).
     """
-    wanted = Table.of(table)
 
     def tables() -> Iterator[pa.Table]:
         for item in convert_files(expand_paths(patterns), ARROW, jobs=jobs):
             if isinstance(item, Exception):
                 raise item
-            yield item.rows(wanted)
+            yield item.rows(table)
 
-    return pa.concat_tables([arrow_schema(wanted).empty_table(), *tables()])
+    return pa.concat_tables([arrow_schema(table).empty_table(), *tables()])

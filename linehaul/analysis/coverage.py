@@ -19,7 +19,6 @@ from linehaul.analysis.engine import DataSpan, Engine
 from linehaul.analysis.periods import PERIODS, Period, Value
 from linehaul.analysis.selection import TimeWindow
 from linehaul.analysis.stats import Stats
-from linehaul.tables import Table
 
 __all__ = ["TOLERANCE", "Coverage", "Partial", "coverage_of"]
 
@@ -136,6 +135,6 @@ def coverage_of(engine: Engine, stats: Stats) -> Coverage:
         default=stats.default_window,
         first=stats.first,
         last=stats.last,
-        data=engine.data_span(Table.of(stats.table)),
+        data=engine.data_span(stats.table),
         damaged=tuple(str(failure) for failure in failures),
     )

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from linehaul.analysis.dimensions import Dimension, Parameters, Sort
 from linehaul.analysis.engine import Engine, SqlQuery
-from linehaul.analysis.fields import Field, Parameters, Sort
 from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
 from linehaul.daily.freshness import days_held, ranges
 from linehaul.daily.shape import DOWNLOADS, PARTITION_FIELD, WITHOUT_MIRRORS, DailyTable, daily_table_of
@@ -55,14 +55,14 @@ def _days(days: Days) -> str:
     return ", ".join(str(first) if first == last else f"{first} to {last}" for first, last in days)
 
 
-def _value_fields(fields: Sequence[Field], selection: Selection) -> set[str]:
+def _value_fields(fields: Sequence[Dimension], selection: Selection) -> set[str]:
     """The fields a question looks at besides the project and the time."""
     names = {field.name for field in fields if field.sort is not Sort.TIME and field.name != "project"}
     return names | {name for name, _ in selection.filters}
 
 
 def daily_route(
-    engine: Engine, table: Table, fields: Sequence[Field], selection: Selection
+    engine: Engine, table: Table, fields: Sequence[Dimension], selection: Selection
 ) -> DailyRoute | None:
     """Where to read the rows of a question (``fields``: its ``--by`` and ``--pivot``; ``selection``: its
     window as dates), or None when no daily table answers it (see the module doc), or none is in step

@@ -24,16 +24,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
+from linehaul.analysis.dimensions import DUCKDB, Dialect
 from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import MissingExtraError, QueryError
-from linehaul.analysis.fields import DUCKDB, Dialect
-from linehaul.analysis.inputs import Input, InputKind, classify, expand_inputs, table_of_columns
+from linehaul.analysis.inputs import Input, InputKind, expand_inputs, table_of_columns
 from linehaul.analysis.overlaps import Duplicate, distinct_inputs, refuse_rows_of_logs
-from linehaul.analysis.selection import TimeWindow, normalise_project
+from linehaul.analysis.selection import TimeWindow
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import STDIN, LogFileError
 from linehaul.logs.narrow import ProjectLines
-from linehaul.schema import Field
+from linehaul.schema import Column, column_type, load_schema
 from linehaul.tables import Table
 
 try:
@@ -72,20 +74,20 @@ _DUCKDB_TYPES = {
 }
 
 
-def _duckdb_type(column: Field) -> str:
-    if column["type"] in ("RECORD", "STRUCT"):
+def _duckdb_type(column: Column) -> str:
+    if column_type(column) == "RECORD":
         return (
             "STRUCT("
             + ", ".join(f'"{child["name"]}" {_duckdb_type(child)}' for child in column["fields"])
             + ")"
         )
-    return _DUCKDB_TYPES[column["type"]]
+    return _DUCKDB_TYPES[column_type(column)]
 
 
 def _empty_view(table: Table) -> str:
     """SELECT of no row with the table's columns (for a table that no input has rows of)."""
     columns = ", ".join(
-        f'CAST(NULL AS {_duckdb_type(column)}) AS "{column["name"]}"' for column in table.schema
+        f'CAST(NULL AS {_duckdb_type(column)}) AS "{column["name"]}"' for column in load_schema(table)
     )
     return f"SELECT {columns} WHERE FALSE"
 
@@ -174,7 +176,7 @@ class Database:
         name: :meth:`linehaul.logs.narrow.ProjectLines.of`), or from standard input (read only once).
         """
         patterns = list(patterns)
-        inputs, duplicates = distinct_inputs([classify(path) for path in expand_inputs(patterns)])
+        inputs, duplicates = distinct_inputs([Input.of(path) for path in expand_inputs(patterns)])
         files: dict[Table, list[str]] = {table: [] for table in Table}
         given: dict[str, tuple[str, Table]] = {}  # each rows file as given → its Parquet file, its table
         connection = _connect()  # one: each DuckDB connection to :memory: is a new database, not cheap
@@ -189,7 +191,7 @@ class Database:
             raise
         logs = [item.path for item in inputs if item.kind is InputKind.LOG]
         rows = [(item.path, item.table) for item in inputs if item.kind is InputKind.ROWS and item.table]
-        if STDIN in logs or ProjectLines.of(map(normalise_project, projects)) is None:  # stdin: read once
+        if STDIN in logs or ProjectLines.of(map(canonicalize_name, projects)) is None:  # stdin: read once
             projects = ()
         if not logs and not rows:
             return cls(files, inputs=inputs, connection=connection, duplicates=duplicates)
@@ -283,7 +285,7 @@ class Database:
 
     def table(self, table: Table) -> str:
         """The view of ``table``."""
-        return Table.of(table).value
+        return table.value
 
     def run(self, query: SqlQuery) -> list[tuple[Any, ...]]:
         """The rows of one of linehaul's queries (named ``$parameters``), as plain Python values."""

@@ -2,7 +2,7 @@
 
 Two engines answer the same questions: the embedded DuckDB :class:`~linehaul.analysis.Database` (over
 log files, Parquet, NDJSON rows) and BigQuery (:class:`linehaul.gcp.queries.BigQueryEngine`, over the
-warehouse's tables). Both take a :class:`SqlQuery` (text in their :class:`~linehaul.analysis.fields.Dialect`
+dataset's tables). Both take a :class:`SqlQuery` (text in their :class:`~linehaul.analysis.dimensions.Dialect`
 and named parameters beside it) and give rows back as tuples of plain Python values (str, int, bool,
 date, aware datetime in UTC), so what is built on them prints the same whatever the engine.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from linehaul.analysis.fields import Dialect, Parameter, Parameters
+from linehaul.analysis.dimensions import Dialect, Parameter, Parameters
 from linehaul.analysis.selection import Selection, TimeWindow
 from linehaul.tables import Table
 

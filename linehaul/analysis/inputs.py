@@ -3,7 +3,7 @@
 ``stats``, ``query`` and ``report`` read, side by side, log files (``.log``, ``.log.gz``, stdin), the
 Parquet files and folders ``linehaul parse --format parquet`` writes, and NDJSON row files shaped like
 ``schemas/`` (the ingestor's staged files, BigQuery exports; plain or gzip). :func:`expand_inputs` turns
-what a person typed into files (a folder gives its table files); :func:`classify` looks inside each one:
+what a person typed into files (a folder gives its table files); :meth:`Input.of` looks inside each one:
 Parquet's magic bytes, or the first lines (a JSON object with a ``timestamp`` is a row; a line that
 :func:`linehaul.parse_line` accepts is a log). A file that holds neither a row nor a log line is a
 :class:`~linehaul.logs.files.LogFileError` that names it and says what it does hold, never an empty result.
@@ -21,9 +21,10 @@ from pathlib import Path
 
 from linehaul.logs.files import STDIN, LogFileError
 from linehaul.logs.paths import expand_paths
+from linehaul.schema import load_schema
 from linehaul.tables import Table
 
-__all__ = ["Input", "InputKind", "classify", "expand_inputs", "head", "table_of_columns"]
+__all__ = ["Input", "InputKind", "expand_inputs", "head", "table_of_columns"]
 
 _PARQUET_MAGIC = b"PAR1"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -49,6 +50,12 @@ class Input:
     path: str
     kind: InputKind
     table: Table | None = None
+
+    @classmethod
+    def of(cls, path: str) -> Input:
+        """What ``path`` holds (see the module doc); LogFileError if it cannot be opened, is empty, or holds
+        neither rows nor log lines (the message quotes its first line)."""
+        return _input_of(path)
 
 
 def _table_files(directory: Path) -> list[str]:
@@ -85,7 +92,7 @@ def table_of_columns(path: str, columns: Iterable[str]) -> Table:
     naming ``path`` when they are no table's."""
     names = set(columns)
     for table in (Table.FILE_DOWNLOADS, Table.SIMPLE_REQUESTS):
-        known = {column["name"] for column in table.schema}
+        known = {column["name"] for column in load_schema(table)}
         if {"timestamp", "url"} <= names <= known and ("file" in names) == (table is Table.FILE_DOWNLOADS):
             return table
     shown = ", ".join(sorted(names)[:8]) + (", …" if len(names) > 8 else "")
@@ -120,9 +127,7 @@ def _rows_table(path: str, line: bytes) -> Table | None:
     return table_of_columns(path, row)
 
 
-def classify(path: str) -> Input:
-    """What ``path`` holds (see the module doc); LogFileError if it cannot be opened, is empty, or holds
-    neither rows nor log lines (the message quotes its first line)."""
+def _input_of(path: str) -> Input:
     if path == STDIN:
         return Input(path, InputKind.LOG)
     try:

@@ -23,6 +23,7 @@ from typing import Any
 
 from linehaul.analysis.inputs import Input, InputKind, head
 from linehaul.logs.files import STDIN, LogFileError, read_blocks
+from linehaul.schema import load_schema
 from linehaul.tables import Table
 
 __all__ = ["HEAD_ROWS", "Duplicate", "OverlapError", "distinct_inputs", "refuse_rows_of_logs"]
@@ -115,7 +116,8 @@ def distinct_inputs(inputs: Sequence[Input]) -> tuple[list[Input], list[Duplicat
 
 def _head_rows(path: str) -> dict[Table, list[str]]:
     """The first rows of each table in the log's first block (NDJSON), at most :data:`HEAD_ROWS`."""
-    from linehaul.convert import Converted, Converter
+    from linehaul.convert import Converter
+    from linehaul.converted import Converted
 
     out = Converted()
     for block in read_blocks(path):
@@ -133,7 +135,8 @@ def _holds_in_a_row(connection: Any, parquet: str, table: Table, rows: list[str]
     connection.register("linehaul_head", head)
     try:
         same = " AND ".join(
-            f'held."{column["name"]}" IS NOT DISTINCT FROM head."{column["name"]}"' for column in table.schema
+            f'held."{column["name"]}" IS NOT DISTINCT FROM head."{column["name"]}"'
+            for column in load_schema(table)
         )
         found = connection.execute(
             "SELECT count(*) FROM (SELECT held.file_row_number - head.position AS start, count(*) AS n\n"

@@ -19,9 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from packaging.utils import canonicalize_name
+
 from linehaul.analysis.arrow import ARROW, arrow_schema
 from linehaul.analysis.errors import MissingExtraError
-from linehaul.analysis.selection import normalise_project
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError
 from linehaul.logs.narrow import ProjectLines
@@ -54,7 +55,7 @@ class ParquetTableWriter:
     """Streams Arrow tables of ``table`` (``file_downloads`` or ``simple_requests``) into a Parquet file."""
 
     def __init__(
-        self, path: str | os.PathLike[str], table: Table | str, *, row_group_rows: int = ROW_GROUP_ROWS
+        self, path: str | os.PathLike[str], table: Table, *, row_group_rows: int = ROW_GROUP_ROWS
     ) -> None:
         self.path, self.schema = Path(path), arrow_schema(table)
         self._row_group_rows = row_group_rows
@@ -133,7 +134,9 @@ def write_parquet(
     still tells the time the logs cover.
     """
     paths = expand_paths(patterns)
-    names = {normalise_project(name) for name in ((projects,) if isinstance(projects, str) else projects)}
+    names: set[str] = {
+        canonicalize_name(name) for name in ((projects,) if isinstance(projects, str) else projects)
+    }
     narrow = ProjectLines.of(names)
     directory = Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)
@@ -177,9 +180,9 @@ def _span(rows: pa.Table, span: tuple[datetime, datetime] | None) -> tuple[datet
 
 
 def _of_projects(rows: pa.Table, names: set[str]) -> pa.Table:
-    """The rows whose project, PEP 503-normalised (:func:`~linehaul.analysis.normalise_project`, on each
+    """The rows whose project, PEP 503-normalised (``packaging.utils.canonicalize_name``, on each
     distinct value), is one of ``names``."""
     projects = rows["project"]
     distinct: list[str | None] = pc.unique(projects).to_pylist()
-    kept = [project for project in distinct if project is not None and normalise_project(project) in names]
+    kept = [project for project in distinct if project is not None and canonicalize_name(project) in names]
     return rows.filter(pc.is_in(projects, value_set=pa.array(kept, pa.string())))

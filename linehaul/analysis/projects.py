@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from packaging.utils import canonicalize_name
+
+from linehaul.analysis.dimensions import Parameters
 from linehaul.analysis.engine import Engine, SqlQuery
-from linehaul.analysis.fields import Parameters
-from linehaul.analysis.selection import Selection, TimeWindow, normalise_project
+from linehaul.analysis.selection import Selection, TimeWindow
 from linehaul.tables import Table
 
 __all__ = ["MissingProject", "missing_projects", "one_edit_away"]
@@ -35,13 +37,13 @@ class MissingProject:
 def one_edit_away(name: str) -> set[str]:
     """The PEP 503 names one edit away from ``name`` (normalised): a character left out, added, changed,
     or two neighbours swapped."""
-    word = normalise_project(name)
+    word = canonicalize_name(name)
     splits = [(word[:index], word[index:]) for index in range(len(word) + 1)]
     edits = {left + right[1:] for left, right in splits if right}
     edits |= {left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1}
     edits |= {left + letter + right[1:] for left, right in splits if right for letter in _LETTERS}
     edits |= {left + letter + right for left, right in splits for letter in _LETTERS}
-    names = {normalise_project(edit).strip("-") for edit in edits}
+    names = {canonicalize_name(edit).strip("-") for edit in edits}
     return {edited for edited in names if edited and edited != word}
 
 
@@ -70,9 +72,9 @@ def missing_projects(engine: Engine, table: Table, selection: Selection) -> tupl
     if not selection.projects:
         return ()
     window = selection.window if not engine.default_window.is_whole else TimeWindow()
-    asked = {normalise_project(name): name for name in selection.projects}
+    asked = {canonicalize_name(name): name for name in selection.projects}
     found = {
-        normalise_project(project) for project in _counts(engine, table, window, asked, "projects asked")
+        canonicalize_name(project) for project in _counts(engine, table, window, asked, "projects asked")
     }
     missing = [name for normalised, name in asked.items() if normalised not in found]
     if not missing:
@@ -89,7 +91,7 @@ def missing_projects(engine: Engine, table: Table, selection: Selection) -> tupl
                     (
                         (project, count)
                         for project, count in near.items()
-                        if normalise_project(project) in close
+                        if canonicalize_name(project) in close
                     ),
                     key=lambda item: (-item[1], item[0]),
                 )[:_SHOWN]

@@ -3,26 +3,24 @@ the top projects, or with projects selected, a page about those projects (their 
 
 :func:`gather_report` asks an :class:`~linehaul.analysis.engine.Engine` (DuckDB over files, or BigQuery)
 what the page shows, every figure for the same :class:`~linehaul.analysis.Selection` (projects, window,
-mirrors, SQL condition); :func:`write_report` writes the page (:mod:`linehaul.analysis.report_page`):
+mirrors, SQL condition); :func:`~linehaul.analysis.report_page.write_report` writes the page:
 inline CSS and SVG, no JavaScript, nothing fetched, so it opens anywhere, offline.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 from linehaul.analysis.coverage import Coverage
+from linehaul.analysis.dimensions import Parameters
 from linehaul.analysis.engine import DataSpan, Engine, SqlQuery, resolve_selection
 from linehaul.analysis.errors import QueryError
-from linehaul.analysis.fields import Parameters
 from linehaul.analysis.selection import Selection, TimeWindow
 from linehaul.analysis.stats import Order, Stats, count_by
 from linehaul.tables import Table
 
-__all__ = ["CHARTS", "PROJECT_CHARTS", "ReportData", "gather_report", "write_report"]
+__all__ = ["CHARTS", "PROJECT_CHARTS", "ReportData", "gather_report"]
 
 CHARTS = (
     "downloads-over-time",
@@ -204,19 +202,3 @@ def gather_report(
         mirrors=count_by(engine, "mirror", selection=selection),
         coverage=coverage,
     )
-
-
-def write_report(
-    engine: Engine,
-    path: str | os.PathLike[str],
-    *,
-    title: str = "PyPI downloads",
-    window: TimeWindow | None = None,
-    selection: Selection | None = None,
-) -> ReportData:
-    """Write the report of what ``engine`` holds to ``path`` (one HTML file); returns what it shows."""
-    from linehaul.analysis.report_page import render_report
-
-    data = gather_report(engine, title=title, window=window, selection=selection)
-    Path(path).write_text(render_report(data), encoding="utf-8")
-    return data

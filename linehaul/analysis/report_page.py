@@ -1,17 +1,21 @@
 """The report's page: :func:`render_report` turns :class:`~linehaul.analysis.report.ReportData` into one
-self-contained HTML document (inline CSS, SVG charts from :mod:`linehaul.analysis.charts`, no script)."""
+self-contained HTML document (inline CSS, SVG charts from :mod:`linehaul.analysis.charts`, no script), and
+:func:`write_report` gathers the data and writes the page."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
 
 from linehaul.analysis.charts import GREY, ORANGE, bar_chart, column_chart, share_chart
-from linehaul.analysis.report import TOP_LONG, ReportData
-from linehaul.analysis.selection import Mirrors
+from linehaul.analysis.engine import Engine
+from linehaul.analysis.report import TOP_LONG, ReportData, gather_report
+from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
 from linehaul.analysis.stats import Stats
 
-__all__ = ["render_report"]
+__all__ = ["render_report", "write_report"]
 
 _STYLE = """
 * { box-sizing: border-box; }
@@ -179,3 +183,17 @@ def render_report(data: ReportData) -> str:
         f"<footer>Written by linehaul report on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</footer>"
         "</body></html>\n"
     )
+
+
+def write_report(
+    engine: Engine,
+    path: str | os.PathLike[str],
+    *,
+    title: str = "PyPI downloads",
+    window: TimeWindow | None = None,
+    selection: Selection | None = None,
+) -> ReportData:
+    """Write the report of what ``engine`` holds to ``path`` (one HTML file); returns what it shows."""
+    data = gather_report(engine, title=title, window=window, selection=selection)
+    Path(path).write_text(render_report(data), encoding="utf-8")
+    return data

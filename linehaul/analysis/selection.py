@@ -13,10 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from linehaul.analysis.fields import FIELDS, Dialect, Parameters, Sort, mirror_condition
+from packaging.utils import canonicalize_name
+
+from linehaul.analysis.dimensions import DIMENSIONS, Dialect, Parameters, Sort, mirror_condition
+from linehaul.schema import load_schema
 from linehaul.tables import Table
 
-__all__ = ["FILTERS", "Mirrors", "Selection", "TimeWindow", "check_project_name", "normalise_project"]
+__all__ = ["FILTERS", "Mirrors", "Selection", "TimeWindow", "check_project_name"]
 
 FILTERS = ("installer", "python", "system", "country")
 """The fields that have a filter of their own on the command line (``--installer pip``); any field of
@@ -27,11 +30,6 @@ _REQUIREMENT = re.compile(
     r"\s*(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^]]*\])?\s*"
     r"(?P<operator>===|==|!=|<=|>=|~=|<|>|@|;)\s*(?P<version>[^,;\s]*)"
 )
-
-
-def normalise_project(name: str) -> str:
-    """A project name as PEP 503 normalises it: ``Zope.Interface`` → ``zope-interface``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def check_project_name(name: str) -> None:
@@ -52,7 +50,7 @@ def check_project_name(name: str) -> None:
 
 class Mirrors(enum.Enum):
     """Whether to count the downloads of mirroring tools (bandersnatch, devpi, …, see
-    :data:`~linehaul.analysis.fields.MIRROR_INSTALLERS`)."""
+    :data:`~linehaul.analysis.dimensions.MIRROR_INSTALLERS`)."""
 
     INCLUDE = "include"
     """every row (the default)"""
@@ -145,7 +143,7 @@ class Selection:
         if self.where is not None and not self.where.strip():
             raise ValueError("the where expression is empty")
         for name, values in self.filters:
-            if name not in FIELDS or FIELDS[name].sort is Sort.TIME or name in ("ci", "mirror"):
+            if name not in DIMENSIONS or DIMENSIONS[name].sort is Sort.TIME or name in ("ci", "mirror"):
                 raise ValueError(f"no filter on {name!r}: a field of text values is needed")
             if not values:
                 raise ValueError(f"no value to keep for {name}")
@@ -155,12 +153,12 @@ class Selection:
         of ``table`` already (``project`` is both)."""
         if self.where is None:
             return ()
-        columns = {column["name"] for column in Table.of(table).schema}
+        columns = {column["name"] for column in load_schema(table)}
         return tuple(
             name
-            for name, field in FIELDS.items()
+            for name, field in DIMENSIONS.items()
             if name not in columns
-            and Table.of(table) in field.tables
+            and table in field.tables
             and re.search(rf"(?<![\w.`\"]){name}(?![\w`\"])", self.where)
         )
 
@@ -171,7 +169,7 @@ class Selection:
         named = self.fields_in_where(table)
         if not named:
             return name
-        columns = ", ".join(f"{FIELDS[field].sql(dialect, parameters)} AS {field}" for field in named)
+        columns = ", ".join(f"{DIMENSIONS[field].sql(dialect, parameters)} AS {field}" for field in named)
         return f"(SELECT *, {columns} FROM {name}) AS selected"
 
     def condition(self, dialect: Dialect, parameters: Parameters, *, timestamp_only: bool = False) -> str:
@@ -180,13 +178,15 @@ class Selection:
         parts = [self.window.condition(dialect, parameters)]
         if not timestamp_only:
             if self.projects:
-                names = tuple(dict.fromkeys(normalise_project(name) for name in self.projects))
+                names = tuple(dict.fromkeys(canonicalize_name(name) for name in self.projects))
                 placeholder = parameters.add("projects", "ARRAY<STRING>", names)
                 parts.append(dialect.is_in(dialect.normalised_name("project"), placeholder))
             for field, values in self.filters:
                 lowered = tuple(dict.fromkeys(value.lower() for value in values))
                 placeholder = parameters.add(f"{field}_values", "ARRAY<STRING>", lowered)
-                parts.append(dialect.is_in(f"LOWER({FIELDS[field].sql(dialect, parameters)})", placeholder))
+                parts.append(
+                    dialect.is_in(f"LOWER({DIMENSIONS[field].sql(dialect, parameters)})", placeholder)
+                )
             if self.mirrors is Mirrors.EXCLUDE:
                 parts.append(f"NOT {mirror_condition(dialect, parameters)}")
             elif self.mirrors is Mirrors.ONLY:

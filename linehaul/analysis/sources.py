@@ -3,7 +3,7 @@
 :func:`expand_paths` turns what a person types into the files to read; :func:`read_rows` and
 :func:`read_events` give what those files hold, one item at a time (memory stays flat), as a
 :class:`LogReading`: iterate it, then ask its :attr:`~LogReading.counts` how many lines were read, how many
-became rows of each table, how many were rejected (``unprocessed``) and how many ignored (bots, monitors).
+became rows of each table, how many were unprocessed (not valid events) and how many ignored (bots, monitors).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def _keep_rows(table: Table, rows: list[str]) -> list[str]:
 
 def read_rows(
     patterns: Iterable[str | os.PathLike[str]],
-    table: Table | str = Table.FILE_DOWNLOADS,
+    table: Table = Table.FILE_DOWNLOADS,
     *,
     keep_going: bool = False,
 ) -> LogReading[dict[str, Any]]:
@@ -94,13 +94,12 @@ def read_rows(
 
     Rows come in input order; the counts cover every line, the other table's rows included.
     """
-    wanted = Table.of(table)
 
     def read_file(path: str, converter: Converter, tally: _Tally) -> Iterator[dict[str, Any]]:
         for block in read_blocks(path):
             result = convert_block(converter, path, block, _keep_rows)
             tally.counts += result.counts
-            for row in result.rows(wanted):
+            for row in result.rows(table):
                 yield json.loads(row)
 
     return LogReading(expand_paths(patterns), read_file, keep_going=keep_going)

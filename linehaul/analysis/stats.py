@@ -1,14 +1,14 @@
 """Counts by one field or several: which projects, installers, Python versions, systems, per day, …
 
 :func:`count_by` asks an :class:`~linehaul.analysis.engine.Engine` (the DuckDB
-:class:`~linehaul.analysis.Database`, or BigQuery) for the number of rows per combination of values of
-the :data:`~linehaul.analysis.fields.FIELDS` given, in a :class:`~linehaul.analysis.Selection` (projects,
-window, mirrors, a SQL condition), most frequent first (the time fields in time order), each with its
-share of all the rows selected. A row without a value (an unrecognised user agent has no installer)
-counts under ``None``. With ``pivot``, the values of one more field become columns: installers by
-Python version, one row per installer. The SQL is built once, from the fields' definitions, in the
-engine's dialect; ordering (versions as versions, NULL last) is done by the engine too, so a ``top``
-of a billion-row table travels as a few rows.
+:class:`~linehaul.analysis.Database`, or BigQuery) for the number of rows per combination of values of the
+dimensions given (:data:`~linehaul.analysis.dimensions.DIMENSIONS`), in a
+:class:`~linehaul.analysis.Selection` (projects, window, mirrors, a SQL condition), most frequent first (the
+time fields in time order), each with its share of all the rows selected. A row without a value (an
+unrecognised user agent has no installer) counts under ``None``. With ``pivot``, the values of one more field
+become columns: installers by Python version, one row per installer. The SQL is built once, from the fields'
+definitions, in the engine's dialect; ordering (versions as versions, NULL last) is done by the engine too, so
+a ``top`` of a billion-row table travels as a few rows.
 """
 
 from __future__ import annotations
@@ -21,18 +21,17 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from linehaul.analysis.daily import DailyRoute, daily_route, grouped_counts, price_raw_too, tables_read
+from linehaul.analysis.dimensions import Dimension, Parameters, Sort, check_dimensions
 from linehaul.analysis.engine import DataSpan, Engine, SqlQuery, resolve_selection
-from linehaul.analysis.fields import FIELDS, Field, Parameters, Sort, check_fields
 from linehaul.analysis.periods import PERIODS, Period
 from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
 from linehaul.tables import Table
 
 if TYPE_CHECKING:
-    from linehaul.analysis.fields import Dialect
+    from linehaul.analysis.dimensions import Dialect
 
 __all__ = [
     "OTHERS",
-    "STATS_FIELDS",
     "Count",
     "Order",
     "Stats",
@@ -42,8 +41,6 @@ __all__ = [
     "value_text",
 ]
 
-STATS_FIELDS: tuple[str, ...] = tuple(FIELDS)
-"""The name of every field ``linehaul stats --by`` knows (see :data:`~linehaul.analysis.fields.FIELDS`)."""
 
 Value = str | bool | int | date | None
 
@@ -155,7 +152,7 @@ def count_by(
     engine: Engine,
     fields: str | Sequence[str] = (),
     *,
-    table: Table | str = Table.FILE_DOWNLOADS,
+    table: Table = Table.FILE_DOWNLOADS,
     top: int | None = None,
     order: Order | str | None = None,
     pivot: str | None = None,
@@ -167,9 +164,9 @@ def count_by(
 ) -> Stats:
     """Rows of ``table`` in ``engine`` (a :class:`~linehaul.analysis.Database`, or BigQuery's
     :class:`~linehaul.gcp.queries.BigQueryEngine`) per value of ``fields`` (names of
-    :data:`~linehaul.analysis.fields.FIELDS`, a list or ``"a,b"``; none: the total alone), the ``top``
-    first (None: all), in ``order``: ``"count"`` (most first), ``"value"``, or by default leading day,
-    week, month or year fields in time order, then by count. A time field alone counts every period of
+    :data:`~linehaul.analysis.dimensions.DIMENSIONS`, a list or ``"a,b"``; none: the total alone), the
+    ``top`` first (None: all), in ``order``: ``"count"`` (most first), ``"value"``, or by default leading
+    day, week, month or year fields in time order, then by count. A time field alone counts every period of
     the data in the window, those without rows as 0.
 
     The rows are those of ``selection``, or of ``projects``, ``where``, ``mirrors`` and ``window`` (see
@@ -177,37 +174,36 @@ def count_by(
     30 days). ``pivot`` spreads one more field into columns: the ``top`` most frequent (in time order for
     a time field, in value order with ``order="value"``), the rest counted as others.
     """
-    chosen = Table.of(table)
     names = split_fields(fields)
     if pivot is not None:
         names = tuple(name for name in names if name != pivot)
         if not names:
             raise ValueError("nothing to count by: give a field besides the pivot")
-    grouped = check_fields(names, chosen)
-    spread = check_fields([pivot], chosen)[0] if pivot is not None else None
+    grouped = check_dimensions(names, table)
+    spread = check_dimensions([pivot], table)[0] if pivot is not None else None
     if top is not None and top < 1:
         raise ValueError(f"top must be at least 1 (None: all), not {top}")
     if selection is None:
         selection = Selection(tuple(projects), where, mirrors, window or TimeWindow())
     default = selection.window.is_whole and not engine.default_window.is_whole
-    selection = resolve_selection(engine, selection, chosen)
+    selection = resolve_selection(engine, selection, table)
     sorting = _order(order)
     period = PERIODS.get(names[0]) if len(names) == 1 else None
     limits = _Limits(None if period else top, top)
     # issue 29: the daily tables answer where they suffice (linehaul.analysis.daily), the rows the rest
-    route = daily_route(engine, chosen, [*grouped, *([spread] if spread else [])], selection)
-    query = _counts_query(engine, chosen, grouped, spread, selection, sorting, limits, route)
+    route = daily_route(engine, table, [*grouped, *([spread] if spread else [])], selection)
+    query = _counts_query(engine, table, grouped, spread, selection, sorting, limits, route)
     rows = engine.run(query)
     if route is not None:  # a dry run prices the question from file_downloads alone too, after it
-        price_raw_too(engine, _counts_query(engine, chosen, grouped, spread, selection, sorting, limits))
+        price_raw_too(engine, _counts_query(engine, table, grouped, spread, selection, sorting, limits))
     answer = (
-        _stats(names, chosen, rows)
+        _stats(names, table, rows)
         if spread is None
-        else _pivot_stats(names, chosen, spread.name, rows, limits.columns)
+        else _pivot_stats(names, table, spread.name, rows, limits.columns)
     )
     answer = replace(answer, selection=selection, default_window=default)
     if period is not None:
-        answer = _every_period(answer, period, engine.data_span(chosen), sorting, top)
+        answer = _every_period(answer, period, engine.data_span(table), sorting, top)
     return answer
 
 
@@ -223,7 +219,7 @@ class _Limits:
     columns: int | None
 
 
-def _order_terms(dialect: Dialect, fields: Sequence[Field], order: Order | None, count: str) -> str:
+def _order_terms(dialect: Dialect, fields: Sequence[Dimension], order: Order | None, count: str) -> str:
     """ORDER BY terms: by count, most first, then by value; by value alone; or by default, leading time
     fields (day, week, month, year) in time order, then by count, then by value."""
     keys = [field.sort_key(dialect, f"g{index}") for index, field in enumerate(fields)]
@@ -237,7 +233,7 @@ def _order_terms(dialect: Dialect, fields: Sequence[Field], order: Order | None,
     return ", ".join(terms + [term for key in keys for term in key])
 
 
-def _column_order(dialect: Dialect, pivot: Field, order: Order | None) -> str:
+def _column_order(dialect: Dialect, pivot: Dimension, order: Order | None) -> str:
     """The pivot's columns: the most frequent first; in time order for a time field; or in value order."""
     key = pivot.sort_key(dialect, "p")
     if pivot.sort is Sort.TIME or order is Order.VALUE:
@@ -248,8 +244,8 @@ def _column_order(dialect: Dialect, pivot: Field, order: Order | None) -> str:
 def _counts_query(
     engine: Engine,
     table: Table,
-    fields: Sequence[Field],
-    pivot: Field | None,
+    fields: Sequence[Dimension],
+    pivot: Dimension | None,
     selection: Selection,
     order: Order | None,
     limits: _Limits,

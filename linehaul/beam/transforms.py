@@ -40,7 +40,7 @@ from linehaul.stores.locations import Location, LocationStore, staging_bucket
 __all__ = ["COUNTS", "NAMESPACE", "FoundLog", "StageLog", "StageLogs"]
 
 NAMESPACE = "linehaul.backfill"
-_LINE_COUNTS = tuple(name for name in ReadCounts.names() if name != "files")
+_LINE_COUNTS = ReadCounts.line_names()
 """The counts of ReadCounts but files (counted apart: missing ones too)."""
 COUNTS = ("files", *_LINE_COUNTS, "quarantined", "missing", "already_loaded", "conflicts")
 """The counters of a backfill; ``quarantined`` and ``conflicts`` also name their logs in string sets."""
@@ -95,7 +95,7 @@ class StageLog(beam.DoFn):
     def __init__(self, staging: str, *, echo: bool = False, chunk_mb: int = DEFAULT_UPLOAD_CHUNK_MB) -> None:
         super().__init__()
         self._settings = IngestSettings(
-            result_bucket=staging, quarantine_bucket=staging, upload_chunk_mb=chunk_mb
+            staging_bucket=staging, quarantine_bucket=staging, upload_chunk_mb=chunk_mb
         )
         self._echo = echo
         self._store: BlobStore | None = None
@@ -170,11 +170,7 @@ def _describe(report: IngestReport) -> str:
     if report.outcome == "missing":
         return f"missing {report.source}: gone since it was matched"
     counts = report.counts
-    described = (
-        f"staged {report.source} -> {report.partition}: {counts.lines} lines, "
-        f"{counts.file_downloads} file_downloads, {counts.simple_requests} simple_requests, "
-        f"{counts.unprocessed} unprocessed, {counts.ignored} ignored ({report.seconds:.1f} s)"
-    )
+    described = f"staged {report.source} -> {report.partition}: {counts.in_words()} ({report.seconds:.1f} s)"
     internal = counts.internal_errors_message()
     if internal is not None:
         described += f"; {internal}"

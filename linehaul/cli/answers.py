@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from linehaul.cli.tables import render_csv, render_markdown, render_table
+from linehaul.cli.render import render_csv, render_markdown, render_table
 from linehaul.tables import Table
 
 if TYPE_CHECKING:

@@ -17,19 +17,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
-from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
+from linehaul.local.resources import DATASET, LOGS_BUCKET, STAGING_BUCKET
+from linehaul.tables import Table
 
 if TYPE_CHECKING:
     from linehaul.local import LocalStack
 
-__all__ = ["DATASET", "LOGS_BUCKET", "STAGING_BUCKET", "TABLES", "register"]
-
-TABLES = (FILE_DOWNLOADS, SIMPLE_REQUESTS)
+__all__ = ["register"]
 
 _UP_DESCRIPTION = f"""\
 Start the local cloud in the foreground: fake GCS and the BigQuery emulator on 127.0.0.1, with the buckets
-{LOGS_BUCKET} and {STAGING_BUCKET}, and the dataset {DATASET} holding the tables {", ".join(TABLES)}
+{LOGS_BUCKET} and {STAGING_BUCKET}, and the dataset {DATASET} holding the tables {", ".join(Table)}
 (created from schemas/, partitioned by day on timestamp, clustered on project). Prints the environment
 variables that point Google's client libraries (and linehaul) at it, then runs until Ctrl-C or SIGTERM.
 """
@@ -142,7 +140,7 @@ def _print_environment(stack: LocalStack, data_dir: Path | None, out: TextIO) ->
     for name, value in stack.env.items():
         print(f"export {name}={value}", file=out)
     print(f"# buckets: {LOGS_BUCKET} (CDN logs), {STAGING_BUCKET} (staged NDJSON)", file=out)
-    print(f"# dataset: {stack.project}.{DATASET}, tables: {', '.join(TABLES)}", file=out)
+    print(f"# dataset: {stack.project}.{DATASET}, tables: {', '.join(Table)}", file=out)
     print(f"# the local cloud is up; Ctrl-C stops it ({kept})", file=out, flush=True)
 
 

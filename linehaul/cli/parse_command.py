@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, TypeVar
 
 from linehaul.cli.inputs import add_input_arguments, input_paths, report_missing_extra
 from linehaul.cli.progress import Progress
-from linehaul.convert import reason_records
+from linehaul.converted import reason_records
 from linehaul.logs.blocks import NDJSON, RowCodec
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError
@@ -185,9 +185,9 @@ def _parse(
                 continue
             downloads.write(result.downloads)
             simple.write(result.simple)
-            if result.rejected:
-                unprocessed.write(b"".join(line.raw + b"\n" for line in result.rejected))
-                reasons.write(reason_records(result.rejected, offsets[result.path], file=result.path))
+            if result.unprocessed:
+                unprocessed.write(b"".join(line.raw + b"\n" for line in result.unprocessed))
+                reasons.write(reason_records(result.unprocessed, offsets[result.path], file=result.path))
             if result.ignored:
                 ignored.write(b"".join(raw + b"\n" for raw in result.ignored))
             offsets[result.path] += result.counts.lines

@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from linehaul.analysis.errors import QueryError
+from linehaul.cli.engines import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
 from linehaul.cli.inputs import add_input_arguments
+from linehaul.cli.render import flat_rows, json_value, render_csv, render_markdown, render_table
 from linehaul.cli.stats_command import add_output_arguments
-from linehaul.cli.tables import flat_rows, json_value, render_csv, render_markdown, render_table
-from linehaul.cli.warehouse import add_bigquery_arguments, open_source, print_dry_runs, say_query_error
 from linehaul.gcp.costs import DEFAULT_DATASET
 from linehaul.tables import Table
 

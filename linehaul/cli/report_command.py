@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from linehaul.analysis.errors import QueryError
-from linehaul.cli.inputs import add_input_arguments, add_selection_arguments, say_missing_projects, selection
-from linehaul.cli.warehouse import (
+from linehaul.cli.engines import (
     add_bigquery_arguments,
     open_source,
     print_dry_runs,
     say_query_error,
     say_what_was_read,
 )
+from linehaul.cli.inputs import add_input_arguments, add_selection_arguments, say_missing_projects, selection
 from linehaul.logs.files import LogFileError
 from linehaul.tables import Table
 

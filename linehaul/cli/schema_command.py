@@ -48,7 +48,7 @@ def register(commands: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     try:
         from linehaul.gcp import BigQueryAdmin, BigQueryAdminError, bigquery_client
-        from linehaul.gcp.tables import apply_schemas
+        from linehaul.gcp.schema_apply import apply_schemas
     except ImportError:
         print("linehaul schema: needs the gcp extra: pip install 'linehaul[gcp]'", file=sys.stderr)
         return 1

@@ -7,9 +7,16 @@ import argparse
 import sys
 from typing import Any
 
+from linehaul.analysis.dimensions import DIMENSIONS, check_dimensions
 from linehaul.analysis.errors import QueryError, UnknownFieldError
-from linehaul.analysis.fields import FIELDS, check_fields
 from linehaul.cli.answers import Output, print_stats
+from linehaul.cli.engines import (
+    add_bigquery_arguments,
+    open_source,
+    print_dry_runs,
+    say_query_error,
+    say_what_was_read,
+)
 from linehaul.cli.inputs import (
     add_input_arguments,
     add_selection_arguments,
@@ -17,19 +24,12 @@ from linehaul.cli.inputs import (
     selection,
     whole_number,
 )
-from linehaul.cli.warehouse import (
-    add_bigquery_arguments,
-    open_source,
-    print_dry_runs,
-    say_query_error,
-    say_what_was_read,
-)
 from linehaul.logs.files import LogFileError
 from linehaul.tables import Table
 
 __all__ = ["add_output_arguments", "output_form", "register"]
 
-_FIELD_LINES = "\n".join(f"  {field.name:<24}{field.description}" for field in FIELDS.values())
+_FIELD_LINES = "\n".join(f"  {field.name:<24}{field.description}" for field in DIMENSIONS.values())
 
 _DESCRIPTION = f"""\
 Count the downloads by one field or several (--by installer,python), most frequent first (days, weeks,
@@ -126,7 +126,7 @@ def checked_fields(command: str, args: argparse.Namespace) -> tuple[str, ...] | 
     table = Table.SIMPLE_REQUESTS if args.simple else Table.FILE_DOWNLOADS
     fields = split_fields(args.by)
     try:
-        check_fields([*fields, *([args.pivot] if args.pivot else [])], table)
+        check_dimensions([*fields, *([args.pivot] if args.pivot else [])], table)
     except UnknownFieldError as error:
         print(f"linehaul {command}: --by: {error}", file=sys.stderr)
         return None

@@ -14,12 +14,14 @@ from typing import Any
 from linehaul.cli.inputs import positive_int
 from linehaul.pipeline.failures import LoadFailure
 from linehaul.pipeline.ports import StorageError
-from linehaul.pipeline.settings import ConfigError, IngestSettings, PublishSettings
+from linehaul.pipeline.settings import TABLE_SETTINGS, ConfigError, IngestSettings, PublishSettings, Setting
 from linehaul.tables import Table
 
 __all__ = ["register"]
 
-_PUBLISHER_VARIABLES = ("GCP_PROJECT", "BIGQUERY_DATASET", *(table.setting for table in Table))
+_PUBLISHER_VARIABLES = (Setting.GCP_PROJECT, Setting.BIGQUERY_DATASET, *TABLE_SETTINGS.values())
+_LOG_BUCKET = "LOG_BUCKET"
+"""linehaul status's own variable: the CDN's log bucket (the functions have none)."""
 
 _DESCRIPTION = """\
 Show the pipeline's state: the files staged for each table, per partition (how many, bytes, when the
@@ -59,7 +61,7 @@ def register(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    given = {"RESULT_BUCKET": args.bucket, "LOG_BUCKET": args.log_bucket}
+    given = {Setting.RESULT_BUCKET: args.bucket, _LOG_BUCKET: args.log_bucket}
     env = {**os.environ, **{variable: value for variable, value in given.items() if value}}
     settings = _settings(env)
     if isinstance(settings, ConfigError):
@@ -78,9 +80,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         status = read_status(
             store,
-            ingest.result_bucket,
+            ingest.staging_bucket,
             datetime.now().astimezone(),
-            log_bucket=env.get("LOG_BUCKET") or None,
+            log_bucket=env.get(_LOG_BUCKET) or None,
             quarantine_bucket=ingest.quarantine_bucket,
             destinations=destinations,
         )

@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as compute
 
-from linehaul._columns import Column, column_name
+from linehaul._columns import column_name
+from linehaul.columnar.arrow_schema import arrow_type_of
+from linehaul.schema import Column, column_type
 
 Array: TypeAlias = "pa.Array[Any]"
 """An Arrow array (the stubs' generic type, spelled once)."""
@@ -36,9 +37,7 @@ __all__ = [
     "Text",
     "Timestamp",
     "Value",
-    "arrow_field",
     "arrow_rows",
-    "arrow_schema_of",
     "ndjson_rows",
     "values_of",
 ]
@@ -102,51 +101,6 @@ class Record:
 
 Value = Text | Coded | Timestamp | Details | Record
 
-_SCALARS: dict[str, pa.DataType] = {
-    "STRING": pa.string(),
-    "BOOLEAN": pa.bool_(),
-    "BOOL": pa.bool_(),
-    "INTEGER": pa.int64(),
-    "INT64": pa.int64(),
-    "FLOAT": pa.float64(),
-    "FLOAT64": pa.float64(),
-    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
-}
-_RECORDS = frozenset({"RECORD", "STRUCT"})
-
-
-def _kind(column: Column) -> str:
-    return str(column["type"]).upper()
-
-
-def _arrow_type(column: Column) -> pa.DataType:
-    kind = _kind(column)
-    if kind in _RECORDS:
-        return pa.struct([arrow_field(child) for child in column["fields"]])
-    if kind not in _SCALARS:
-        raise ValueError(f"column {column['name']!r}: no Arrow type for BigQuery type {kind}")
-    return _SCALARS[kind]
-
-
-def arrow_field(column: Column) -> pa.Field[Any]:
-    """The Arrow field of a BigQuery column: ``STRING`` → ``string``, ``BOOLEAN`` → ``bool``, ``INTEGER``
-    → ``int64``, ``FLOAT`` → ``float64``, ``TIMESTAMP`` → ``timestamp[us, tz=UTC]``, ``RECORD`` → ``struct``
-    of its fields, in order; ``REQUIRED`` columns are not nullable."""
-    if column.get("mode") == "REPEATED":
-        raise ValueError(f"column {column['name']!r}: REPEATED columns are not used by linehaul")
-    return pa.field(column["name"], _arrow_type(column), nullable=column.get("mode") != "REQUIRED")
-
-
-def arrow_schema_of(columns: Sequence[Column]) -> pa.Schema:
-    """The Arrow schema of a BigQuery column list (see :func:`arrow_field`)."""
-    return _schema(json.dumps(list(columns), sort_keys=True))
-
-
-@cache
-def _schema(columns: str) -> pa.Schema:
-    return pa.schema([arrow_field(column) for column in json.loads(columns)])
-
-
 Piece: TypeAlias = "str | Array | Coded"
 
 
@@ -203,28 +157,30 @@ def _taken(coded: Coded) -> Array:
 
 def _json_pieces(column: Column, value: Value | None, pieces: list[Piece]) -> None:
     """Add the pieces of ``column``'s JSON text for ``value`` (a null array piece writes ``null``)."""
-    kind = _kind(column)
+    sql_type = column_type(column)
     if value is None:
         pieces.append("null")
-    elif isinstance(value, Record) and kind in _RECORDS:
+    elif isinstance(value, Record) and sql_type == "RECORD":
         for index, child in enumerate(column["fields"]):
             name = column_name(child)
             pieces.append(("{" if index == 0 else ",") + json.dumps(name) + ":")
             _json_pieces(child, value.fields.get(name), pieces)
         pieces.append("}" if column["fields"] else "{}")
-    elif isinstance(value, Timestamp) and kind == "TIMESTAMP":
+    elif isinstance(value, Timestamp) and sql_type == "TIMESTAMP":
         pieces += ['"', value.day, "T", value.time, 'Z"']
-    elif isinstance(value, Details) and kind in _RECORDS:
+    elif isinstance(value, Details) and sql_type == "RECORD":
         pieces.append(value.json)
-    elif isinstance(value, Coded) and kind == "STRING":
+    elif isinstance(value, Coded) and sql_type == "STRING":
         pieces.append(value)
-    elif isinstance(value, Text) and kind == "STRING":
+    elif isinstance(value, Text) and sql_type == "STRING":
         if value.nullable:  # null stays null through the join, and the row's join writes it as null
             pieces.append(pc.binary_join_element_wise('"', value.values, '"', ""))
         else:
             pieces += ['"', value.values, '"']
     else:
-        raise ValueError(f"column {column['name']!r} ({kind}) cannot hold the value {type(value).__name__}")
+        raise ValueError(
+            f"column {column['name']!r} ({sql_type}) cannot hold the value {type(value).__name__}"
+        )
 
 
 def arrow_rows(
@@ -236,21 +192,21 @@ def arrow_rows(
 
 
 def _arrow_array(column: Column, value: Value | None, rows: int) -> Array:
-    kind, kind_type = _kind(column), _arrow_type(column)
+    sql_type, arrow_type = column_type(column), arrow_type_of(column)
     if value is None:
-        nulls: Array = pa.nulls(rows, kind_type)  # type: ignore[call-overload]
+        nulls: Array = pa.nulls(rows, arrow_type)  # type: ignore[call-overload]
         return nulls
-    if isinstance(value, Record) and kind in _RECORDS:
+    if isinstance(value, Record) and sql_type == "RECORD":
         children = [
             _arrow_array(child, value.fields.get(column_name(child)), rows) for child in column["fields"]
         ]
-        return pa.StructArray.from_arrays(children, fields=list(kind_type))  # type: ignore[call-overload]
-    if isinstance(value, Timestamp) and kind == "TIMESTAMP":
-        return value.text().cast(kind_type)
-    if isinstance(value, Details) and kind in _RECORDS:
+        return pa.StructArray.from_arrays(children, fields=list(arrow_type))  # type: ignore[call-overload]
+    if isinstance(value, Timestamp) and sql_type == "TIMESTAMP":
+        return value.text().cast(arrow_type)
+    if isinstance(value, Details) and sql_type == "RECORD":
         return value.arrow()
-    if isinstance(value, Coded) and kind == "STRING":
+    if isinstance(value, Coded) and sql_type == "STRING":
         return value.arrow()
-    if isinstance(value, Text) and kind == "STRING":
+    if isinstance(value, Text) and sql_type == "STRING":
         return value.values
-    raise ValueError(f"column {column['name']!r} ({kind}) cannot hold the value {type(value).__name__}")
+    raise ValueError(f"column {column['name']!r} ({sql_type}) cannot hold the value {type(value).__name__}")

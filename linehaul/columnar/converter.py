@@ -41,12 +41,13 @@ from linehaul.columnar._rows import (
     Timestamp,
     Value,
     arrow_rows,
-    arrow_schema_of,
     ndjson_rows,
     values_of,
 )
 from linehaul.columnar._rules import DATE_AT, DOWNLOAD_HEAD, SIMPLE_HEAD
-from linehaul.convert import Converted, Converter, RejectedLine
+from linehaul.columnar.arrow_schema import arrow_schema_of
+from linehaul.convert import Converter
+from linehaul.converted import Converted, UnprocessedLine
 from linehaul.rows import RowFormat
 from linehaul.tables import Table
 
@@ -134,12 +135,12 @@ class TableRows:
 
 @dataclass(slots=True)
 class ColumnarBlock:
-    """What one block of lines became (see :class:`linehaul.convert.Converted`): ``rows`` per table,
+    """What one block of lines became (see :class:`linehaul.converted.Converted`): ``rows`` per table,
     ``unprocessed`` (numbered from 1 within the block), ``ignored`` lines, the earliest row timestamp."""
 
     lines: int
     rows: dict[Table, TableRows]
-    unprocessed: list[RejectedLine] = field(default_factory=list)
+    unprocessed: list[UnprocessedLine] = field(default_factory=list)
     ignored: list[bytes] = field(default_factory=list)
     earliest: str | None = None
 

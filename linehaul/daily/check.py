@@ -9,7 +9,7 @@ samples, not every day on PyPI's tables.
 
 from __future__ import annotations
 
-from linehaul.analysis.fields import Dialect, Parameters
+from linehaul.analysis.dimensions import Dialect, Parameters
 from linehaul.daily.shape import COUNTS, PARTITION_FIELD, DailyTable
 from linehaul.daily.sql import aggregate_sql
 

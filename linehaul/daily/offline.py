@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from linehaul.analysis.database import _duckdb_type
-from linehaul.analysis.fields import DUCKDB, Parameters
+from linehaul.analysis.dimensions import DUCKDB, Parameters
 from linehaul.daily.shape import DAILY_TABLES, DailyTable
 from linehaul.daily.sql import aggregate_sql
+from linehaul.schema import load_schema
 from linehaul.tables import Table
 
 try:
@@ -70,7 +71,7 @@ def aggregate_rows(
 ) -> dict[DailyTable, list[dict[str, Any]]]:
     """The rows of each daily table made from ``rows`` of ``file_downloads`` (dicts as :func:`linehaul.to_row`
     makes them), of ``day`` only or of every day."""
-    schema = Table.FILE_DOWNLOADS.schema
+    schema = load_schema(Table.FILE_DOWNLOADS)
     columns = "{" + ", ".join(f"'{column['name']}': '{_duckdb_type(column)}'" for column in schema) + "}"
     with tempfile.TemporaryDirectory(prefix="linehaul-daily-") as directory:
         path = os.path.join(directory, "rows.ndjson")

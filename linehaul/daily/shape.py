@@ -5,8 +5,9 @@ Eleven narrow tables (docs/pipeline.md, "The daily tables", says why narrow ones
 project and value of one field of ``linehaul stats`` (version, file_type, installer, python, implementation,
 system, distro, cpu, country, ci). Each row holds two counts: ``downloads`` (every row of
 ``file_downloads``) and ``downloads_without_mirrors`` (the rows whose installer is not a mirroring tool:
-the rule of ``stats --exclude-mirrors``, :func:`~linehaul.analysis.fields.mirror_condition`). A field's
-value is its ``--by`` expression (:data:`~linehaul.analysis.fields.FIELDS`), so ``python`` holds ``3.12``.
+the rule of ``stats --exclude-mirrors``, :func:`~linehaul.analysis.dimensions.mirror_condition`). A field's
+value is its ``--by`` expression (:data:`~linehaul.analysis.dimensions.DIMENSIONS`), so ``python`` holds
+``3.12``.
 
 Their columns are ``schemas/<name>.json`` (package data, the reviewed artifact, as for the two tables of
 rows); every table is partitioned by day on ``date`` and clustered on ``project``.
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from linehaul.analysis.fields import FIELDS, Field
+from linehaul.analysis.dimensions import DIMENSIONS, Dimension
 
 __all__ = [
     "CLUSTERING_FIELDS",
@@ -58,9 +59,9 @@ class DailyTable:
     source: str | None = None
 
     @property
-    def definition(self) -> Field | None:
+    def definition(self) -> Dimension | None:
         """The field's definition (its SQL in either dialect), None for the overall table."""
-        return None if self.field is None else FIELDS[self.field]
+        return None if self.field is None else DIMENSIONS[self.field]
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 :func:`aggregate_sql` computes a daily table's rows from rows of ``file_downloads`` (one day's for the
 publisher's job, every day's for ``linehaul aggregate``): the day, the project, the field's value by its
 own ``--by`` expression, and the two counts, the mirror rule being
-:func:`~linehaul.analysis.fields.mirror_condition`. So a count read from a daily table is the count
+:func:`~linehaul.analysis.dimensions.mirror_condition`. So a count read from a daily table is the count
 ``linehaul stats`` makes over the rows, by construction.
 
 :func:`daily_as_rows` reads a daily table back as rows of ``file_downloads`` would be read: a subquery with
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from linehaul.analysis.fields import Dialect, Parameters, mirror_condition
+from linehaul.analysis.dimensions import Dialect, Parameters, mirror_condition
 from linehaul.daily.shape import DOWNLOADS, PARTITION_FIELD, WITHOUT_MIRRORS, DailyTable
 
 __all__ = ["aggregate_sql", "daily_as_rows", "day_bounds", "midnight"]

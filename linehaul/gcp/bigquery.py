@@ -17,6 +17,7 @@ from google.api_core.exceptions import Conflict, GoogleAPICallError, GoogleAPIEr
 from google.auth.exceptions import TransportError
 from google.cloud import bigquery
 
+from linehaul.gcp.clients import bigquery_retry
 from linehaul.pipeline.ports import JobExistsError, LoadError, LoadJob, Schema, TableLoaderError, TableRef
 
 __all__ = [
@@ -92,7 +93,7 @@ class BigQueryTableLoader:
         the library's default, whose deadline is 10 minutes)."""
         self._client = client
         self._location = location
-        self._retry = retry or bigquery.DEFAULT_RETRY
+        self._retry = retry or bigquery_retry()
 
     def start_load(self, job_id: str, uris: Sequence[str], table: TableRef, schema: Schema) -> None:
         """Submit a load job appending ``uris`` (``gs://bucket/name``) to ``table``, typed by ``schema``.

@@ -11,6 +11,9 @@ a client touches an object in it, and asks again whether the bucket exists after
 objects only: its service accounts lack that permission (each probe is a denied request in the audit logs,
 googleapis/google-cloud-python#17650), the probe is one more request per bucket and client, and its thread
 outlives the call that started it, retrying for up to two minutes if the server has gone.
+
+How the client libraries retry a request is set here too (:data:`STORAGE_RETRY`, :func:`bigquery_retry`):
+the adapters take these as their defaults (a run's own retries are :mod:`linehaul.pipeline.retries`').
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeAlias
 
 import google.cloud.storage as storage
+import google.cloud.storage.retry as storage_retry
+from google.api_core.retry import Retry
 from google.auth.credentials import AnonymousCredentials, Credentials
+
+from linehaul.pipeline.settings import Setting
 
 if TYPE_CHECKING:  # imported where used: the ingestor does not pay for it
     from google.cloud import bigquery
@@ -43,6 +50,18 @@ STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 BIGQUERY_EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST"
 """Environment variable with the URL of a BigQuery emulator, e.g. ``http://127.0.0.1:9050``."""
 
+STORAGE_RETRY = storage_retry.DEFAULT_RETRY
+"""How google-cloud-storage retries a request: its default (429, 5xx, timeouts and dropped connections,
+for up to 120 s; conditional writes only with a generation precondition)."""
+
+
+def bigquery_retry() -> Retry:
+    """How google-cloud-bigquery retries a request: its default (for up to 10 minutes)."""
+    from google.cloud import bigquery
+
+    retry: Retry = bigquery.DEFAULT_RETRY
+    return retry
+
 
 def storage_client(
     project: str | None = None, *, endpoint: str | None = None, environ: Mapping[str, str] | None = None
@@ -51,7 +70,7 @@ def storage_client(
     else of Google Cloud. Without a project: $GOOGLE_CLOUD_PROJECT or $GCP_PROJECT, else a placeholder
     (reading and writing objects needs none)."""
     env = os.environ if environ is None else environ
-    project = project or env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or "_"
+    project = project or env.get("GOOGLE_CLOUD_PROJECT") or env.get(Setting.GCP_PROJECT) or "_"
     url = _emulator_url(endpoint, STORAGE_EMULATOR_HOST, environ)
     if url is None:
         return _without_bucket_probe(storage.Client(project=project))

@@ -20,13 +20,13 @@ from typing import Any
 from google.api_core.exceptions import Conflict
 from google.cloud import bigquery
 
-from linehaul.analysis.fields import BIGQUERY, Parameter, Parameters
+from linehaul.analysis.dimensions import BIGQUERY, Parameter, Parameters
 from linehaul.daily.check import check_sql
 from linehaul.daily.freshness import Partitions, PartitionState
 from linehaul.daily.shape import CLUSTERING_FIELDS, DAILY_TABLES, PARTITION_FIELD, DailyTable
 from linehaul.daily.sql import aggregate_sql
 from linehaul.gcp.bigquery import _FAILURES, BigQueryTableLoader
-from linehaul.pipeline.naming import partition_of
+from linehaul.pipeline.naming import Partition
 from linehaul.pipeline.ports import JobExistsError, LoadJob, TableLoaderError, TableRef
 
 __all__ = ["BigQueryAggregator", "check_daily_tables", "partition_decorator"]
@@ -34,13 +34,13 @@ __all__ = ["BigQueryAggregator", "check_daily_tables", "partition_decorator"]
 
 def partition_decorator(table: TableRef, day: date) -> str:
     """``project.dataset.table$YYYYMMDD``: one day's partition, as a job's destination."""
-    return f"{table}${partition_of(day)}"
+    return f"{table}${Partition.of_day(day)}"
 
 
 def _parameter(parameter: Parameter) -> bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter:
-    if parameter.kind.startswith("ARRAY<"):
-        return bigquery.ArrayQueryParameter(parameter.name, parameter.kind[6:-1], list(parameter.value))
-    return bigquery.ScalarQueryParameter(parameter.name, parameter.kind, parameter.value)
+    if parameter.type.startswith("ARRAY<"):
+        return bigquery.ArrayQueryParameter(parameter.name, parameter.type[6:-1], list(parameter.value))
+    return bigquery.ScalarQueryParameter(parameter.name, parameter.type, parameter.value)
 
 
 class BigQueryAggregator:

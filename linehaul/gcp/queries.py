@@ -24,14 +24,15 @@ from google.api_core.exceptions import GoogleAPICallError
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import bigquery
 
+from linehaul.analysis.dimensions import BIGQUERY, Dialect, Parameter
 from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import QueryError
-from linehaul.analysis.fields import BIGQUERY, Dialect, Parameter
 from linehaul.analysis.selection import TimeWindow
 from linehaul.daily.freshness import Partitions, PartitionState
 from linehaul.daily.shape import DAILY_TABLES, DailyTable
 from linehaul.gcp.clients import bigquery_client
 from linehaul.gcp.costs import DEFAULT_DATASET, DEFAULT_MAX_BYTES_BILLED, human_bytes
+from linehaul.pipeline.naming import PARTITION_PATTERN, Partition
 from linehaul.tables import Table
 
 __all__ = [
@@ -84,9 +85,9 @@ class QueryOutcome:
 
 
 def _parameter(parameter: Parameter) -> bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter:
-    if parameter.kind.startswith("ARRAY<"):
-        return bigquery.ArrayQueryParameter(parameter.name, parameter.kind[6:-1], list(parameter.value))
-    return bigquery.ScalarQueryParameter(parameter.name, parameter.kind, parameter.value)
+    if parameter.type.startswith("ARRAY<"):
+        return bigquery.ArrayQueryParameter(parameter.name, parameter.type[6:-1], list(parameter.value))
+    return bigquery.ScalarQueryParameter(parameter.name, parameter.type, parameter.value)
 
 
 def _plain(value: Any) -> Any:
@@ -177,7 +178,7 @@ class BigQueryEngine:
 
     def table(self, table: Table) -> str:
         """``project.dataset.table``, quoted for BigQuery."""
-        return f"`{self.project}.{self.dataset}.{self.tables[Table.of(table)]}`"
+        return f"`{self.project}.{self.dataset}.{self.tables[table]}`"
 
     def _config(self, query: SqlQuery, *, dry_run: bool, typed: bool = False) -> bigquery.QueryJobConfig:
         """Every job's settings: its parameters and the bytes limit; SQL ``typed`` by a person may name
@@ -260,7 +261,7 @@ class BigQueryEngine:
         found: dict[str, dict[date, PartitionState]] = {}
         for name, partition, count, modified in (tuple(row.values()) for row in rows):
             state = PartitionState(int(count or 0), _plain(modified))
-            found.setdefault(str(name), {})[_day(str(partition))] = state
+            found.setdefault(str(name), {})[Partition(str(partition)).day] = state
         return dict(found)
 
     def data_span(self, table: Table) -> DataSpan | None:
@@ -275,8 +276,8 @@ class BigQueryEngine:
         query = SqlQuery(
             "SELECT MIN(partition_id), MAX(partition_id)\n"
             f"FROM `{self.project}.{self.dataset}.INFORMATION_SCHEMA.PARTITIONS`\n"
-            "WHERE table_name = @table_name AND REGEXP_CONTAINS(partition_id, r'^[0-9]{8}$')",
-            (Parameter("table_name", "STRING", self.tables[Table.of(table)]),),
+            f"WHERE table_name = @table_name AND REGEXP_CONTAINS(partition_id, r'^{PARTITION_PATTERN}$')",
+            (Parameter("table_name", "STRING", self.tables[table]),),
             "the days the table holds",
         )
         self.metadata_queries += 1
@@ -284,7 +285,7 @@ class BigQueryEngine:
         first, last = next(iter(rows), (None, None))
         if first is None or last is None:
             return None
-        first_day, last_day = _day(first), _day(last)
+        first_day, last_day = Partition(first).day, Partition(last).day
         start = datetime.combine(first_day, time(), UTC)
         end = min(datetime.combine(last_day + timedelta(days=1), time(), UTC), datetime.now(UTC))
         return DataSpan(first_day, last_day, start, end)
@@ -301,7 +302,3 @@ class BigQueryEngine:
         columns = tuple(field.name for field in rows.schema)
         values = tuple(tuple(_plain(value) for value in row.values()) for row in rows)
         return QueryOutcome(columns, values, job.total_bytes_processed)
-
-
-def _day(partition: str) -> date:
-    return datetime.strptime(partition, "%Y%m%d").replace(tzinfo=UTC).date()

@@ -27,8 +27,8 @@ import google.cloud.storage as storage
 import requests
 from google.api_core.exceptions import GoogleAPIError, NotFound, PreconditionFailed
 from google.auth.exceptions import TransportError
-from google.cloud.storage.retry import DEFAULT_RETRY
 
+from linehaul.gcp.clients import STORAGE_RETRY
 from linehaul.gcp.downloads import StreamedDownload
 from linehaul.gcp.uploads import CHUNK_MULTIPLE, SpillingUpload, UploadCorruptedError
 from linehaul.pipeline.naming import object_uri, parts_prefix, spilled_name
@@ -63,7 +63,7 @@ class GcsBlobStore:
     """Objects in Cloud Storage buckets (or in fake-gcs-server), addressed by (bucket, name)."""
 
     def __init__(
-        self, client: storage.Client, *, chunk_size: int = DEFAULT_CHUNK_SIZE, retry: Any = DEFAULT_RETRY
+        self, client: storage.Client, *, chunk_size: int = DEFAULT_CHUNK_SIZE, retry: Any = STORAGE_RETRY
     ) -> None:
         """``retry``: how the client library retries each request (a ``google.api_core.retry.Retry``: the
         library's default, whose deadline is 120 s, unless a test wants a shorter one)."""

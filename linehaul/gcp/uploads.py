@@ -35,7 +35,8 @@ from typing import Any
 import google_crc32c
 import requests
 from google.api_core.exceptions import GoogleAPIError, from_http_response
-from google.cloud.storage.retry import DEFAULT_RETRY
+
+from linehaul.gcp.clients import STORAGE_RETRY
 
 __all__ = ["CHUNK_MULTIPLE", "SINGLE_REQUEST_LIMIT", "SpillingUpload", "UploadCorruptedError"]
 
@@ -72,7 +73,7 @@ class SpillingUpload(io.RawIOBase):
         content_type: str,
         *,
         metadata: Mapping[str, str] | None = None,
-        retry: Any = DEFAULT_RETRY,
+        retry: Any = STORAGE_RETRY,
     ) -> None:
         super().__init__()
         if chunk_size <= 0 or chunk_size % CHUNK_MULTIPLE:

@@ -3,7 +3,6 @@
 - :class:`LocalStack` starts fake-gcs-server and the BigQuery emulator (bqemulator) on 127.0.0.1, sharing
   their storage so that load jobs read what was uploaded;
 - :class:`FunctionServer` serves a Cloud Function through functions-framework and delivers CloudEvents;
-- :class:`FlakyProxy` fails a seeded fraction of the requests to an emulator, before or after it acts;
 - :mod:`linehaul.local.bqcompat` makes bqemulator behave like BigQuery where linehaul relies on it.
 
 They need the ``local`` extra (``pip install -e '.[local]'``); nothing here is imported by the pipeline.
@@ -15,7 +14,6 @@ from linehaul._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from linehaul.local._processes import LocalStackError
-    from linehaul.local.flaky import FlakyProxy
     from linehaul.local.functions import (
         PUBSUB_MESSAGE_PUBLISHED,
         STORAGE_OBJECT_FINALIZED,
@@ -27,7 +25,6 @@ if TYPE_CHECKING:
 # Imported on first use, so that the command line (which names the local cloud's buckets) starts fast.
 _HOMES = {
     "LocalStackError": "_processes",
-    "FlakyProxy": "flaky",
     "PUBSUB_MESSAGE_PUBLISHED": "functions",
     "STORAGE_OBJECT_FINALIZED": "functions",
     "Delivery": "functions",
@@ -45,7 +42,6 @@ __all__ = [
     "PUBSUB_MESSAGE_PUBLISHED",
     "STORAGE_OBJECT_FINALIZED",
     "Delivery",
-    "FlakyProxy",
     "FunctionServer",
     "LocalStack",
     "LocalStackError",

@@ -18,8 +18,9 @@ bqemulator 1.4.0 has no cost model: a dry run says it would process 0 bytes, and
 
 A table's size is measured again only when its rows or the time a job last wrote it changed
 (:func:`linehaul.local.bqdestinations.last_written`): measuring reads every row, and the publisher's
-aggregation jobs read ``file_downloads`` again and again. Tables are found with sqlglot (bqemulator's own parser): names in the emulator's catalog, qualified or of
-the job's ``defaultDataset``; anything else (CTEs, ``INFORMATION_SCHEMA``, UNNEST) reads nothing here.
+aggregation jobs read ``file_downloads`` again and again. Tables are found with sqlglot (bqemulator's own
+parser): names in the emulator's catalog, qualified or of the job's ``defaultDataset``; anything else
+(CTEs, ``INFORMATION_SCHEMA``, UNNEST) reads nothing here.
 """
 
 from __future__ import annotations

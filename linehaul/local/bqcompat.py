@@ -85,6 +85,7 @@ from bqemulator.catalog.models import JobMeta, TableFieldSchema, TableMeta
 from bqemulator.domain.errors import AlreadyExistsError, ErrorDetail, UnsupportedFeatureError, ValidationError
 
 from linehaul.local._processes import LocalStackError
+from linehaul.schema import type_name
 
 __all__ = ["PINNED_VERSION", "apply", "is_applied", "require_pinned_version"]
 
@@ -268,11 +269,9 @@ async def _execute_load_job_atomically(
 
 # -- Schema evolution ----------------------------------------------------------------------------------------
 
-_SAME_TYPES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL", "RECORD": "STRUCT"}
-
 
 def _type(field: TableFieldSchema) -> str:
-    return _SAME_TYPES.get(field.type.upper(), field.type.upper())
+    return type_name(field.type)
 
 
 def _check_schema_change(
@@ -313,7 +312,7 @@ def _added_fields(
         before = by_name.get(field.name.lower())
         if before is None:
             added.append(((*path, field.name), field))
-        elif field.fields and _type(field) == _type(before) == "STRUCT":
+        elif field.fields and _type(field) == _type(before) == "RECORD":
             inner = _added_fields(before.fields, field.fields, (*path, field.name))
             if inner and field.mode == "REPEATED":
                 raise UnsupportedFeatureError(f"bqcompat cannot add fields inside the REPEATED {field.name}")

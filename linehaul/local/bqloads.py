@@ -43,10 +43,11 @@ from bqemulator.domain.errors import (
     ValidationError,
 )
 
+from linehaul.schema import type_name
+
 __all__ = ["lay_out_created_table", "load_sources", "refuse_incompatible_load", "reporting_load_errors"]
 
 _Handler = Callable[..., Awaitable[Any]]
-_SAME_TYPES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL", "RECORD": "STRUCT"}
 _ADDITION, _RELAXATION = "ALLOW_FIELD_ADDITION", "ALLOW_FIELD_RELAXATION"
 
 
@@ -153,7 +154,7 @@ def lay_out_created_table(job: Any, ctx: AppContext) -> None:
 
 
 def _type(field: TableFieldSchema) -> str:
-    return _SAME_TYPES.get(field.type.upper(), field.type.upper())
+    return type_name(field.type)
 
 
 def _mode(field: TableFieldSchema) -> str:

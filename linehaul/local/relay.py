@@ -1,5 +1,5 @@
 """An HTTP relay on 127.0.0.1 in front of a local server: what the flaky proxy
-(:mod:`linehaul.local.flaky`) and fake GCS's resumable uploads (:mod:`linehaul.local.resumable`) are
+(:mod:`linehaul.testing.proxy`) and fake GCS's resumable uploads (:mod:`linehaul.local.resumable`) are
 built on.
 
 A :class:`Relay` serves on a port the kernel picks, on a daemon thread, one thread per client connection

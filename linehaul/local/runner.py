@@ -18,12 +18,13 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
+from linehaul.local.resources import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError, read_blocks
 from linehaul.logs.sample import write_sample
 from linehaul.pipeline.backlog import staged_partitions
 from linehaul.pipeline.naming import (
+    Partition,
     log_object_name,
     object_uri,
     quarantine_name,
@@ -31,20 +32,21 @@ from linehaul.pipeline.naming import (
     staged_prefix,
 )
 from linehaul.pipeline.ports import TableRef
+from linehaul.pipeline.settings import IngestSettings, PublishSettings
 from linehaul.pipeline.status import read_status
+from linehaul.runtime.entry_points import INGESTOR, PUBLISHER
 from linehaul.tables import Output, Table
 
 if TYPE_CHECKING:
     from linehaul.local.stack import LocalStack
 
 __all__ = [
-    "DATASET",
-    "LOGS_BUCKET",
-    "STAGING_BUCKET",
     "RunCounts",
     "RunError",
     "demo_logs",
+    "ingest_settings",
     "provision",
+    "publish_settings",
     "report",
     "run_pipeline",
 ]
@@ -85,7 +87,7 @@ def provision(stack: LocalStack) -> list[str]:
         if client.lookup_bucket(bucket) is None:
             client.create_bucket(bucket)
             done.append(f"created bucket {bucket}")
-    from linehaul.gcp.tables import apply_schemas
+    from linehaul.gcp.schema_apply import apply_schemas
 
     tables = {table: table.value for table in Table}
     for outcome in apply_schemas(stack.bigquery_admin(), stack.project, DATASET, tables):
@@ -105,7 +107,9 @@ def demo_logs(directory: Path, lines: int = 20_000) -> list[Path]:
         datetime(2026, 11, 2, tzinfo=UTC),
     )
     return [
-        write_sample(directory / f"demo-{start:%Y%m%d}.log.gz", lines=lines, seed=number, start=start)
+        write_sample(
+            directory / f"demo-{Partition.of_day(start)}.log.gz", lines=lines, seed=number, start=start
+        )
         for number, start in enumerate(starts, 1)
     ]
 
@@ -121,18 +125,20 @@ def _count_lines(path: Path) -> int:
     return count + (last != b"\n")
 
 
-def _ingestor_env(stack: LocalStack) -> dict[str, str]:
-    return {**stack.env, "RESULT_BUCKET": STAGING_BUCKET}
+def ingest_settings() -> IngestSettings:
+    """The ingestor's settings on the local cloud (its environment: their :meth:`~IngestSettings.to_env`)."""
+    return IngestSettings(staging_bucket=STAGING_BUCKET)
 
 
-def _publisher_env(stack: LocalStack) -> dict[str, str]:
-    return {
-        **stack.env,
-        "GCP_PROJECT": stack.project,
-        "RESULT_BUCKET": STAGING_BUCKET,
-        "BIGQUERY_DATASET": f"{stack.project}.{DATASET}",
-        **{table.setting: table.value for table in Table},
-    }
+def publish_settings(stack: LocalStack) -> PublishSettings:
+    """The publisher's settings on the local cloud: both tables, under their names, in its dataset."""
+    return PublishSettings(
+        project=stack.project,
+        staging_bucket=STAGING_BUCKET,
+        datasets=((stack.project, DATASET),),
+        download_table=Table.FILE_DOWNLOADS.value,
+        simple_table=Table.SIMPLE_REQUESTS.value,
+    )
 
 
 def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], None] = print) -> RunCounts:
@@ -142,7 +148,7 @@ def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], N
     store = stack.blob_store()
     lines = 0
     ingestor = FunctionServer(
-        function_source("linehaul.runtime.ingestor"), "process_fastly_log", env=_ingestor_env(stack)
+        function_source(INGESTOR.module), INGESTOR.name, env={**stack.env, **ingest_settings().to_env()}
     )
     with ingestor:
         for log in logs:
@@ -159,9 +165,9 @@ def run_pipeline(stack: LocalStack, logs: Sequence[Path], say: Callable[[str], N
                 say(f"ingested the readable lines of {object_uri(LOGS_BUCKET, name)}, a damaged log: "
                     f"quarantined as {object_uri(LOGS_BUCKET, moved)}")  # fmt: skip
     publisher = FunctionServer(
-        function_source("linehaul.runtime.publisher"),
-        "load_processed_files_into_bigquery",
-        env=_publisher_env(stack),
+        function_source(PUBLISHER.module),
+        PUBLISHER.name,
+        env={**stack.env, **publish_settings(stack).to_env()},
     )
     with publisher:
         partitions, runs = staged_partitions(store, STAGING_BUCKET), 0
@@ -183,9 +189,8 @@ def _days_waiting(stack: LocalStack) -> int:
     """The complete days whose daily tables are not in step yet (the publisher aggregates a few a run)."""
     from linehaul.gcp.daily import BigQueryAggregator
     from linehaul.pipeline.daily import days_waiting
-    from linehaul.pipeline.settings import PublishSettings
 
-    settings = PublishSettings.from_env(_publisher_env(stack))
+    settings = publish_settings(stack)
     aggregator = BigQueryAggregator(stack.bigquery_client())
     return days_waiting(aggregator, stack.blob_store(), settings, datetime.now(UTC))
 
@@ -202,12 +207,11 @@ def _kept_lines(stack: LocalStack, output: Output) -> int:
 def _counts(stack: LocalStack, files: int, lines: int) -> RunCounts:
     admin = stack.bigquery_admin()
     store = stack.blob_store()
-    rows = {table: admin.count_rows(TableRef(stack.project, DATASET, table.value)) for table in Table}
+    rows = {table.value: admin.count_rows(TableRef(stack.project, DATASET, table.value)) for table in Table}
     counts = ReadCounts(
         files=files,
         lines=lines,
-        file_downloads=rows[Table.FILE_DOWNLOADS],
-        simple_requests=rows[Table.SIMPLE_REQUESTS],
+        **rows,  # the rows of each table are counted under its name
         unprocessed=_kept_lines(stack, Output.UNPROCESSED),
         ignored=_kept_lines(stack, Output.IGNORED),
     )

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from linehaul import columnar
-from linehaul.convert import Converted, Converter, RejectedLine
+from linehaul.convert import Converter
+from linehaul.converted import Converted, UnprocessedLine
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import BLOCK_SIZE
 from linehaul.tables import Table
@@ -93,14 +94,14 @@ equivalence tests compare with :data:`NDJSON`."""
 
 @dataclass(frozen=True, slots=True)
 class BlockResult(Generic[Rows]):
-    """What one block of a file became: rows per table, rejected lines (numbered within the block) and
+    """What one block of a file became: rows per table, unprocessed lines (numbered within the block) and
     ignored lines, and the counts of all of them."""
 
     path: str
     counts: ReadCounts
     downloads: Rows
     simple: Rows
-    rejected: tuple[RejectedLine, ...]
+    unprocessed: tuple[UnprocessedLine, ...]
     ignored: tuple[bytes, ...]
     earliest: str | None = None
     """The smallest row timestamp of the block (RFC 3339 text), if it has rows."""
@@ -125,7 +126,7 @@ def convert_block(
         counts=ReadCounts.of(out),
         downloads=downloads,
         simple=simple,
-        rejected=tuple(out.unprocessed),
+        unprocessed=tuple(out.unprocessed),
         ignored=tuple(out.ignored),
         earliest=out.earliest,
     )
@@ -159,7 +160,7 @@ def convert_columnar_block(
             ),
             downloads=from_columnar(Table.FILE_DOWNLOADS, downloads),
             simple=from_columnar(Table.SIMPLE_REQUESTS, simple),
-            rejected=tuple(out.unprocessed),
+            unprocessed=tuple(out.unprocessed),
             ignored=tuple(out.ignored),
             earliest=out.earliest,
         )

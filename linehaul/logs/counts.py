@@ -1,5 +1,7 @@
 """The one record of where a reading's lines went: every report of linehaul (``parse``, ``backfill``,
-``local run``, an ingest, an analysis) counts with it and prints it with :meth:`ReadCounts.line`."""
+``local run``, an ingest, an analysis) counts with it and says it with :meth:`ReadCounts.line` (or, in a
+sentence, :meth:`ReadCounts.in_words`). Its fields are the counts' names everywhere: the rows of a table
+are counted under the table's name."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from linehaul.errors import INTERNAL
+from linehaul.tables import Table
 
 if TYPE_CHECKING:  # only a type here: programs that count (the analysis commands) need no converter
     from linehaul.converted import Converted
@@ -31,6 +34,16 @@ class ReadCounts:
     def names(cls) -> tuple[str, ...]:
         """The names of the counts, in order (``files`` first)."""
         return tuple(count.name for count in fields(cls))
+
+    @classmethod
+    def line_names(cls) -> tuple[str, ...]:
+        """The counts of lines, in order: every name but ``files``."""
+        return cls.names()[1:]
+
+    def rows(self, table: Table) -> int:
+        """The rows of ``table`` (counted under its name)."""
+        count: int = getattr(self, table.value)
+        return count
 
     def plus(self, **more: int) -> ReadCounts:
         """These counts with ``more`` added, field by field."""
@@ -63,11 +76,17 @@ class ReadCounts:
     def line(self) -> str:
         """``lines=N file_downloads=A simple_requests=B unprocessed=C ignored=D``: how the commands say it
         (and `` internal_errors=E`` after it when linehaul failed on some lines)."""
-        internal = f" internal_errors={self.internal_errors}" if self.internal_errors else ""
-        return (
-            f"lines={self.lines} file_downloads={self.file_downloads} simple_requests={self.simple_requests} "
-            f"unprocessed={self.unprocessed} ignored={self.ignored}{internal}"
-        )
+        return " ".join(f"{name}={count}" for name, count in self._said())
+
+    def in_words(self) -> str:
+        """``N lines, A file_downloads, B simple_requests, C unprocessed, D ignored``: the counts in a
+        sentence, as the ingestor's and a backfill's lines say them (internal errors are said apart)."""
+        return ", ".join(f"{count} {name}" for name, count in self._said() if name != "internal_errors")
+
+    def _said(self) -> list[tuple[str, int]]:
+        """The counts of lines by name, in order, internal errors only when there are some."""
+        counts = [(name, getattr(self, name)) for name in self.line_names()]
+        return [(name, count) for name, count in counts if count or name != "internal_errors"]
 
     def internal_errors_message(self) -> str | None:
         """What to say when linehaul failed on some lines (None when it did not)."""

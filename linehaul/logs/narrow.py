@@ -10,7 +10,7 @@ Why no row of the projects is lost: a row's project is a field of its line as lo
 project field, or the segment of a simple request's URL after ``/simple/``), a run of printable ASCII
 that the grammar (:mod:`linehaul._grammar`) takes from the line as it stands (a tab made spaces, which no
 project name holds). A row is of a project when both names are the same once PEP 503-normalised (runs of
-``-``, ``_`` and ``.`` made one ``-``, in lower case: :func:`linehaul.analysis.normalise_project`, which
+``-``, ``_`` and ``.`` made one ``-``, in lower case: ``packaging.utils.canonicalize_name``, which
 gives :meth:`ProjectLines.of` its names), so the row's project spells each part of the normalised name
 (what lies between its ``-``), case aside: the line, in lower case, holds every part. :class:`ProjectLines`
 keeps each line that holds the longest part of one of the names. A name whose normalised form is not
@@ -24,13 +24,11 @@ out), so that a question about some projects still knows where the data begins a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["ProjectLines", "count_lines"]
 
-_NORMALISED_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _BYTES_A_LINE_AT_MOST = 1024
 """A block keeps every line once the lines found number one per this many of its bytes: CDN log lines are
 300 to 600 bytes long, so by then about half of them or more hold a needle (a short or common name)."""
@@ -46,8 +44,10 @@ class ProjectLines:
     def of(cls, normalised: Iterable[str]) -> ProjectLines | None:
         """The lines that may hold a row of one of the projects named ``normalised`` (PEP 503-normalised),
         or None when no line can be left out: no name given, or one that is not a project name."""
+        from packaging.utils import is_normalized_name  # here: reading logs does not pay for its import
+
         names = list(normalised)
-        if not names or not all(_NORMALISED_NAME.fullmatch(name) for name in names):
+        if not names or not all(is_normalized_name(name) for name in names):
             return None
         longest = (max(name.split("-"), key=len).encode("ascii") for name in names)
         return cls(tuple(dict.fromkeys(longest)))

@@ -11,7 +11,7 @@ With ``jobs > 1``, ``jobs`` worker processes each read every file themselves (de
 to converting) and convert every ``jobs``-th block, keeping their own converter (and caches) for their
 life: one big file keeps every worker busy, and so do many files. Workers append the encoded rows of a
 block to spool files of their own and send the caller only where they are, with the block's counts and
-its rejected and ignored lines; the caller reads the rows back in block order. Moving rows through
+its unprocessed and ignored lines; the caller reads the rows back in block order. Moving rows through
 files rather than pipes and pickles is what makes the extra processes pay off. Stdin can be read only
 once, so input that includes ``-`` is converted in this process.
 
@@ -87,7 +87,7 @@ def _narrowed(
 ) -> Iterator[BlockResult[Rows] | LogFileError]:
     """The lines that ``narrow`` keeps of each file, converted in blocks of about the converter's block
     size, the lines kept of many blocks joined (a converter pays a fixed cost a block, the columnar path
-    most). The lines left out count as lines read and nowhere else; the results give no rejected or
+    most). The lines left out count as lines read and nowhere else; the results give no unprocessed or
     ignored lines (their places in the file are lost)."""
     converter = block_converter(codec)
     for item in _narrowed_blocks(paths, converter.block_size, narrow):
@@ -96,7 +96,7 @@ def _narrowed(
             continue
         path, kept, lines = item
         result = converter.convert(path, kept)
-        yield replace(result, counts=replace(result.counts, lines=lines), rejected=(), ignored=())
+        yield replace(result, counts=replace(result.counts, lines=lines), unprocessed=(), ignored=())
 
 
 def _narrowed_blocks(
@@ -245,7 +245,7 @@ class _Workers(Generic[Rows]):
                     counts=spooled.counts,
                     downloads=self._read(readers, item.worker, Table.FILE_DOWNLOADS, spooled.downloads),
                     simple=self._read(readers, item.worker, Table.SIMPLE_REQUESTS, spooled.simple),
-                    rejected=spooled.rejected,
+                    unprocessed=spooled.unprocessed,
                     ignored=spooled.ignored,
                     earliest=spooled.earliest,
                 )

@@ -84,7 +84,7 @@ _PY27_PLATFORMS = {"manylinux_2_17_x86_64.manylinux2014_x86_64": ("cp27mu", "man
                    "win_amd64": ("cp27m", "win_amd64")}  # fmt: skip
 
 
-class _Kind(enum.Enum):
+class _Role(enum.Enum):
     """What files a client fetches."""
 
     INSTALLER = "installer"  # wheels for its Python and platform, a few sources
@@ -94,12 +94,12 @@ class _Kind(enum.Enum):
     OTHER = "other"  # browsers, scripts, bots, unknown agents: wheels and sources
 
 
-_FILE_TYPES = {  # kind → (file type, weight)
-    _Kind.INSTALLER: (("bdist_wheel", 93), ("sdist", 7)),
-    _Kind.EASY_INSTALL: (("sdist", 80), ("bdist_egg", 20)),
-    _Kind.SOURCES: (("sdist", 1),),
-    _Kind.MIRROR: (("bdist_wheel", 75), ("sdist", 20), ("bdist_egg", 3), ("bdist_wininst", 2)),
-    _Kind.OTHER: (("bdist_wheel", 55), ("sdist", 45)),
+_FILE_TYPES = {  # role → (file type, weight)
+    _Role.INSTALLER: (("bdist_wheel", 93), ("sdist", 7)),
+    _Role.EASY_INSTALL: (("sdist", 80), ("bdist_egg", 20)),
+    _Role.SOURCES: (("sdist", 1),),
+    _Role.MIRROR: (("bdist_wheel", 75), ("sdist", 20), ("bdist_egg", 3), ("bdist_wininst", 2)),
+    _Role.OTHER: (("bdist_wheel", 55), ("sdist", 45)),
 }
 
 
@@ -108,7 +108,7 @@ class _Agent:
     """A user agent, what it fetches, its Python (major, minor; None: unknown) and wheel platform tag."""
 
     text: str
-    kind: _Kind
+    role: _Role
     python: Python | None = None
     platform: str | None = None
 
@@ -154,38 +154,38 @@ _SYSTEMS = [  # (system, release, cpu, distro)
 _PY27_SYSTEMS = [("Linux", "3.10.0-1160.el7.x86_64", "x86_64", _CENTOS), ("Windows", "10", "AMD64", None)]
 _LINUX = _PLATFORMS[("Linux", "x86_64")]
 _OTHER_AGENTS = [
-    _Agent("poetry/1.8.3 CPython/3.12.4 Linux/6.8.0-1014-azure", _Kind.INSTALLER, (3, 12), _LINUX),
-    _Agent("pdm/2.19.1 CPython/3.11.9", _Kind.INSTALLER, (3, 11)),
-    _Agent("twine/5.1.1 CPython/3.12.4", _Kind.OTHER, (3, 12)),
-    _Agent("python-requests/2.32.3", _Kind.OTHER),
+    _Agent("poetry/1.8.3 CPython/3.12.4 Linux/6.8.0-1014-azure", _Role.INSTALLER, (3, 12), _LINUX),
+    _Agent("pdm/2.19.1 CPython/3.11.9", _Role.INSTALLER, (3, 11)),
+    _Agent("twine/5.1.1 CPython/3.12.4", _Role.OTHER, (3, 12)),
+    _Agent("python-requests/2.32.3", _Role.OTHER),
     _Agent(
         "conda/24.7.1 requests/2.32.2 CPython/3.11.9 Linux/6.8.0 ubuntu/22.04 glibc/2.35",
-        _Kind.INSTALLER,
+        _Role.INSTALLER,
         (3, 11),
         _LINUX,
     ),
-    _Agent("bandersnatch/6.5.0 (CPython 3.11.9-final0, Linux x86_64)", _Kind.MIRROR),
-    _Agent("Bazel/release 7.3.2", _Kind.INSTALLER, (3, 11), _LINUX),
-    _Agent("pex/2.3.1", _Kind.INSTALLER, (3, 12)),
-    _Agent("Homebrew/4.3.5 (Macintosh; Intel Mac OS X 14.5) curl/8.6.0", _Kind.SOURCES),
-    _Agent("Homebrew/4.4.2 (Macintosh; arm64 Mac OS X 15.1) curl/8.7.1", _Kind.SOURCES),
+    _Agent("bandersnatch/6.5.0 (CPython 3.11.9-final0, Linux x86_64)", _Role.MIRROR),
+    _Agent("Bazel/release 7.3.2", _Role.INSTALLER, (3, 11), _LINUX),
+    _Agent("pex/2.3.1", _Role.INSTALLER, (3, 12)),
+    _Agent("Homebrew/4.3.5 (Macintosh; Intel Mac OS X 14.5) curl/8.6.0", _Role.SOURCES),
+    _Agent("Homebrew/4.4.2 (Macintosh; arm64 Mac OS X 15.1) curl/8.7.1", _Role.SOURCES),
     _Agent(
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0",
-        _Kind.OTHER,
+        _Role.OTHER,
     ),
-    _Agent("curl/8.5.0", _Kind.OTHER),
-    _Agent("Wget/1.21.2", _Kind.OTHER),
-    _Agent("Python-urllib/3.6 setuptools/40.8.0", _Kind.EASY_INSTALL, (3, 6)),
-    _Agent("Python-urllib/3.12", _Kind.OTHER, (3, 12)),
-    _Agent("devpi-server/6.11.0 (py3.11.9; linux)", _Kind.MIRROR),
-    _Agent("Nexus/3.68.1-02 (OSS; Linux; 5.15.0-107-generic; amd64; 17.0.11)", _Kind.MIRROR),
-    _Agent("Artifactory/7.77.8", _Kind.MIRROR),
-    _Agent("pip/1.5.6 CPython/2.7.6 Linux/3.13.0", _Kind.INSTALLER, (2, 7), _LINUX),
-    _Agent("fetch libfetch/2.0", _Kind.SOURCES),
-    _Agent("python-httpx/0.27.0", _Kind.OTHER),
-    _Agent("Go-http-client/2.0", _Kind.OTHER),
-    _Agent("Datadog Agent/7.52.0", _Kind.OTHER),
-    _Agent("(null)", _Kind.OTHER),
+    _Agent("curl/8.5.0", _Role.OTHER),
+    _Agent("Wget/1.21.2", _Role.OTHER),
+    _Agent("Python-urllib/3.6 setuptools/40.8.0", _Role.EASY_INSTALL, (3, 6)),
+    _Agent("Python-urllib/3.12", _Role.OTHER, (3, 12)),
+    _Agent("devpi-server/6.11.0 (py3.11.9; linux)", _Role.MIRROR),
+    _Agent("Nexus/3.68.1-02 (OSS; Linux; 5.15.0-107-generic; amd64; 17.0.11)", _Role.MIRROR),
+    _Agent("Artifactory/7.77.8", _Role.MIRROR),
+    _Agent("pip/1.5.6 CPython/2.7.6 Linux/3.13.0", _Role.INSTALLER, (2, 7), _LINUX),
+    _Agent("fetch libfetch/2.0", _Role.SOURCES),
+    _Agent("python-httpx/0.27.0", _Role.OTHER),
+    _Agent("Go-http-client/2.0", _Role.OTHER),
+    _Agent("Datadog Agent/7.52.0", _Role.OTHER),
+    _Agent("(null)", _Role.OTHER),
 ]
 
 
@@ -217,7 +217,7 @@ def _pip_agent(rng: random.Random) -> _Agent:
             data["openssl_version"] = "OpenSSL 3.0.2 15 Mar 2022"
             data["setuptools_version"] = rng.choice(["69.5.1", "75.1.0", "65.5.0"])
     text = f"pip/{version} {json.dumps(data, separators=(',', ':'), sort_keys=True)}"
-    return _Agent(text, _Kind.INSTALLER, minor, _PLATFORMS[(system, cpu)])
+    return _Agent(text, _Role.INSTALLER, minor, _PLATFORMS[(system, cpu)])
 
 
 def _uv_agent(rng: random.Random) -> _Agent:
@@ -241,7 +241,7 @@ def _uv_agent(rng: random.Random) -> _Agent:
         "ci": rng.choice([True, None]),
     }
     text = f"uv/{version} {json.dumps(data, separators=(',', ':'))}"
-    return _Agent(text, _Kind.INSTALLER, _minor(python), _PLATFORMS[(system, cpu)])
+    return _Agent(text, _Role.INSTALLER, _minor(python), _PLATFORMS[(system, cpu)])
 
 
 def _agents(rng: random.Random) -> list[_Agent]:
@@ -271,24 +271,24 @@ def _wheel(project: _Project, version: str, python: Python, platform: str) -> st
 
 def _file(rng: random.Random, agent: _Agent, project: _Project, version: str) -> tuple[str, str, str]:
     """(version, package type, file name) of a download of ``project`` by ``agent``."""
-    kinds, weights = zip(*_FILE_TYPES[agent.kind], strict=True)
-    kind = rng.choices(kinds, weights)[0]
+    types, weights = zip(*_FILE_TYPES[agent.role], strict=True)
+    file_type = rng.choices(types, weights)[0]
     name = project.name.replace("-", "_")
-    if kind in ("bdist_egg", "bdist_wininst"):  # built for Python 2, of the last version that ran there
-        python = agent.python if agent.kind is _Kind.EASY_INSTALL and agent.python else (2, 7)
+    if file_type in ("bdist_egg", "bdist_wininst"):  # built for Python 2, of the last version that ran there
+        python = agent.python if agent.role is _Role.EASY_INSTALL and agent.python else (2, 7)
         old = project.version(python, 0)
         dotted = f"{python[0]}.{python[1]}"
         if old is None:  # no version of it ran there: its source
             return version, "sdist", f"{name}-{version}.tar.gz"
-        if kind == "bdist_egg":
-            return old, kind, f"{name}-{old}-py{dotted}.egg"
-        return old, kind, f"{name}-{old}.win32-py{dotted}.exe"
-    if kind == "bdist_wheel":
+        if file_type == "bdist_egg":
+            return old, file_type, f"{name}-{old}-py{dotted}.egg"
+        return old, file_type, f"{name}-{old}.win32-py{dotted}.exe"
+    if file_type == "bdist_wheel":
         python = agent.python or rng.choice([(3, 10), (3, 11), (3, 12)])
         platform = agent.platform or rng.choice(list(_PLATFORMS.values()))
         wheel = _wheel(project, version, python, platform)
         if wheel is not None:
-            return version, kind, wheel
+            return version, file_type, wheel
     return version, "sdist", f"{name}-{version}.tar.gz"
 
 
@@ -303,12 +303,12 @@ def _download(rng: random.Random, agent: _Agent) -> tuple[str, str, str, str]:
 
 
 def _malformed(rng: random.Random, line: str) -> str:
-    kind = rng.randrange(4)
-    if kind == 0:
+    damage = rng.randrange(4)
+    if damage == 0:
         return line[: rng.randrange(1, len(line))]
-    if kind == 1:
+    if damage == 1:
         return line.replace("|", "||", 1)
-    if kind == 2:
+    if damage == 2:
         return "upload|" + line.split("|", 1)[1]
     return ""
 

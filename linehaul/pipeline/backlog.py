@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from linehaul.pipeline.naming import is_partition, partition_in, staged_output, staged_prefix
+from linehaul.pipeline.naming import Partition, is_partition, partition_in, staged_output, staged_prefix
 from linehaul.pipeline.ports import BlobInfo, BlobStore
-from linehaul.pipeline.retries import Retries
+from linehaul.pipeline.retries import DEFAULT_RETRIES, Retries
 from linehaul.tables import Output
 
 __all__ = ["OutputTally", "Tally", "staged_partitions", "tally_outputs"]
@@ -49,21 +49,20 @@ class OutputTally:
         self.partitions.setdefault(partition, Tally()).add(info)
 
 
-def staged_partitions(store: BlobStore, bucket: str, retries: Retries | None = None) -> list[str]:
+def staged_partitions(store: BlobStore, bucket: str, retries: Retries = DEFAULT_RETRIES) -> list[Partition]:
     """The partitions that hold files to load (``processed/YYYYMMDD/``), oldest first."""
     prefix = staged_prefix(Output.DOWNLOADS)
-    folders = (retries or Retries()).call(lambda: list(store.folders(bucket, prefix)))
+    folders = retries.call(lambda: list(store.folders(bucket, prefix)))
     partitions = (folder.removeprefix(prefix).rstrip("/") for folder in folders)
-    return sorted(partition for partition in partitions if is_partition(partition))
+    return sorted(Partition(partition) for partition in partitions if is_partition(partition))
 
 
 def tally_outputs(
-    store: BlobStore, bucket: str, outputs: Iterable[Output], retries: Retries | None = None
+    store: BlobStore, bucket: str, outputs: Iterable[Output], retries: Retries = DEFAULT_RETRIES
 ) -> dict[Output, OutputTally]:
     """The staged files of each of ``outputs``, per partition (a listing of each output's folder)."""
     wanted = list(outputs)
     tallies = {output: OutputTally() for output in wanted}
-    retries = retries or Retries()
     for folder in dict.fromkeys(staged_prefix(output) for output in wanted):
         for info in retries.listing(partial(store.list, bucket, folder)):
             output, partition = staged_output(info.name), partition_in(info.name)

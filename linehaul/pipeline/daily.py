@@ -31,7 +31,7 @@ same rows. The exactly-once mechanism of the loads carries over:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -43,7 +43,7 @@ from linehaul.daily.sql import midnight
 from linehaul.pipeline.backlog import staged_partitions
 from linehaul.pipeline.daily_ports import Aggregator
 from linehaul.pipeline.lease import Lease
-from linehaul.pipeline.naming import partition_of
+from linehaul.pipeline.naming import Partition
 from linehaul.pipeline.ports import BlobStore, JobExistsError, LoadJob, TableRef
 from linehaul.pipeline.retries import Retries
 from linehaul.pipeline.settings import PublishSettings
@@ -110,17 +110,17 @@ def aggregate_job_id(
     (None: none), in the hour of ``at`` (a failed job's id is tried again the next hour)."""
     state = "none" if rows is None else f"{rows.rows}|{rows.modified.isoformat()}"
     text = "\n".join([str(source), table.name, day.isoformat(), state, f"{at:%Y%m%d%H}"])
-    return f"linehaul_{table.name}_{partition_of(day)}_{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+    return f"linehaul_{table.name}_{Partition.of_day(day)}_{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
-def is_complete(day: date, staged: set[str], now: datetime, grace: timedelta) -> bool:
+def is_complete(day: date, staged: Set[str], now: datetime, grace: timedelta) -> bool:
     """Whether ``day`` is over for ``grace`` and no staged file of it, or of the day before, waits."""
-    waiting = {partition_of(day), partition_of(day - timedelta(days=1))} & staged
+    waiting = {Partition.of_day(day), Partition.of_day(day - timedelta(days=1))} & staged
     return midnight(day + timedelta(days=1)) + grace <= now and not waiting
 
 
 def days_due(
-    found: Mapping[str, Partitions], source: str, staged: set[str], now: datetime, grace: timedelta
+    found: Mapping[str, Partitions], source: str, staged: Set[str], now: datetime, grace: timedelta
 ) -> dict[date, list[DailyTable]]:
     """The complete days whose daily partitions are not all in step, with the tables that are not; from
     the partitions of ``source`` (``file_downloads``' name) and of the daily tables, by name."""
@@ -173,7 +173,7 @@ def run_jobs(
                 "job": job.job_id, "table": str(destination), "day": job.day.isoformat(),
                 "reason": error.reason if error else "", "message": (state.error or "")[:300],
             })  # fmt: skip
-    done = {f"{job.source.project}.{job.source.dataset}:{partition_of(job.day)}" for job in jobs}
+    done = {f"{job.source.project}.{job.source.dataset}:{Partition.of_day(job.day)}" for job in jobs}
     tally.days += sorted(done - set(tally.days))
     return True
 
@@ -192,7 +192,7 @@ def keep_daily_tables(
     while the jobs ran (the lease keeps them)."""
     if not settings.daily_days_per_run:
         return True
-    staged = set(staged_partitions(store, settings.result_bucket, retries))
+    staged = set(staged_partitions(store, settings.staging_bucket, retries))
     grace, jobs = timedelta(seconds=settings.daily_grace_seconds), []
     names = [table.name for table in DAILY_TABLES]
     for source in settings.destinations(Table.FILE_DOWNLOADS):
@@ -230,7 +230,7 @@ def finish_daily_batch(
 def days_waiting(aggregator: Aggregator, store: BlobStore, settings: PublishSettings, now: datetime) -> int:
     """How many complete days of all the datasets are not in step yet (reads metadata and a listing only:
     for the local runner, which sends the publisher messages until none is left)."""
-    staged = set(staged_partitions(store, settings.result_bucket))
+    staged = set(staged_partitions(store, settings.staging_bucket))
     grace, names = timedelta(seconds=settings.daily_grace_seconds), [table.name for table in DAILY_TABLES]
     return sum(
         len(days_due(aggregator.partitions(source, names), source.table, staged, now, grace))

@@ -34,17 +34,17 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, BinaryIO, Literal
 
-from linehaul.convert import Converted, Converter, reason_records
+from linehaul.convert import Converter
+from linehaul.converted import Converted, reason_records
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import LogFileError, stream_blocks
 from linehaul.pipeline.background import BackgroundWriter
 from linehaul.pipeline.naming import (
+    Partition,
     is_quarantined,
     loaded_marker,
     log_name,
     object_uri,
-    partition_of,
-    partition_of_timestamp,
     pending_key,
     pending_prefix,
     staged_names,
@@ -73,7 +73,7 @@ class IngestReport:
     source: str
     outcome: Literal["ingested", "quarantined", "missing", "skipped"]
     counts: ReadCounts = field(default_factory=ReadCounts)
-    partition: str | None = None
+    partition: Partition | None = None
     staged: tuple[str, ...] = ()
     already_loaded: tuple[str, ...] = ()
     damage: str | None = None
@@ -88,18 +88,13 @@ class IngestReport:
         elif self.outcome == "skipped":
             message = f"{self.source} is a quarantined log: not ingested again"
         else:
-            counts = self.counts
-            message = (
-                f"{self.outcome} {self.source}: {counts.lines} lines, "
-                f"{counts.file_downloads} file_downloads, {counts.simple_requests} simple_requests, "
-                f"{counts.unprocessed} unprocessed, {counts.ignored} ignored"
-            )
+            message = f"{self.outcome} {self.source}: {self.counts.in_words()}"
         severity = "WARNING" if self.outcome == "quarantined" else "INFO"
         internal = self.counts.internal_errors_message()
         if internal is not None:  # a bug of linehaul's: every line is kept, and it must be seen
             message, severity = f"{message}; {internal}", "ERROR"
         record = {name: value for name, value in asdict(self).items() if name != "counts"}
-        counts_record = {name: value for name, value in asdict(self.counts).items() if name != "files"}
+        counts_record = {name: getattr(self.counts, name) for name in ReadCounts.line_names()}
         return {"severity": severity, "message": message, **record, **counts_record}
 
 
@@ -167,7 +162,7 @@ class _Outputs:
         for output, data in encoded.items():
             self.write(output, data)
 
-    def finish(self, partition: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def finish(self, partition: Partition) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Name every output after ``partition``; returns (staged, already loaded). An output of rows whose
         staged file was loaded already is left unfinished (discarded)."""
         names = staged_names(partition, self.log)
@@ -202,7 +197,7 @@ class _Reading:
     """What reading a log did: its outputs' counts, where they were staged, and where it broke off."""
 
     counts: ReadCounts
-    partition: str
+    partition: Partition
     staged: tuple[str, ...]
     already_loaded: tuple[str, ...]
     damage: str | None
@@ -219,7 +214,7 @@ def ingest_log(
     converters: KeptConverters | None = None,
     keep_source: bool = False,
 ) -> IngestReport:
-    """Ingest ``gs://bucket/name`` (that ``generation``, if given) into ``settings.result_bucket``.
+    """Ingest ``gs://bucket/name`` (that ``generation``, if given) into ``settings.staging_bucket``.
 
     ``created`` (the object's creation time) names the partition of a log with no row; today (UTC) if not
     given. With ``keep_source`` the log is neither deleted nor moved (a damaged one is copied to
@@ -231,10 +226,10 @@ def ingest_log(
     quarantine_bucket = settings.quarantine_bucket or bucket
     if bucket == quarantine_bucket and is_quarantined(name):
         return IngestReport(source, "skipped")  # the event of its own quarantining: ingesting it would loop
-    fallback = partition_of((created or datetime.now(UTC)).date())
+    fallback = Partition.of_day((created or datetime.now(UTC)).date())
     try:
         with (KeptConverters() if converters is None else converters).lend() as converter:
-            reading = _read(store, bucket, name, generation, settings.result_bucket, fallback, converter)
+            reading = _read(store, bucket, name, generation, settings.staging_bucket, fallback, converter)
     except _LogGoneError:
         return IngestReport(source, "missing", seconds=time.perf_counter() - started)
 
@@ -263,7 +258,7 @@ def _read(
     name: str,
     generation: int | None,
     staging: str,
-    fallback: str,
+    fallback: Partition,
     convert: Converter,
 ) -> _Reading:
     """The one pass over the log, after removing what crashed runs of it left: convert it, write its outputs
@@ -290,7 +285,7 @@ def _read(
             damage = error.reason
         finally:
             outputs.background.close()  # every write done before the outputs are named
-        partition = partition_of_timestamp(earliest) if earliest else fallback
+        partition = Partition.of_timestamp(earliest) if earliest else fallback
         staged, already_loaded = outputs.finish(partition)
     return _Reading(outputs.counts, partition, staged, already_loaded, damage)
 

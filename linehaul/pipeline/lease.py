@@ -29,13 +29,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from linehaul.pipeline.naming import LOCK, object_uri
 from linehaul.pipeline.ports import BlobNotFoundError, BlobStore, PreconditionFailedError
-from linehaul.pipeline.retries import Retries
+from linehaul.pipeline.retries import DEFAULT_RETRIES, Retries
 
 __all__ = ["Lease", "LeaseLostError", "LeaseRecord", "is_held", "read_lease"]
 
@@ -76,7 +76,7 @@ class Lease:
     generation: int
     batch: dict[str, Any] | None = None
     inherited: dict[str, Any] | None = None
-    retries: Retries = field(default_factory=Retries)
+    retries: Retries = DEFAULT_RETRIES
     taken_over: LeaseRecord | None = None
 
     @classmethod
@@ -87,14 +87,14 @@ class Lease:
         owner: str,
         seconds: float,
         now: datetime,
-        retries: Retries | None = None,
+        retries: Retries = DEFAULT_RETRIES,
     ) -> Lease | None:
         """The lease, or None if another live run holds it. ``owner``: this run's token, unique to it.
 
         The lease's reads and writes are tried three times as often as other calls (``retries.patient()``):
         every later run waits on them.
         """
-        retries = (retries or Retries()).patient()
+        retries = retries.patient()
 
         def held_by_us(
             generation: int, batch: dict[str, Any] | None, dead: LeaseRecord | None = None
@@ -197,9 +197,9 @@ def is_held(store: BlobStore, bucket: str, now: datetime) -> bool:
     return held is not None and held.held(now)
 
 
-def read_lease(store: BlobStore, bucket: str, retries: Retries | None = None) -> LeaseRecord | None:
+def read_lease(store: BlobStore, bucket: str, retries: Retries = DEFAULT_RETRIES) -> LeaseRecord | None:
     """The lease as it is now (held or released), or None if no run ever took it. Changes nothing."""
-    return _read(store, bucket, retries or Retries())
+    return _read(store, bucket, retries)
 
 
 def _create(store: BlobStore, bucket: str, body: bytes) -> int:

@@ -4,7 +4,7 @@ Names are derived from the source log, never from a clock or a random id. Determ
 the exactly-once mechanism: processing a log twice writes the same objects, and a load job's id follows
 from the names it loads (see :mod:`linehaul.pipeline.publish`).
 
-In the staging (result) bucket, for a log ``.../<name>.log.gz`` whose earliest event is on YYYYMMDD::
+In the staging bucket (RESULT_BUCKET), for a log ``.../<name>.log.gz`` whose earliest event is on YYYYMMDD::
 
     processed/YYYYMMDD/downloads-<name>.json      file_downloads rows (NDJSON)   <- production's layout
     processed/YYYYMMDD/simple-<name>.json         simple_requests rows (NDJSON)  <- production's layout
@@ -39,6 +39,8 @@ __all__ = [
     "DAMAGE_METADATA",
     "LOAD_ERROR_METADATA",
     "LOCK",
+    "PARTITION_PATTERN",
+    "Partition",
     "StagedNames",
     "is_loaded_marker",
     "is_local",
@@ -50,8 +52,6 @@ __all__ = [
     "marked_name",
     "object_uri",
     "partition_in",
-    "partition_of",
-    "partition_of_timestamp",
     "parts_prefix",
     "pending_key",
     "pending_prefix",
@@ -103,15 +103,40 @@ def log_object_name(day: date, file_name: str) -> str:
 
 # -- partitions ------------------------------------------------------------------------------------------
 
+PARTITION_PATTERN = "[0-9]{8}"
+"""A partition's text as a regular expression (eight digits; :func:`is_partition` also checks the day)."""
+_PARTITION_DAY = "%Y%m%d"
 
-def partition_of(day: date) -> str:
-    """``20210107``: the partition of a UTC day."""
-    return f"{day:%Y%m%d}"
 
+class Partition(str):
+    """A day partition: a UTC day written ``YYYYMMDD``, as staged files (``processed/20210107/...``), the
+    publisher's ``partition`` attribute and BigQuery's day partitions (``partition_id``) write it.
 
-def partition_of_timestamp(timestamp: str) -> str:
-    """``20210107`` for a row's RFC 3339 timestamp ``2021-01-07T20:54:54Z``."""
-    return timestamp[:10].replace("-", "")
+    It is its text (a ``str``, so it is written and compared as one), and always a real day: made by
+    :meth:`of_day`, :meth:`of_timestamp`, or ``Partition(text)``, which raises ValueError for any other text.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, text: str) -> Partition:
+        if not is_partition(text):
+            raise ValueError(f"{text!r} is not a day written YYYYMMDD")
+        return super().__new__(cls, text)
+
+    @classmethod
+    def of_day(cls, day: date) -> Partition:
+        """``20210107``: the partition of a UTC day."""
+        return cls(day.strftime(_PARTITION_DAY))
+
+    @classmethod
+    def of_timestamp(cls, timestamp: str) -> Partition:
+        """``20210107`` for a row's RFC 3339 timestamp ``2021-01-07T20:54:54Z``."""
+        return cls(timestamp[:10].replace("-", ""))
+
+    @property
+    def day(self) -> date:
+        """The day it is."""
+        return datetime.strptime(self, _PARTITION_DAY).date()
 
 
 def is_partition(text: str) -> bool:
@@ -119,7 +144,7 @@ def is_partition(text: str) -> bool:
     if len(text) != 8 or not text.isdigit():
         return False
     try:
-        datetime.strptime(text, "%Y%m%d")
+        datetime.strptime(text, _PARTITION_DAY)
     except ValueError:
         return False
     return True
@@ -180,12 +205,12 @@ def staged_output(name: str) -> Output | None:
     return None
 
 
-def partition_in(name: str) -> str | None:
+def partition_in(name: str) -> Partition | None:
     """The partition of a staged object (``processed/20210107/...`` → ``20210107``), None for others."""
     if staged_output(name) is None:
         return None
     partition = name.split("/")[1]
-    return partition if is_partition(partition) else None
+    return Partition(partition) if is_partition(partition) else None
 
 
 def pending_key(log: str, run: str, output: Output) -> str:

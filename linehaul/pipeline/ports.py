@@ -1,8 +1,8 @@
 """The pipeline's ports: what the ingestor and the publisher need of object storage and of BigQuery.
 
-Only ``linehaul.gcp`` implements these over Google Cloud clients; ``linehaul.pipeline.memory`` implements
+Only ``linehaul.gcp`` implements these over Google Cloud clients; ``linehaul.testing.memory`` implements
 them in memory for fast tests (they really keep bytes, generations and rows, and fail as the real ones do);
-``linehaul.pipeline.faults`` wraps any of them to fail now and then, as the real services do.
+``linehaul.testing.faults`` wraps any of them to fail now and then, as the real services do.
 
 Failures: a call that fails with :class:`StorageError` or :class:`TableLoaderError` (other than the answers
 below), ``TimeoutError`` or ``ConnectionError`` may have acted before it failed: a write may have landed

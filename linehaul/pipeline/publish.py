@@ -67,8 +67,9 @@ from linehaul.pipeline.ports import (
 )
 from linehaul.pipeline.publish_report import PublishReport
 from linehaul.pipeline.request import PublishRequest
-from linehaul.pipeline.retries import Retries
+from linehaul.pipeline.retries import DEFAULT_RETRIES, Retries
 from linehaul.pipeline.settings import PublishSettings
+from linehaul.schema import load_schema
 from linehaul.tables import Output, Table
 
 __all__ = ["MAX_FAILED_JOBS", "PublishReport", "batch_job_id", "publish"]
@@ -98,7 +99,7 @@ class _Publisher:
         self.store, self.loader, self.settings, self.lease, self.now = store, loader, settings, lease, now
         self.retries, self.report, self.remaining = retries, report, deadline
         self.aggregator, self.daily = aggregator, DailyTally()  # issue 29: the daily tables
-        self.bucket = settings.result_bucket
+        self.bucket = settings.staging_bucket
         # staged-name prefix -> names with a marker at its first listing
         self.markers: dict[str, set[str]] = {}
         self.loaded_now: set[str] = set()  # names this run loaded
@@ -159,7 +160,9 @@ class _Publisher:
         if job is None:
             uris = [object_uri(self.bucket, name) for name in names]
             try:  # tried again if it fails: a retry of an insert that landed finds our job (409)
-                self.retries.call(lambda: self.loader.start_load(job_id, uris, destination, table.schema))
+                self.retries.call(
+                    lambda: self.loader.start_load(job_id, uris, destination, load_schema(table))
+                )
                 self.report.jobs_submitted += 1
             except JobExistsError:
                 self.report.jobs_reused += 1
@@ -312,7 +315,7 @@ def publish(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     clock: Callable[[], float] = time.monotonic,
     owner: str | None = None,
-    retries: Retries | None = None,
+    retries: Retries = DEFAULT_RETRIES,
     aggregator: Aggregator | None = None,
 ) -> PublishReport:
     """One publisher run (see the module docstring). Returns what it did, and why it stopped early if it
@@ -326,7 +329,6 @@ def publish(
     started = clock()
     owner = owner or uuid.uuid4().hex
     report, counting = PublishReport(), threading.Lock()
-    retries = retries or Retries()
     told = retries.noticed
 
     def noticed(error: BaseException) -> None:
@@ -335,9 +337,9 @@ def publish(
             report.recovered += 1
 
     retries = replace(retries, noticed=noticed)
-    lease = Lease.acquire(store, settings.result_bucket, owner, settings.lock_seconds, now(), retries)
+    lease = Lease.acquire(store, settings.staging_bucket, owner, settings.lock_seconds, now(), retries)
     if lease is None:
-        held = read_lease(store, settings.result_bucket, retries)
+        held = read_lease(store, settings.staging_bucket, retries)
         report.lease = "busy"
         report.holder = None if held is None else {"owner": held.owner, "expires": held.expires.isoformat()}
         report.seconds = clock() - started

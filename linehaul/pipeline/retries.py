@@ -9,6 +9,10 @@ Retrying is safe for the calls the pipeline makes this way: reads, and writes wh
 nothing (a marker written twice, an object deleted twice, a copy made twice from the same source, a load
 job submitted twice under its deterministic id: BigQuery refuses the second). A conditional write is not
 retried blindly: its caller reads back what is there (see :mod:`linehaul.pipeline.lease`).
+
+Every retry policy of linehaul is in two places: this module (:data:`DEFAULT_RETRIES`, the runs' own, and
+:meth:`Retries.patient` for the lease's calls) and :mod:`linehaul.gcp.clients` (the client libraries' own,
+:data:`~linehaul.gcp.clients.STORAGE_RETRY` and :func:`~linehaul.gcp.clients.bigquery_retry`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from linehaul.pipeline.ports import (
     TableLoaderError,
 )
 
-__all__ = ["Retries", "is_transient"]
+__all__ = ["DEFAULT_RETRIES", "Retries", "is_transient"]
 
 _T = TypeVar("_T")
 
@@ -107,3 +111,7 @@ class Retries:
                     raise
                 self.noticed(error)
             self.after_failure(attempt)
+
+
+DEFAULT_RETRIES = Retries()
+"""How a run tries a port call again unless told otherwise: 3 attempts, 1 s then 2 s apart."""

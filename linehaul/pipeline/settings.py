@@ -3,11 +3,14 @@
 ``IngestSettings.from_env(os.environ)`` and ``PublishSettings.from_env(os.environ)`` raise one
 :class:`ConfigError` that lists every missing or malformed variable. The functions call them on their first
 event, never at import, so a deployment with a bad variable fails loudly on its first event and
-a test can import the module without any environment.
+a test can import the module without any environment. ``to_env()`` writes settings back as the variables
+that give them (what the local runner hands the functions it serves). The variables' names are
+:class:`Setting`'s, here only.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +18,39 @@ from dataclasses import dataclass
 from linehaul.pipeline.ports import TableRef
 from linehaul.tables import Table
 
-__all__ = ["DEFAULT_UPLOAD_CHUNK_MB", "ConfigError", "IngestSettings", "PublishSettings"]
+__all__ = [
+    "DEFAULT_UPLOAD_CHUNK_MB",
+    "TABLE_SETTINGS",
+    "ConfigError",
+    "IngestSettings",
+    "PublishSettings",
+    "Setting",
+]
+
+
+class Setting(enum.StrEnum):
+    """The functions' environment variables (set by deploy/cloudbuild.yaml, listed in docs/pipeline.md)."""
+
+    RESULT_BUCKET = "RESULT_BUCKET"
+    QUARANTINE_BUCKET = "QUARANTINE_BUCKET"
+    UPLOAD_CHUNK_MB = "UPLOAD_CHUNK_MB"
+    GCP_PROJECT = "GCP_PROJECT"
+    BIGQUERY_DATASET = "BIGQUERY_DATASET"
+    BIGQUERY_DOWNLOAD_TABLE = "BIGQUERY_DOWNLOAD_TABLE"
+    BIGQUERY_SIMPLE_TABLE = "BIGQUERY_SIMPLE_TABLE"
+    MAX_BLOBS_PER_RUN = "MAX_BLOBS_PER_RUN"
+    PUBLISH_TIME_BUDGET = "PUBLISH_TIME_BUDGET"
+    LOCK_SECONDS = "LOCK_SECONDS"
+    LOAD_RETRY_SECONDS = "LOAD_RETRY_SECONDS"
+    DAILY_DAYS_PER_RUN = "DAILY_DAYS_PER_RUN"
+    DAILY_GRACE_SECONDS = "DAILY_GRACE_SECONDS"
+
+
+TABLE_SETTINGS: Mapping[Table, Setting] = {
+    Table.FILE_DOWNLOADS: Setting.BIGQUERY_DOWNLOAD_TABLE,
+    Table.SIMPLE_REQUESTS: Setting.BIGQUERY_SIMPLE_TABLE,
+}
+"""The publisher's variable that names each table in BigQuery."""
 
 DEFAULT_UPLOAD_CHUNK_MB = 64
 """``UPLOAD_CHUNK_MB``'s default (see :class:`IngestSettings`)."""
@@ -87,18 +122,25 @@ class IngestSettings:
     outputs.
     """
 
-    result_bucket: str
+    staging_bucket: str
     quarantine_bucket: str | None = None
     upload_chunk_mb: int = DEFAULT_UPLOAD_CHUNK_MB
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> IngestSettings:
         read = _Reader(env)
-        result = read.text("RESULT_BUCKET", _BUCKET, "a bucket name (the staging bucket)")
-        quarantine = read.optional("QUARANTINE_BUCKET", _BUCKET, "a bucket name")
-        chunk = int(read.number("UPLOAD_CHUNK_MB", DEFAULT_UPLOAD_CHUNK_MB, 1, 256, whole=True))
+        staging = read.text(Setting.RESULT_BUCKET, _BUCKET, "a bucket name (the staging bucket)")
+        quarantine = read.optional(Setting.QUARANTINE_BUCKET, _BUCKET, "a bucket name")
+        chunk = int(read.number(Setting.UPLOAD_CHUNK_MB, DEFAULT_UPLOAD_CHUNK_MB, 1, 256, whole=True))
         read.done()
-        return cls(result_bucket=result, quarantine_bucket=quarantine, upload_chunk_mb=chunk)
+        return cls(staging_bucket=staging, quarantine_bucket=quarantine, upload_chunk_mb=chunk)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that gives these settings (:meth:`from_env` of it gives them back)."""
+        env = {Setting.RESULT_BUCKET: self.staging_bucket, Setting.UPLOAD_CHUNK_MB: str(self.upload_chunk_mb)}
+        if self.quarantine_bucket is not None:
+            env[Setting.QUARANTINE_BUCKET] = self.quarantine_bucket
+        return {str(name): value for name, value in env.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +162,7 @@ class PublishSettings:
     """
 
     project: str
-    result_bucket: str
+    staging_bucket: str
     datasets: tuple[tuple[str, str], ...]
     download_table: str
     simple_table: str
@@ -134,10 +176,10 @@ class PublishSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PublishSettings:
         read = _Reader(env)
-        project = read.text("GCP_PROJECT", _PROJECT, "a Google Cloud project id")
-        bucket = read.text("RESULT_BUCKET", _BUCKET, "a bucket name (the staging bucket)")
+        project = read.text(Setting.GCP_PROJECT, _PROJECT, "a Google Cloud project id")
+        bucket = read.text(Setting.RESULT_BUCKET, _BUCKET, "a bucket name (the staging bucket)")
         datasets: list[tuple[str, str]] = []
-        raw_datasets = env.get("BIGQUERY_DATASET", "").split()
+        raw_datasets = env.get(Setting.BIGQUERY_DATASET, "").split()
         if not raw_datasets:
             read.problems.append(
                 "BIGQUERY_DATASET is not set: one or more datasets, project.dataset or dataset"
@@ -147,17 +189,33 @@ class PublishSettings:
             if not _DATASET.fullmatch(dataset) or (owner and not _PROJECT.fullmatch(owner)):
                 read.problems.append(f"BIGQUERY_DATASET entry {item!r} is not project.dataset or dataset")
             datasets.append((owner or project, dataset))
-        download = read.text(Table.FILE_DOWNLOADS.setting, _TABLE, "a table name")
-        simple = read.text(Table.SIMPLE_REQUESTS.setting, _TABLE, "a table name")
-        max_blobs = int(read.number("MAX_BLOBS_PER_RUN", 1000, 1, 10_000, whole=True))
-        budget = read.number("PUBLISH_TIME_BUDGET", 420.0, 1, 3600)
-        lock = read.number("LOCK_SECONDS", 600.0, 10, 86_400)
-        retry = read.number("LOAD_RETRY_SECONDS", 300.0, 0, 86_400)
-        daily_days = int(read.number("DAILY_DAYS_PER_RUN", 3, 0, 100, whole=True))
-        daily_grace = read.number("DAILY_GRACE_SECONDS", 7200.0, 0, 7 * 86_400)
+        download = read.text(TABLE_SETTINGS[Table.FILE_DOWNLOADS], _TABLE, "a table name")
+        simple = read.text(TABLE_SETTINGS[Table.SIMPLE_REQUESTS], _TABLE, "a table name")
+        max_blobs = int(read.number(Setting.MAX_BLOBS_PER_RUN, 1000, 1, 10_000, whole=True))
+        budget = read.number(Setting.PUBLISH_TIME_BUDGET, 420.0, 1, 3600)
+        lock = read.number(Setting.LOCK_SECONDS, 600.0, 10, 86_400)
+        retry = read.number(Setting.LOAD_RETRY_SECONDS, 300.0, 0, 86_400)
+        daily_days = int(read.number(Setting.DAILY_DAYS_PER_RUN, 3, 0, 100, whole=True))
+        daily_grace = read.number(Setting.DAILY_GRACE_SECONDS, 7200.0, 0, 7 * 86_400)
         read.done()
         return cls(project, bucket, tuple(datasets), download, simple, max_blobs, budget, lock, retry,
                    daily_days, daily_grace)  # fmt: skip
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that gives these settings (:meth:`from_env` of it gives them back)."""
+        env = {
+            Setting.GCP_PROJECT: self.project,
+            Setting.RESULT_BUCKET: self.staging_bucket,
+            Setting.BIGQUERY_DATASET: " ".join(f"{project}.{dataset}" for project, dataset in self.datasets),
+            **{TABLE_SETTINGS[table]: self.table_name(table) for table in Table},
+            Setting.MAX_BLOBS_PER_RUN: str(self.max_blobs_per_run),
+            Setting.PUBLISH_TIME_BUDGET: str(self.time_budget),
+            Setting.LOCK_SECONDS: str(self.lock_seconds),
+            Setting.LOAD_RETRY_SECONDS: str(self.retry_seconds),
+            Setting.DAILY_DAYS_PER_RUN: str(self.daily_days_per_run),
+            Setting.DAILY_GRACE_SECONDS: str(self.daily_grace_seconds),
+        }
+        return {str(name): value for name, value in env.items()}
 
     def table_name(self, table: Table) -> str:
         """The name ``table`` has in BigQuery (its setting's value)."""

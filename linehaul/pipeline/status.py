@@ -26,7 +26,7 @@ from linehaul.pipeline.naming import (
     quarantined_staged_prefix,
 )
 from linehaul.pipeline.ports import BlobInfo, BlobStore, TableRef
-from linehaul.pipeline.retries import Retries
+from linehaul.pipeline.retries import DEFAULT_RETRIES, Retries
 from linehaul.tables import Output, Table
 
 __all__ = ["PipelineStatus", "Quarantined", "read_status"]
@@ -123,11 +123,10 @@ def read_status(
     log_bucket: str | None = None,
     quarantine_bucket: str | None = None,
     destinations: Mapping[Table, Iterable[TableRef]] | None = None,
-    retries: Retries | None = None,
+    retries: Retries = DEFAULT_RETRIES,
 ) -> PipelineStatus:
     """The state of staging ``bucket`` (and of ``log_bucket``, the CDN's, when given; ``quarantine_bucket``:
     the ingestor's QUARANTINE_BUCKET, if set). Only reads."""
-    retries = retries or Retries()
     tallies = tally_outputs(store, bucket, [*Output.of_rows(), *_KEPT], retries)
     staged = {table: tallies[table.output] for table in Table}
     logs: list[Quarantined] = []  # in the log bucket, QUARANTINE_BUCKET, or a backfill's staging area

@@ -3,5 +3,5 @@ local directories (:class:`~linehaul.stores.directory.DirectoryStore`), and one 
 paths and Cloud Storage buckets alike (:class:`~linehaul.stores.locations.LocationStore`, for backfills).
 
 Cloud Storage itself is served by :mod:`linehaul.gcp`; the in-memory store for tests is
-:mod:`linehaul.pipeline.memory`.
+:mod:`linehaul.testing.memory`.
 """

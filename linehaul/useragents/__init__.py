@@ -7,7 +7,6 @@
 """
 
 from linehaul.useragents.classifier import BoundedCache, CachingClassifier, Classifier, classify
-from linehaul.useragents.kinds import IgnoreRule, JsonAgentRule, RegexRule, Rule
 from linehaul.useragents.model import (
     UNKNOWN,
     Classification,
@@ -21,6 +20,7 @@ from linehaul.useragents.model import (
     Unusable,
     UserAgent,
 )
+from linehaul.useragents.rule_types import IgnoreRule, JsonAgentRule, RegexRule, Rule
 from linehaul.useragents.rules import DEFAULT_RULES
 
 __all__ = [

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import Any, Generic, TypeVar
 
-from linehaul.useragents.kinds import Rule
 from linehaul.useragents.model import UNKNOWN, Classification
+from linehaul.useragents.rule_types import Rule
 from linehaul.useragents.rules import DEFAULT_RULES
 
 __all__ = ["BoundedCache", "CachingClassifier", "Classifier", "classify"]

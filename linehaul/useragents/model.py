@@ -14,6 +14,7 @@ from typing import Any
 
 from linehaul._columns import record_json_encoder, record_python_encoder
 from linehaul.schema import load_schema
+from linehaul.tables import Table
 
 __all__ = [
     "UNKNOWN",
@@ -100,7 +101,7 @@ class UserAgent:
 @cache
 def _details_encoders() -> tuple[Callable[[Any], dict[str, Any]], Callable[[Any], str]]:
     """The encoders of the ``details`` column's record, which both tables share (schemas/*.json)."""
-    for column in load_schema("file_downloads"):
+    for column in load_schema(Table.FILE_DOWNLOADS):
         if column["name"] == "details":
             return record_python_encoder(column["fields"]), record_json_encoder(column["fields"])
     raise LookupError("schemas/file_downloads.json has no details column")

@@ -22,7 +22,14 @@ import re
 from collections.abc import Callable
 
 from linehaul.useragents._versions import in_range
-from linehaul.useragents.kinds import (
+from linehaul.useragents.model import (
+    Distro,
+    Implementation,
+    Installer,
+    System,
+    UserAgent,
+)
+from linehaul.useragents.rule_types import (
     Build,
     HatchRule,
     IgnoreRule,
@@ -34,15 +41,8 @@ from linehaul.useragents.kinds import (
     UnknownAgentOsRule,
     with_operating_system,
 )
-from linehaul.useragents.model import (
-    Distro,
-    Implementation,
-    Installer,
-    System,
-    UserAgent,
-)
 
-__all__ = ["DEFAULT_RULES"]  # the kinds of rule it uses are linehaul.useragents.kinds's
+__all__ = ["DEFAULT_RULES"]  # the types of rule it uses are linehaul.useragents.rule_types's
 
 
 def _regex(

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from linehaul.analysis import DataSpan, Mirrors, Selection, SqlQuery, TimeWindow, count_by, gather_report
-from linehaul.analysis.fields import BIGQUERY, FIELDS, MIRROR_INSTALLERS
+from linehaul.analysis.dimensions import BIGQUERY, DIMENSIONS, MIRROR_INSTALLERS
 from linehaul.cli import build_parser
 from linehaul.cli.inputs import selection
 from linehaul.cli.stats_command import checked_fields
@@ -79,7 +79,7 @@ def test_no_value_is_spliced_into_the_sql() -> None:
     [query] = engine.queries
     for value in (hostile, "django", "Django", "2026-11-02", "2026-11-04", *MIRROR_INSTALLERS):
         assert value not in query.text, value
-    kinds = {parameter.name: parameter.kind for parameter in query.parameters}
+    kinds = {parameter.name: parameter.type for parameter in query.parameters}
     assert kinds == {
         "window_start": "TIMESTAMP",
         "window_end": "TIMESTAMP",
@@ -91,11 +91,13 @@ def test_no_value_is_spliced_into_the_sql() -> None:
     assert "@mirror_installers" in query.text
 
 
-@pytest.mark.parametrize("field", list(FIELDS))
+@pytest.mark.parametrize("field", list(DIMENSIONS))
 def test_every_field_filters_on_the_partitions(field: str) -> None:
     engine = _BigQueryDialect()
     table = (
-        Table.FILE_DOWNLOADS if Table.SIMPLE_REQUESTS not in FIELDS[field].tables else Table.SIMPLE_REQUESTS
+        Table.FILE_DOWNLOADS
+        if Table.SIMPLE_REQUESTS not in DIMENSIONS[field].tables
+        else Table.SIMPLE_REQUESTS
     )
     count_by(engine, field, table=table, top=5)
     [query] = engine.queries

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from linehaul.analysis import STATS_FIELDS
+from linehaul.analysis import DIMENSIONS
 from linehaul.cli import main
 from linehaul.logs.sample import sample_lines, write_sample
 from tests.analysis.conftest import SECOND_DAY, Expected, Logs, installer_of
@@ -71,7 +71,7 @@ def test_stats_since_and_until(logs: Logs, expected: Expected, capsys: Capture) 
 def test_stats_unknown_field_lists_the_valid_ones(logs: Logs, capsys: Capture) -> None:
     status, out, err = _run(capsys, "stats", *logs.paths, "--by", "colour")
     assert (status, out) == (2, "")
-    assert err == f"linehaul stats: --by: unknown field 'colour': choose one of {', '.join(STATS_FIELDS)}\n"
+    assert err == f"linehaul stats: --by: unknown field 'colour': choose one of {', '.join(DIMENSIONS)}\n"
 
 
 def test_stats_by_installer_agrees_with_counting_parses_ndjson(tmp_path: Path, capsys: Capture) -> None:

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 
 from linehaul.analysis import Database, open_database
+from linehaul.analysis.dimensions import DIMENSIONS, DUCKDB, Parameters
 from linehaul.analysis.engine import DataSpan, SqlQuery
-from linehaul.analysis.fields import DUCKDB, FIELDS, Parameters
 from linehaul.analysis.selection import Mirrors, Selection, TimeWindow
 from linehaul.analysis.stats import Stats, count_by
 from linehaul.daily.freshness import PartitionState
 from linehaul.daily.shape import COUNTS, DAILY_TABLES, OVERALL, DailyTable, daily_table_of
 from linehaul.daily.sql import aggregate_sql
+from linehaul.schema import load_schema
 from linehaul.tables import Table
 from tests.analysis.conftest import Expected, Logs
 from tests.daily_counts import differences
@@ -83,7 +84,7 @@ class DailyDuckDB:
 
 
 def test_the_schemas_are_the_shape() -> None:
-    downloads = {column["name"]: column for column in Table.FILE_DOWNLOADS.schema}
+    downloads = {column["name"]: column for column in load_schema(Table.FILE_DOWNLOADS)}
     assert [table.name for table in DAILY_TABLES] == ["downloads_daily"] + [
         f"downloads_by_{name}_daily"
         for name in ("version", "file_type", "installer", "python", "implementation", "system", "distro",
@@ -102,7 +103,7 @@ def test_the_schemas_are_the_shape() -> None:
             column = downloads[top]
             for name in inner:
                 column = {child["name"]: child for child in column["fields"]}[name]
-            assert table.source in FIELDS[str(table.field)].sql(DUCKDB, Parameters(DUCKDB))
+            assert table.source in DIMENSIONS[str(table.field)].sql(DUCKDB, Parameters(DUCKDB))
 
 
 @pytest.mark.parametrize("table", DAILY_TABLES, ids=[table.name for table in DAILY_TABLES])
@@ -152,7 +153,9 @@ def test_the_daily_tables_answer_as_the_rows(
     daily = DailyDuckDB(database, frozenset(stale))
     assert ask(daily, question, window) == ask(database, question, window)
     fields = [name for name in str(question["fields"] or "").split(",") if name]
-    field = next((name for name in fields if FIELDS[name].sort.value != "time" and name != "project"), None)
+    field = next(
+        (name for name in fields if DIMENSIONS[name].sort.value != "time" and name != "project"), None
+    )
     table = daily_table_of(field) or OVERALL
     if len(stale) == len(DAYS):
         assert daily.reads == ("file_downloads",)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from linehaul.analysis import STATS_FIELDS, Database, QueryError, TimeWindow, UnknownFieldError, count_by
+from linehaul.analysis import DIMENSIONS, Database, QueryError, TimeWindow, UnknownFieldError, count_by
 from linehaul.cli import main
 from linehaul.logs.files import LogFileError
+from linehaul.tables import Table
 from tests.analysis.conftest import FIRST_DAY, SECOND_DAY, Expected, Logs, installer_of
 
 
@@ -52,7 +53,7 @@ def test_count_by_installer_and_shares(database: Database, expected: Expected) -
     assert top.total == stats.total
 
 
-@pytest.mark.parametrize("field", list(STATS_FIELDS))
+@pytest.mark.parametrize("field", list(DIMENSIONS))
 def test_every_field_counts_every_row(database: Database, expected: Expected, field: str) -> None:
     stats = count_by(database, field)
     assert sum(count.count for count in stats.counts) == stats.total == len(expected.downloads)
@@ -76,9 +77,9 @@ def test_the_time_window_keeps_whole_utc_days(database: Database, expected: Expe
 def test_an_unknown_field_lists_the_valid_ones(database: Database) -> None:
     with pytest.raises(UnknownFieldError) as raised:
         count_by(database, "colour")
-    assert all(field in str(raised.value) for field in STATS_FIELDS)
+    assert all(field in str(raised.value) for field in DIMENSIONS)
     with pytest.raises(UnknownFieldError, match="simple requests have no file"):
-        count_by(database, "version", table="simple_requests")
+        count_by(database, "version", table=Table.SIMPLE_REQUESTS)
 
 
 def test_the_views_over_parse_parquet_output(logs: Logs, database: Database, tmp_path: Path) -> None:

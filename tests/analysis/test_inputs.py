@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from linehaul.analysis.inputs import InputKind, classify
+from linehaul.analysis.inputs import Input, InputKind
 from linehaul.cli import main
 from linehaul.logs.sample import write_sample
 from linehaul.tables import Table
@@ -53,10 +53,10 @@ def test_each_kind_is_told_by_its_content(week: Week, tmp_path: Path) -> None:
     shutil.copy(week.parquet / "file_downloads.parquet", parquet)
     log = tmp_path / "log.parquet"
     shutil.copy(week.log, log)
-    assert classify(str(disguised)).kind is InputKind.ROWS
-    assert classify(str(parquet)).kind is InputKind.PARQUET
-    assert classify(str(log)).kind is InputKind.LOG
-    simple = classify(str(week.ndjson / "simple_requests.ndjson"))
+    assert Input.of(str(disguised)).kind is InputKind.ROWS
+    assert Input.of(str(parquet)).kind is InputKind.PARQUET
+    assert Input.of(str(log)).kind is InputKind.LOG
+    simple = Input.of(str(week.ndjson / "simple_requests.ndjson"))
     assert (simple.kind, simple.table) == (InputKind.ROWS, Table.SIMPLE_REQUESTS)
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from packaging.utils import canonicalize_name
 
 from linehaul.analysis import Database, count_by, open_database, write_parquet
-from linehaul.analysis.selection import normalise_project
 from linehaul.cli import main
 from linehaul.logs.sample import sample_lines
 from linehaul.tables import Table
@@ -51,7 +51,7 @@ def test_a_database_of_some_projects_answers_as_one_of_all_rows(
 
 def _normalised_rows(path: Path, names: set[str] | None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
-    return [row for row in rows if names is None or normalise_project(row["project"]) in names]
+    return [row for row in rows if names is None or canonicalize_name(row["project"]) in names]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

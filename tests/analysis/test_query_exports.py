@@ -18,6 +18,7 @@ import pytest
 
 from linehaul.cli import main
 from linehaul.schema import load_schema
+from linehaul.tables import Table
 from tests.analysis.questions import Row, Week
 
 Capture = pytest.CaptureFixture[str]
@@ -61,7 +62,7 @@ def _cell(value: Any) -> str:
 @pytest.mark.parametrize("source", SOURCES)
 def test_csv_has_every_row_and_a_column_per_field(source: str, week: Week, capsys: Capture) -> None:
     table = list(csv.reader(io.StringIO(_query(capsys, _source(week, source), _ALL, "--csv"))))
-    columns = _paths([dict(field) for field in load_schema("file_downloads")])
+    columns = _paths([dict(field) for field in load_schema(Table.FILE_DOWNLOADS)])
     assert table[0] == columns  # details.installer.name, not a record as text
     assert len(table) - 1 == len(week.downloads)
     for cells, row in zip(table[1:], week.downloads, strict=True):  # in the order of the log

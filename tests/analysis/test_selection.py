@@ -9,7 +9,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
 
 from linehaul.analysis import (
     Database,
@@ -19,11 +23,12 @@ from linehaul.analysis import (
     TimeWindow,
     UnknownFieldError,
     count_by,
-    normalise_project,
     open_database,
 )
+from linehaul.analysis.dimensions import DUCKDB
 from linehaul.analysis.stats import Order
 from linehaul.cli import main
+from linehaul.tables import Table
 from tests.analysis.questions import MIRRORS, VALUES, Week, stats_rows
 
 
@@ -78,7 +83,7 @@ def test_values_travel_as_parameters_never_in_the_sql(db: Database) -> None:
     for value in ("requests", "Requests", "DROP", "2026-11-03", "bandersnatch", "'3'"):
         assert value not in query.text
     parameters = {parameter.name: parameter.value for parameter in query.parameters}
-    assert parameters["projects"] == ("requests", normalise_project(hostile))
+    assert parameters["projects"] == ("requests", canonicalize_name(hostile))
     assert "bandersnatch" in parameters["mirror_installers"]
     assert parameters["window_start"].isoformat() == "2026-11-03T00:00:00+00:00"
     assert parameters["top"] == 3
@@ -160,6 +165,21 @@ def test_unknown_and_unsuited_fields_are_refused(db: Database) -> None:
     with pytest.raises(UnknownFieldError, match="choose one of project, version"):
         count_by(db, "installer,colour")
     with pytest.raises(UnknownFieldError, match="simple requests have no file"):
-        count_by(db, "file_type", table="simple_requests")
+        count_by(db, "file_type", table=Table.SIMPLE_REQUESTS)
     with pytest.raises(ValueError, match="besides the pivot"):
         count_by(db, "python", pivot="python")
+
+
+_LOGGED_PROJECT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
+"""A project as a log line holds it: printable ASCII (the grammar takes no other), so any spelling."""
+
+
+@given(st.lists(_LOGGED_PROJECT, min_size=1, max_size=30))
+def test_the_sql_of_pep_503_names_is_canonicalize_name(projects: list[str]) -> None:
+    """Selection compares ``canonicalize_name`` of the projects asked with the SQL form of each row's
+    project: the two are one rule (BigQuery's form is held to DuckDB's in the integration tests)."""
+    expression = DUCKDB.normalised_name("project")
+    found = duckdb.execute(
+        f"SELECT project, {expression} FROM (SELECT unnest($projects) AS project)", {"projects": projects}
+    ).fetchall()
+    assert dict(found) == {project: canonicalize_name(project) for project in projects}

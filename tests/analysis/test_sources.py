@@ -13,6 +13,7 @@ from linehaul import to_row
 from linehaul.analysis import ReadCounts, expand_paths, read_events, read_rows
 from linehaul.logs.files import LogFileError
 from linehaul.logs.sample import sample_lines
+from linehaul.tables import Table
 from tests.analysis.conftest import Expected, Logs, expected_of
 
 
@@ -36,7 +37,7 @@ def test_rows_of_both_files_in_order_with_counts(logs: Logs, expected: Expected)
 
 
 def test_simple_request_rows(logs: Logs, expected: Expected) -> None:
-    assert list(read_rows(logs.paths, "simple_requests")) == expected.simple
+    assert list(read_rows(logs.paths, Table.SIMPLE_REQUESTS)) == expected.simple
 
 
 def test_events_are_parse_lines_outcomes(logs: Logs, expected: Expected) -> None:

@@ -75,7 +75,7 @@ def test_status_counts_what_is_staged_kept_and_quarantined(
     blob_store.put(logs, "quarantine/2021/01/07/cdn-9.log.gz", b"\x1f\x8b", metadata={
         DAMAGE_METADATA: "Compressed file ended before the end-of-stream marker was reached"})  # fmt: skip
     blob_store.put(logs, "2021/01/08/cdn-10.log.gz", b"\x1f\x8b waiting")
-    missing = replace(SETTINGS, project=PROJECT, result_bucket=bucket, datasets=((PROJECT, "no_such"),))
+    missing = replace(SETTINGS, project=PROJECT, staging_bucket=bucket, datasets=((PROJECT, "no_such"),))
     stopped = publish(blob_store, table_loader, missing, PublishRequest())  # the lease keeps its failure
     assert stopped.publishing_stopped
     before = objects(blob_store, bucket, logs)

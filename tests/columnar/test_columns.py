@@ -10,11 +10,13 @@ from typing import Any
 import pyarrow as pa
 
 from linehaul import Download, Ignored, LineError, dumps_row, parse_line
-from linehaul.columnar._rows import arrow_schema_of
+from linehaul.columnar.arrow_schema import arrow_schema_of
 from linehaul.columnar.converter import ColumnarConverter
-from linehaul.convert import Converted, Converter
+from linehaul.convert import Converter
+from linehaul.converted import Converted
 from linehaul.logs.sample import sample_lines
 from linehaul.rows import RowFormat
+from linehaul.schema import load_schema
 from linehaul.tables import Table
 
 LINES = list(sample_lines(3000, seed=3))
@@ -22,7 +24,7 @@ BLOCK = ("\n".join(LINES) + "\n").encode()
 
 
 def _with_new_columns(table: Table) -> list[dict[str, Any]]:
-    columns: list[dict[str, Any]] = copy.deepcopy([dict(column) for column in table.schema])
+    columns: list[dict[str, Any]] = copy.deepcopy([dict(column) for column in load_schema(table)])
     columns.insert(2, {"name": "ingested_from", "type": "STRING", "mode": "NULLABLE"})
     for column in columns:
         if column["name"] == "file":

@@ -67,7 +67,7 @@ def _converted(log: Path, jobs: int, codec: RowCodec[bytes]) -> list[BlockResult
 
 
 def _rejected(results: list[BlockResult[bytes]]) -> list[tuple[bytes, str, str]]:
-    return [(line.raw, line.field, line.reason) for result in results for line in result.rejected]
+    return [(line.raw, line.field, line.reason) for result in results for line in result.unprocessed]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -14,7 +14,8 @@ import pytest
 
 from linehaul.pipeline import settings as settings_module
 from linehaul.pipeline.settings import ConfigError, PublishSettings
-from linehaul.schema import TABLES
+from linehaul.runtime.entry_points import ENTRY_POINTS
+from linehaul.tables import Table
 from tests.deploy.cloudbuild import (
     BUILT_IN,
     CONFIG,
@@ -214,6 +215,7 @@ def test_the_entry_point_is_a_cloud_event_function_of_main(name: str, commands: 
     deploy = deploys(commands)[_function(name)]
 
     assert deploy.value("--entry-point") in _cloud_event_functions(name)
+    assert deploy.value("--entry-point") == {entry.folder: entry.name for entry in ENTRY_POINTS}[name]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -236,7 +238,7 @@ def test_every_required_variable_is_set_and_every_set_one_is_read(
 def test_the_tables_are_those_the_build_creates(sample_deploys: dict[str, Deploy]) -> None:
     environment = sample_deploys[_function("publisher")].environment()
 
-    assert (environment["BIGQUERY_DOWNLOAD_TABLE"], environment["BIGQUERY_SIMPLE_TABLE"]) == tuple(TABLES)
+    assert (environment["BIGQUERY_DOWNLOAD_TABLE"], environment["BIGQUERY_SIMPLE_TABLE"]) == tuple(Table)
     assert environment["BIGQUERY_DATASET"] == f"{SAMPLES['PROJECT_ID']}.{SAMPLES['_DATASET']}"
 
 

@@ -31,12 +31,11 @@ import pytest
 
 from linehaul.cli import main
 from linehaul.gcp import BigQueryAdmin, GcsBlobStore
-from linehaul.gcp.tables import apply_schemas
+from linehaul.gcp.schema_apply import apply_schemas
 from linehaul.local import FunctionServer, LocalStack
+from linehaul.logs.sample import write_sample
 from linehaul.pipeline.naming import LOCK, partition_in, staged_output, staged_prefix
-from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
-from linehaul.sample import write_sample
-from linehaul.tables import Output
+from linehaul.tables import Output, Table
 from tests.cloud import PROJECT, canonical_row
 from tests.deploy.cloudbuild import PLACEHOLDERS, Deploy, config_commands, deploys, load_config
 from tests.deploy.locks import FUNCTIONS, ROOT, read_lock
@@ -156,7 +155,7 @@ def test_the_rehearsed_functions_stage_and_load_a_log(
     logs, staging = f"logs-{uuid.uuid4().hex[:12]}", f"staging-{uuid.uuid4().hex[:12]}"
     for bucket in (logs, staging):
         local_stack.storage_client().create_bucket(bucket)
-    tables = {FILE_DOWNLOADS: FILE_DOWNLOADS, SIMPLE_REQUESTS: SIMPLE_REQUESTS}
+    tables = {table: table.value for table in Table}
     apply_schemas(bigquery_admin, PROJECT, dataset, tables)
     deployed = _deployed(
         {"PROJECT_ID": PROJECT, "_LOG_BUCKET": logs, "_STAGING_BUCKET": staging, "_DATASET": dataset}
@@ -185,8 +184,8 @@ def test_the_rehearsed_functions_stage_and_load_a_log(
     print(
         f"\nrehearsal: lines={LINES} staged: downloads={staged[Output.DOWNLOADS]} "
         f"simple={staged[Output.SIMPLE]} "
-        f"in {len(partitions)} partition(s); loaded: file_downloads={len(loaded[FILE_DOWNLOADS])} "
-        f"simple_requests={len(loaded[SIMPLE_REQUESTS])}; linehaul parse: "
+        f"in {len(partitions)} partition(s); loaded: file_downloads={len(loaded[Table.FILE_DOWNLOADS])} "
+        f"simple_requests={len(loaded[Table.SIMPLE_REQUESTS])}; linehaul parse: "
         f"file_downloads={parsed['file_downloads']} simple_requests={parsed['simple_requests']}"
     )
 
@@ -201,8 +200,8 @@ def test_the_rehearsed_functions_stage_and_load_a_log(
         assert sorted(map(canonical_row, rows)) == sorted(
             canonical_row(json.loads(line)) for line in expected
         ), table
-    assert len(loaded[FILE_DOWNLOADS]) == parsed["file_downloads"] > 0
-    assert len(loaded[SIMPLE_REQUESTS]) == parsed["simple_requests"] > 0
+    assert len(loaded[Table.FILE_DOWNLOADS]) == parsed["file_downloads"] > 0
+    assert len(loaded[Table.SIMPLE_REQUESTS]) == parsed["simple_requests"] > 0
 
 
 # -- what the alerts count ----------------------------------------------------------------------------------
@@ -240,7 +239,10 @@ def case_lines(
         local_stack.storage_client().create_bucket(bucket)
     bigquery_admin.ensure_dataset(PROJECT, dataset)
     apply_schemas(
-        bigquery_admin, PROJECT, dataset, {FILE_DOWNLOADS: FILE_DOWNLOADS, SIMPLE_REQUESTS: SIMPLE_REQUESTS}
+        bigquery_admin,
+        PROJECT,
+        dataset,
+        {table: table.value for table in Table},
     )
     values = {"PROJECT_ID": PROJECT, "_LOG_BUCKET": logs, "_STAGING_BUCKET": staging, "_DATASET": dataset}
     deployed = _deployed(values)

@@ -14,7 +14,6 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 
 from linehaul.gcp import BigQueryAdmin, BigQueryTableLoader, GcsBlobStore, bigquery_client, storage_client
 from linehaul.local import LocalStack
-from linehaul.local.flaky import FlakyProxy
 from linehaul.pipeline.ports import (
     JobExistsError,
     PreconditionFailedError,
@@ -22,6 +21,7 @@ from linehaul.pipeline.ports import (
     TableLoaderError,
     TableRef,
 )
+from linehaul.testing import FlakyProxy
 from tests.cloud import FAILING_REQUESTS
 
 pytestmark = [pytest.mark.integration, *FAILING_REQUESTS]

@@ -18,11 +18,10 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 
 from linehaul.gcp import GcsBlobStore, storage_client
 from linehaul.local import LocalStack
-from linehaul.local.flaky import FlakyProxy
-from linehaul.local.gcs_requests import storage_request_kind
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.naming import parts_prefix, spilled_name
 from linehaul.pipeline.ports import BlobNotFoundError, StorageError
+from linehaul.testing import FlakyProxy, storage_request_kind
 from tests.cloud import FAILING_REQUESTS
 
 pytestmark = pytest.mark.integration

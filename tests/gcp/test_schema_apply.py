@@ -11,7 +11,7 @@ import pytest
 from linehaul.cli import main
 from linehaul.daily.shape import DAILY_TABLES
 from linehaul.gcp import BigQueryAdmin
-from linehaul.gcp.tables import apply_schemas
+from linehaul.gcp.schema_apply import apply_schemas
 from linehaul.local import LocalStack
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema
@@ -34,7 +34,7 @@ def test_create_then_nothing_to_do(
         f"{PROJECT}.{dataset}.simple_requests: created",
         *(f"{PROJECT}.{dataset}.{daily.name}: created" for daily in DAILY_TABLES),
     ]
-    for table in ("file_downloads", "simple_requests"):
+    for table in Table:
         assert bigquery_admin.table_schema(TableRef(PROJECT, dataset, table)) == list(load_schema(table))
     client = local_stack.bigquery_client()
     for daily in DAILY_TABLES:
@@ -68,8 +68,10 @@ def _older(schema: Any) -> list[dict[str, Any]]:
 
 def test_a_compatible_change_is_applied(bigquery_admin: BigQueryAdmin, dataset: str) -> None:
     table = TableRef(PROJECT, dataset, "file_downloads")
-    bigquery_admin.create_table(table, _older(load_schema("file_downloads")))
-    bigquery_admin.create_table(TableRef(PROJECT, dataset, "simple_requests"), load_schema("simple_requests"))
+    bigquery_admin.create_table(table, _older(load_schema(Table.FILE_DOWNLOADS)))
+    bigquery_admin.create_table(
+        TableRef(PROJECT, dataset, "simple_requests"), load_schema(Table.SIMPLE_REQUESTS)
+    )
     tables = {table: table.value for table in Table}
     outcomes = apply_schemas(bigquery_admin, PROJECT, dataset, tables)
     assert [(o.action, o.details) for o in outcomes] == [
@@ -77,7 +79,7 @@ def test_a_compatible_change_is_applied(bigquery_admin: BigQueryAdmin, dataset: 
         ("unchanged", ()),
         *((("created", ()),) * len(DAILY_TABLES)),
     ]
-    assert bigquery_admin.table_schema(table) == list(load_schema("file_downloads"))
+    assert bigquery_admin.table_schema(table) == list(load_schema(Table.FILE_DOWNLOADS))
 
 
 def test_an_incompatible_change_is_refused_and_nothing_changes(
@@ -86,7 +88,7 @@ def test_an_incompatible_change_is_refused_and_nothing_changes(
 ) -> None:  # fmt: skip
     for name, value in local_stack.env.items():
         monkeypatch.setenv(name, value)
-    existing = copy.deepcopy([dict(column) for column in load_schema("file_downloads")])
+    existing = copy.deepcopy([dict(column) for column in load_schema(Table.FILE_DOWNLOADS)])
     existing.append({"name": "legacy", "type": "STRING", "mode": "NULLABLE"})  # the new schema drops it
     bigquery_admin.create_table(TableRef(PROJECT, dataset, "file_downloads"), existing)
     assert main(["schema", "apply", "--project", PROJECT, "--dataset", dataset]) == 1

@@ -21,6 +21,7 @@ from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.settings import PublishSettings
 from linehaul.schema import load_schema
+from linehaul.tables import Table
 from tests.cloud import PROJECT, canonical_row
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,7 @@ def test_backfill_from_cloud_storage_then_publish_loads_every_row_once(
         local_stack.storage_client().create_bucket(bucket)
     bigquery_admin.ensure_dataset(PROJECT, dataset)
     for table in TABLES:
-        bigquery_admin.create_table(TableRef(PROJECT, dataset, table), load_schema(table))
+        bigquery_admin.create_table(TableRef(PROJECT, dataset, table), load_schema(Table(table)))
     logs = [
         write_sample(tmp_path / "cdn-a.log.gz", lines=1200, seed=51, start=datetime(2018, 5, 6, tzinfo=UTC)),
         write_sample(tmp_path / "cdn-b.log.gz", lines=1200, seed=52),

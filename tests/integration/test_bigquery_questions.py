@@ -20,7 +20,8 @@ import pytest
 from linehaul.analysis.report import CHARTS, PROJECT_CHARTS
 from linehaul.cli import main
 from linehaul.local import LocalStack
-from linehaul.local.runner import DATASET, provision, run_pipeline
+from linehaul.local.resources import DATASET
+from linehaul.local.runner import provision, run_pipeline
 from tests.analysis.questions import QUESTIONS, Question, Week, write_week
 
 pytestmark = pytest.mark.integration
@@ -220,7 +221,7 @@ def test_the_dialects_agree_on_the_tricky_expressions(warehouse: Warehouse) -> N
     the same values (DuckDB here, the emulator there)."""
     import duckdb
 
-    from linehaul.analysis.fields import BIGQUERY, DUCKDB, Dialect
+    from linehaul.analysis.dimensions import BIGQUERY, DUCKDB, Dialect
 
     texts = ["3.8", "3.10", "3.10.1rc2", "2024.8.30", "1.0.0b1", "Zope.Interface", "a_-.B--c", "x", ""]
 
@@ -324,7 +325,7 @@ def test_iso_weeks_are_the_same_on_bigquery_and_duckdb(warehouse: Warehouse) -> 
     import duckdb
     from google.cloud import bigquery
 
-    from linehaul.analysis.fields import BIGQUERY, DUCKDB
+    from linehaul.analysis.dimensions import BIGQUERY, DUCKDB
 
     days = [date(2020, 12, 27) + timedelta(days=offset) for offset in range(10)]
     days += [date(2024, 12, 29), date(2024, 12, 30), date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 4)]

@@ -28,11 +28,10 @@ from typing import Any
 import pytest
 
 from linehaul.gcp import BigQueryAdmin, GcsBlobStore
-from linehaul.gcp.tables import apply_schemas
+from linehaul.gcp.schema_apply import apply_schemas
 from linehaul.local import FunctionServer, LocalStack
 from linehaul.local.runner import function_source
 from linehaul.pipeline.naming import log_name, staged_prefix
-from linehaul.rows import FILE_DOWNLOADS, SIMPLE_REQUESTS
 from linehaul.tables import Output, Table
 from tests.cloud import PROJECT
 
@@ -46,8 +45,8 @@ PARTITIONS = ("20261204", "20261205")
 _ROUNDS = 3  # scheduled messages before giving up on a staging bucket that does not empty
 # production's outputs: (its file in production/<log>/, its staged name, the table it is loaded into)
 _OUTPUTS = (
-    ("downloads.json", "processed/{partition}/downloads-{name}.json", FILE_DOWNLOADS),
-    ("simple.json", "processed/{partition}/simple-{name}.json", SIMPLE_REQUESTS),
+    ("downloads.json", "processed/{partition}/downloads-{name}.json", Table.FILE_DOWNLOADS),
+    ("simple.json", "processed/{partition}/simple-{name}.json", Table.SIMPLE_REQUESTS),
     ("unprocessed.txt", "unprocessed/{partition}/{name}.txt", None),
 )
 
@@ -166,8 +165,8 @@ def functions(
         "RESULT_BUCKET": staging,
         "GCP_PROJECT": PROJECT,
         "BIGQUERY_DATASET": f"{PROJECT}.{dataset}",
-        "BIGQUERY_DOWNLOAD_TABLE": FILE_DOWNLOADS,
-        "BIGQUERY_SIMPLE_TABLE": SIMPLE_REQUESTS,
+        "BIGQUERY_DOWNLOAD_TABLE": Table.FILE_DOWNLOADS,
+        "BIGQUERY_SIMPLE_TABLE": Table.SIMPLE_REQUESTS,
     }
     ingestor = FunctionServer(
         function_source("linehaul.runtime.ingestor"), "process_fastly_log", env=environment
@@ -192,7 +191,7 @@ def test_our_publisher_loads_what_production_staged_beside_ours_each_row_once(
 ) -> None:
     logs, staging = buckets
     ingestor, publisher = functions
-    tables = {FILE_DOWNLOADS: FILE_DOWNLOADS, SIMPLE_REQUESTS: SIMPLE_REQUESTS}
+    tables = {table: table.value for table in Table}
     apply_schemas(bigquery_admin, PROJECT, dataset, tables)
     store = local_stack.blob_store()
     production = {log: ProductionOutputs.read(log) for log in LOGS}
@@ -238,6 +237,6 @@ def test_our_publisher_loads_what_production_staged_beside_ours_each_row_once(
         missing, extra = unmatched(expected[table], loaded[table])
         assert (missing, extra) == ([], []), table
         assert len(loaded[table]) == len(expected[table]) > 0
-    assert Counter(row["url"] for row in loaded[FILE_DOWNLOADS]) == Counter(
-        row["url"] for row in expected[FILE_DOWNLOADS]
+    assert Counter(row["url"] for row in loaded[Table.FILE_DOWNLOADS]) == Counter(
+        row["url"] for row in expected[Table.FILE_DOWNLOADS]
     )

@@ -23,7 +23,6 @@ from linehaul.daily.sql import midnight
 from linehaul.gcp import BigQueryAdmin, BigQueryTableLoader, GcsBlobStore
 from linehaul.gcp.daily import BigQueryAggregator
 from linehaul.local import LocalStack
-from linehaul.local.settle import FlakyPlan, settle
 from linehaul.logs.sample import sample_lines, write_sample
 from linehaul.pipeline.ingest import KeptConverters, ingest_log
 from linehaul.pipeline.naming import log_object_name
@@ -32,6 +31,8 @@ from linehaul.pipeline.publish import PublishReport, publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.settings import IngestSettings, PublishSettings
 from linehaul.schema import load_schema
+from linehaul.tables import Table
+from linehaul.testing.settle import FlakyPlan, settle
 from tests.cloud import PROJECT
 from tests.daily_counts import differences
 from tests.pipeline.helpers import CrashError, Crashing
@@ -70,7 +71,7 @@ class Month:
         for bucket in (self.logs, self.bucket):
             stack.storage_client().create_bucket(bucket)
         admin.ensure_dataset(PROJECT, self.dataset)
-        for table in ("file_downloads", "simple_requests"):
+        for table in Table:
             admin.create_table(TableRef(PROJECT, self.dataset, table), load_schema(table))
         destinations = ((PROJECT, self.dataset),)
         self.settings = PublishSettings(
@@ -84,7 +85,7 @@ class Month:
         """The CDN writes a log of ``day``; its storage event reaches the ingestor (twice: at least once)."""
         name = log_object_name(day, f"cdn-{seed}.log.gz")
         generation = self.store.put(self.logs, name, log(day, seed))
-        settings = IngestSettings(result_bucket=self.bucket)
+        settings = IngestSettings(staging_bucket=self.bucket)
         for _ in range(2):
             ingest_log(
                 self.store, self.logs, name, settings, generation=generation, converters=self.converters

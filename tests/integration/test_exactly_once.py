@@ -25,6 +25,7 @@ from linehaul.pipeline.publish import PublishReport, publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.settings import IngestSettings, PublishSettings
 from linehaul.schema import load_schema
+from linehaul.tables import Table
 from tests.cloud import PROJECT
 from tests.pipeline.helpers import CrashError, Crashing, simple_rows, stage
 
@@ -45,7 +46,7 @@ class Cloud:
         self.bucket, self.dataset = f"staging-{suffix}", f"exactly_once_{suffix}"
         stack.storage_client().create_bucket(self.bucket)
         admin.ensure_dataset(PROJECT, self.dataset)
-        for table in ("file_downloads", "simple_requests"):
+        for table in Table:
             admin.create_table(TableRef(PROJECT, self.dataset, table), load_schema(table))
         self.settings = PublishSettings(PROJECT, self.bucket, ((PROJECT, self.dataset),), "file_downloads",
                                         "simple_requests", lock_seconds=60)  # fmt: skip
@@ -146,7 +147,7 @@ def test_an_ingestor_redelivery_after_its_outputs_were_published(
     local_stack.storage_client().create_bucket(logs)
     lines = list(sample_lines(2000, seed=5))
     generation = cloud.store.put(logs, "cdn-5.log.gz", gzip.compress(("\n".join(lines) + "\n").encode()))
-    settings = IngestSettings(result_bucket=cloud.bucket)
+    settings = IngestSettings(staging_bucket=cloud.bucket)
     crashing = Crashing(cloud.store, "delete", when=lambda bucket, *rest: bucket == logs)
     with pytest.raises(CrashError):  # outputs staged, the log not deleted: Cloud Functions will redeliver
         ingest_log(crashing, logs, "cdn-5.log.gz", settings, generation=generation)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from linehaul.local import LocalStack
-from linehaul.local.settle import FlakyPlan, settle
 from linehaul.logs.sample import write_sample
+from linehaul.testing.settle import FlakyPlan, settle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

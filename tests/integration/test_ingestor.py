@@ -18,14 +18,13 @@ from functions_framework import create_app
 
 from linehaul.gcp import GcsBlobStore
 from linehaul.local import LocalStack
-from linehaul.local.flaky import FlakyProxy
-from linehaul.local.gcs_requests import storage_request_kind
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.naming import parts_prefix, pending_key, spilled_name
 from linehaul.pipeline.ports import StorageError
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.tables import Output
+from linehaul.testing import FlakyProxy, storage_request_kind
 from tests.pipeline.helpers import CrashError, Crashing, expected_outputs
 
 pytestmark = pytest.mark.integration
@@ -151,7 +150,7 @@ def test_a_crash_between_outputs_and_deleting_the_log_then_a_redelivery(
     logs, staging = buckets
     generation = blob_store.put(logs, "crash.log.gz", LOG)
     crashing = Crashing(blob_store, "delete", when=lambda bucket, *rest: bucket == logs)
-    settings = IngestSettings(result_bucket=staging)
+    settings = IngestSettings(staging_bucket=staging)
     with pytest.raises(CrashError):
         ingest_log(crashing, logs, "crash.log.gz", settings, generation=generation)
     after_crash = _contents(blob_store, staging)
@@ -178,7 +177,7 @@ def clean_run(local_stack: LocalStack) -> dict[str, bytes]:
     client.create_bucket(staging)
     store = GcsBlobStore(client, chunk_size=PART)
     store.put(logs, "big.log.gz", log)
-    assert ingest_log(store, logs, "big.log.gz", IngestSettings(result_bucket=staging)).outcome == "ingested"
+    assert ingest_log(store, logs, "big.log.gz", IngestSettings(staging_bucket=staging)).outcome == "ingested"
     return _contents(store, staging)
 
 
@@ -194,7 +193,7 @@ def test_a_killed_run_leaves_nothing_the_next_run_minds(
             "from linehaul.pipeline.ingest import ingest_log; "
             "from linehaul.pipeline.settings import IngestSettings; "
             f"store = GcsBlobStore(storage_client('x', endpoint={proxy.url!r}), chunk_size={PART}); "
-            f"ingest_log(store, {logs!r}, 'big.log.gz', IngestSettings(result_bucket={staging!r}))"
+            f"ingest_log(store, {logs!r}, 'big.log.gz', IngestSettings(staging_bucket={staging!r}))"
         )
         child = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, **local_stack.env})
         try:
@@ -210,7 +209,7 @@ def test_a_killed_run_leaves_nothing_the_next_run_minds(
     # what a run killed after an output's last chunk, before naming it, leaves:
     store.put(staging, spilled_name(pending_key("big", "killed", Output.DOWNLOADS)), b'{"partial": 1}\n')
 
-    report = ingest_log(store, logs, "big.log.gz", IngestSettings(result_bucket=staging))
+    report = ingest_log(store, logs, "big.log.gz", IngestSettings(staging_bucket=staging))
 
     assert report.outcome == "ingested"
     assert list(store.list(staging, parts_prefix())) == []
@@ -223,7 +222,7 @@ def test_a_crash_between_naming_two_outputs_then_a_redelivery(
     logs, staging = buckets
     store = GcsBlobStore(local_stack.storage_client(), chunk_size=PART)
     store.put(logs, "big.log.gz", BIG_LOG)
-    settings = IngestSettings(result_bucket=staging)
+    settings = IngestSettings(staging_bucket=staging)
     # the second output of rows is about to be named when the process dies (its marker is looked up first)
     crashing = Crashing(store, "stat", after=1, when=lambda bucket, *rest: bucket == staging)
 
@@ -244,7 +243,7 @@ def test_concurrent_duplicate_deliveries_stage_the_same_objects(
     logs, staging = buckets
     store = GcsBlobStore(local_stack.storage_client(), chunk_size=PART)
     generation = store.put(logs, "big.log.gz", BIG_LOG)
-    settings = IngestSettings(result_bucket=staging)
+    settings = IngestSettings(staging_bucket=staging)
 
     def deliver_until_acknowledged() -> list[str]:
         """Cloud Functions' retries: a delivery that fails is delivered again."""

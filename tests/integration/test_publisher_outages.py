@@ -24,13 +24,14 @@ from linehaul.cli import main
 from linehaul.gcp import BigQueryAdmin, GcsBlobStore
 from linehaul.local import FunctionServer, LocalStack
 from linehaul.local.runner import function_source
-from linehaul.local.settle import expected_counts
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.sample import write_sample
 from linehaul.pipeline.naming import log_object_name
 from linehaul.pipeline.ports import TableRef
+from linehaul.pipeline.settings import TABLE_SETTINGS
 from linehaul.schema import load_schema
 from linehaul.tables import Table
+from linehaul.testing.settle import expected_counts
 from tests.cloud import PROJECT
 
 pytestmark = pytest.mark.integration
@@ -68,7 +69,7 @@ class Deployment:
             "LOG_BUCKET": self.logs,
             "BIGQUERY_DATASET": f"{PROJECT}.{self.dataset}",
             "LOAD_RETRY_SECONDS": f"{RETRY_SECONDS:g}",
-            **{table.setting: table.value for table in Table},
+            **{str(TABLE_SETTINGS[table]): table.value for table in Table},
         }
         for name, value in self.env.items():  # linehaul status and schema apply read them too
             monkeypatch.setenv(name, value)
@@ -205,7 +206,7 @@ def test_a_table_of_another_schema_stops_publishing_until_replaced(
 ) -> None:
     logs, expected = corpus
     bigquery_admin.ensure_dataset(PROJECT, deployment.dataset)
-    older = [dict(column) for column in load_schema("file_downloads") if column["name"] != "tls_cipher"]
+    older = [dict(column) for column in load_schema(Table.FILE_DOWNLOADS) if column["name"] != "tls_cipher"]
     downloads = TableRef(PROJECT, deployment.dataset, "file_downloads")
     bigquery_admin.create_table(downloads, older)
     deployment.ingest(logs)

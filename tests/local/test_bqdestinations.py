@@ -16,6 +16,7 @@ from linehaul.gcp import BigQueryAdmin, BigQueryTableLoader
 from linehaul.local import LocalStack
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema
+from linehaul.tables import Table
 from tests.cloud import PROJECT
 
 pytestmark = pytest.mark.integration
@@ -138,7 +139,7 @@ def test_each_partition_says_when_it_was_last_written(
     for number, batch in enumerate(([first, second], [dict(first, url="/again")])):
         job_id = f"load-{uuid.uuid4().hex}"
         uri = stage(f"{number}.json", ndjson(batch))
-        table_loader.start_load(job_id, [uri], table, load_schema("file_downloads"))
+        table_loader.start_load(job_id, [uri], table, load_schema(Table.FILE_DOWNLOADS))
         assert table_loader.wait(job_id, 60).succeeded
         states.append(partitions(bigquery_admin, dataset))
     loaded, later = states

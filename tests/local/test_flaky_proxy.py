@@ -13,7 +13,7 @@ import pytest
 
 from linehaul.gcp import GcsBlobStore, storage_client
 from linehaul.local import LocalStack
-from linehaul.local.flaky import FlakyProxy
+from linehaul.testing import FlakyProxy
 from tests.cloud import FAILING_REQUESTS
 
 pytestmark = [pytest.mark.integration, *FAILING_REQUESTS]

@@ -7,8 +7,7 @@ import pytest
 
 from linehaul.gcp import GcsBlobStore, storage_client
 from linehaul.local import LocalStack
-from linehaul.local.flaky import FlakyProxy
-from linehaul.local.gcs_requests import StorageRequest, storage_request_kind
+from linehaul.testing import FlakyProxy, StorageRequest, storage_request_kind
 
 OBJECT = "/storage/v1/b/staging/o/processed%2F20261101%2Fsimple-a.json"
 

@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from linehaul.cli.local_command import DATASET, LOGS_BUCKET, STAGING_BUCKET, TABLES
 from linehaul.daily.shape import DAILY_TABLES
 from linehaul.gcp import BigQueryAdmin, bigquery_client, storage_client
+from linehaul.local.resources import DATASET, LOGS_BUCKET, STAGING_BUCKET
 from linehaul.pipeline.ports import TableRef
 from linehaul.schema import load_schema
+from linehaul.tables import Table
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +84,7 @@ def test_up_provisions_prints_its_environment_stops_on_a_signal_and_finds_its_da
         storage = storage_client(PROJECT, environ=env)
         assert {bucket.name for bucket in storage.list_buckets()} == {LOGS_BUCKET, STAGING_BUCKET}
         admin = BigQueryAdmin(bigquery_client(PROJECT, environ=env))
-        for table in TABLES:
+        for table in Table:
             schema = list(load_schema(table))
             assert admin.table_schema(TableRef(PROJECT, DATASET, table)) == schema
 
@@ -98,8 +99,8 @@ def test_up_provisions_prints_its_environment_stops_on_a_signal_and_finds_its_da
     assert [line for line in first if line.startswith("# created")] == [
         f"# created bucket {LOGS_BUCKET}",
         f"# created bucket {STAGING_BUCKET}",
-        *(f"# created table {PROJECT}.{DATASET}.{table}" for table in TABLES),
+        *(f"# created table {PROJECT}.{DATASET}.{table}" for table in Table),
         *(f"# created table {PROJECT}.{DATASET}.{daily.name}" for daily in DAILY_TABLES),
     ]
     assert not [line for line in again if line.startswith(("# created", "# updated"))]
-    assert f"# dataset: {PROJECT}.{DATASET}, tables: {', '.join(TABLES)}" in again
+    assert f"# dataset: {PROJECT}.{DATASET}, tables: {', '.join(Table)}" in again

@@ -13,7 +13,8 @@ import pytest
 
 from linehaul.cli import main
 from linehaul.local import LocalStack
-from linehaul.local.runner import DATASET, provision, run_pipeline
+from linehaul.local.resources import DATASET
+from linehaul.local.runner import provision, run_pipeline
 from linehaul.logs.sample import write_sample
 from tests.cloud import canonical_row
 from tests.hostile_agents import corpus_lines

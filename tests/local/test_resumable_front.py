@@ -15,7 +15,7 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 
 from linehaul.gcp import storage_client
 from linehaul.local import LocalStack
-from linehaul.local.flaky import FlakyProxy
+from linehaul.testing import FlakyProxy
 from tests.cloud import FAILING_REQUESTS
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,10 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
 
-from linehaul.analysis.selection import normalise_project
-from linehaul.convert import Converted, Converter
+from linehaul.convert import Converter
+from linehaul.converted import Converted
 from linehaul.logs.narrow import ProjectLines, count_lines
 from tests.property.strategies import lines as odd_lines
 from tests.property.test_columnar import good_lines, mutated
@@ -24,15 +25,15 @@ _lines = st.one_of(mutated(), good_lines().map(str.encode), odd_lines().map(str.
 
 def _of(names: list[str]) -> ProjectLines | None:
     """The narrowing for ``names`` as a person types them (ProjectLines takes them normalised)."""
-    return ProjectLines.of(normalise_project(name) for name in names)
+    return ProjectLines.of(canonicalize_name(name) for name in names)
 
 
 def _rows_of(rows: list[str], names: list[str]) -> list[str]:
-    wanted = {normalise_project(name) for name in names}
-    return [row for row in rows if normalise_project(json.loads(row)["project"]) in wanted]
+    wanted = {canonicalize_name(name) for name in names}
+    return [row for row in rows if canonicalize_name(json.loads(row)["project"]) in wanted]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=settings().max_examples * 4, deadline=None)
 @given(
     st.lists(_lines, max_size=16), st.lists(st.sampled_from(_NAMES), min_size=1, max_size=3), st.booleans()
 )

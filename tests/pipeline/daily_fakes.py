@@ -1,7 +1,7 @@
 """An in-memory warehouse that keeps the daily tables too, and its flaky wrapper: the
 :class:`~linehaul.pipeline.daily_ports.Aggregator` port beside the in-memory TableLoader, for fast tests.
 
-:class:`MemoryWarehouse` is a :class:`~linehaul.pipeline.memory.MemoryTableLoader` whose loads and
+:class:`MemoryWarehouse` is a :class:`~linehaul.testing.memory.MemoryTableLoader` whose loads and
 aggregation jobs record when they wrote each day's partition (a clock of its own that only moves forward),
 as BigQuery's partition metadata does; an aggregation job computes the day's rows with the same SQL as
 BigQuery's job, on DuckDB (:func:`linehaul.daily.offline.aggregate_rows`), and replaces the partition whole.
@@ -19,9 +19,9 @@ from typing import Any
 from linehaul.daily.freshness import Partitions, PartitionState
 from linehaul.daily.offline import aggregate_rows
 from linehaul.daily.shape import DailyTable
-from linehaul.pipeline.faults import Faults, FlakyTableLoader, _act, _loader
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.ports import JobExistsError, LoadError, LoadJob, Schema, TableRef
+from linehaul.testing.faults import Faults, FlakyTableLoader, _act, _loader
+from linehaul.testing.memory import MemoryBlobStore, MemoryTableLoader
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 Rows = list[dict[str, Any]]
@@ -88,7 +88,7 @@ class MemoryWarehouse(MemoryTableLoader):
 
 class FlakyAggregator(FlakyTableLoader):
     """A :class:`MemoryWarehouse` (or any TableLoader and Aggregator) failing now and then, as
-    :class:`~linehaul.pipeline.faults.FlakyTableLoader` does: before acting, after acting (the answer
+    :class:`~linehaul.testing.faults.FlakyTableLoader` does: before acting, after acting (the answer
     lost: a job insert's retry finds its job), or timing out."""
 
     def __init__(self, inner: MemoryWarehouse, faults: Faults) -> None:

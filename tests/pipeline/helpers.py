@@ -9,13 +9,13 @@ from typing import Any
 
 from linehaul import Converted, Converter, Download, Ignored, LineError, dumps_row, parse_line, to_row
 from linehaul.logs.sample import sample_lines
-from linehaul.pipeline.memory import MemoryTableLoader
 from linehaul.pipeline.ports import BlobStore, LoadJob, Schema, TableRef
 from linehaul.pipeline.settings import PublishSettings
+from linehaul.testing import MemoryTableLoader
 
 SETTINGS = PublishSettings(
     project="proj",
-    result_bucket="staging",
+    staging_bucket="staging",
     datasets=(("proj", "pypi"),),
     download_table="file_downloads",
     simple_table="simple_requests",

@@ -17,10 +17,11 @@ import pytest
 from linehaul.daily.freshness import in_step
 from linehaul.daily.shape import DAILY_TABLES, OVERALL, daily_table_of
 from linehaul.pipeline.daily_ports import Aggregator
-from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import object_uri
 from linehaul.pipeline.ports import BlobStore, JobExistsError, TableLoader, TableRef
+from linehaul.schema import load_schema
 from linehaul.tables import Table
+from linehaul.testing.memory import MemoryBlobStore
 from tests.daily_counts import differences
 from tests.pipeline.daily_fakes import MemoryWarehouse
 
@@ -45,7 +46,7 @@ class Target:
         self.store.put(self.bucket, name, "".join(json.dumps(row) + "\n" for row in rows).encode())
         job_id = f"load-{uuid.uuid4().hex}"
         self.loader.start_load(
-            job_id, [object_uri(self.bucket, name)], self.source, Table.FILE_DOWNLOADS.schema
+            job_id, [object_uri(self.bucket, name)], self.source, load_schema(Table.FILE_DOWNLOADS)
         )
         assert self.loader.wait(job_id, 60).succeeded
 

@@ -17,10 +17,10 @@ import pytest
 
 from linehaul.gcp import GcsBlobStore
 from linehaul.local import LocalStack
-from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import parts_prefix
 from linehaul.pipeline.ports import BlobInfo, BlobNotFoundError, BlobStore, PreconditionFailedError
 from linehaul.stores.directory import DirectoryStore
+from linehaul.testing import MemoryBlobStore
 
 
 @dataclass(frozen=True, slots=True)

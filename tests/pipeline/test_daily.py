@@ -17,12 +17,12 @@ from linehaul.daily.sql import midnight
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.daily import is_daily_batch
 from linehaul.pipeline.lease import read_lease
-from linehaul.pipeline.memory import MemoryBlobStore
-from linehaul.pipeline.naming import partition_of
+from linehaul.pipeline.naming import Partition
 from linehaul.pipeline.ports import JobExistsError, LoadError, LoadJob, TableRef
 from linehaul.pipeline.publish import PublishReport, publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.retries import Retries
+from linehaul.testing.memory import MemoryBlobStore
 from tests.daily_counts import differences
 from tests.pipeline.daily_fakes import MemoryWarehouse
 from tests.pipeline.helpers import SETTINGS, Clock, CrashError, Crashing
@@ -44,8 +44,8 @@ def day_rows(day: date, seed: int, lines: int = 120) -> tuple[bytes, bytes]:
 
 def stage_day(store: MemoryBlobStore, day: date, seed: int) -> None:
     downloads, simple = day_rows(day, seed)
-    store.put("staging", f"processed/{partition_of(day)}/downloads-log{seed:05d}.json", downloads)
-    store.put("staging", f"processed/{partition_of(day)}/simple-log{seed:05d}.json", simple)
+    store.put("staging", f"processed/{Partition.of_day(day)}/downloads-log{seed:05d}.json", downloads)
+    store.put("staging", f"processed/{Partition.of_day(day)}/simple-log{seed:05d}.json", simple)
 
 
 class Cloud:
@@ -101,7 +101,7 @@ def test_late_rows_make_their_day_aggregated_again() -> None:
     stage_day(cloud.store, DAYS[1], seed=9)  # a late log of an aggregated day
     late = cloud.publish()
     assert late.daily is not None
-    assert late.daily["days"] == [f"proj.pypi:{partition_of(DAYS[1])}"]
+    assert late.daily["days"] == [f"proj.pypi:{Partition.of_day(DAYS[1])}"]
     assert late.daily["jobs_submitted"] == len(DAILY_TABLES)
     assert cloud.differences() == []
 
@@ -122,9 +122,9 @@ def test_a_day_is_aggregated_once_it_is_over_for_the_grace_period() -> None:
 
 def test_a_day_waits_for_its_staged_files_and_those_of_the_day_before() -> None:
     cloud = Cloud(DAYS[:3])
-    cloud.publish(PublishRequest(partition=partition_of(DAYS[2])))  # one partition loaded, two left
+    cloud.publish(PublishRequest(partition=Partition.of_day(DAYS[2])))  # one partition loaded, two left
     assert cloud.days_aggregated() == set()  # DAYS[2] waits for DAYS[1]'s files: they may hold its rows
-    cloud.publish(PublishRequest(partition=partition_of(DAYS[0])))
+    cloud.publish(PublishRequest(partition=Partition.of_day(DAYS[0])))
     assert cloud.days_aggregated() == {DAYS[0]}
     cloud.publish()
     assert cloud.differences() == []

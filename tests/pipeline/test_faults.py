@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-from linehaul.pipeline.faults import Fault, Faults, FlakyBlobStore, FlakyTableLoader
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.ports import (
     BlobInfo,
     PreconditionFailedError,
@@ -17,6 +15,15 @@ from linehaul.pipeline.ports import (
 )
 from linehaul.pipeline.retries import Retries, is_transient
 from linehaul.schema import load_schema
+from linehaul.tables import Table
+from linehaul.testing import (
+    Fault,
+    Faults,
+    FlakyBlobStore,
+    FlakyTableLoader,
+    MemoryBlobStore,
+    MemoryTableLoader,
+)
 
 TABLE = TableRef("proj", "pypi", "file_downloads")
 SEEDS = range(40)
@@ -74,7 +81,7 @@ def test_after_a_job_insert_landed_the_job_exists() -> None:
         loader = MemoryTableLoader(store)
         broken = FlakyTableLoader(loader, Faults(seed, after=1.0))
         with pytest.raises(TableLoaderError):  # JobExistsError is one: the retry found our job
-            broken.start_load("job-1", ["gs://b/rows.json"], TABLE, load_schema("file_downloads"))
+            broken.start_load("job-1", ["gs://b/rows.json"], TABLE, load_schema(Table.FILE_DOWNLOADS))
         assert loader.job("job-1") is not None
 
 

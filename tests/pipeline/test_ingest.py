@@ -10,12 +10,12 @@ import pytest
 from linehaul.convert import Converter
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import KeptConverters, ingest_log
-from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import loaded_marker
 from linehaul.pipeline.settings import IngestSettings
+from linehaul.testing import MemoryBlobStore
 from tests.pipeline.helpers import expected_outputs
 
-SETTINGS = IngestSettings(result_bucket="staging")
+SETTINGS = IngestSettings(staging_bucket="staging")
 LINES = list(sample_lines(5000, seed=11))
 LOG = gzip.compress(("\n".join(LINES) + "\n").encode())
 NAME = "2026/11/01/cdn-0001.log.gz"

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from linehaul.pipeline.lease import Lease, LeaseLostError, is_held
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.naming import LOCK
 from linehaul.pipeline.ports import PreconditionFailedError, StorageError, TableLoaderError, TableRef
 from linehaul.pipeline.publish import PublishReport, publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.retries import Retries
+from linehaul.testing import MemoryBlobStore, MemoryTableLoader
 from tests.pipeline.helpers import SETTINGS, Clock, LandsThenFails, simple_rows, stage
 
 DOWNLOADS = TableRef("proj", "pypi", "file_downloads")

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from linehaul.pipeline.lease import read_lease
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.naming import LOCK
 from linehaul.pipeline.ports import LoadError, TableRef
 from linehaul.pipeline.publish import MAX_FAILED_JOBS, PublishReport, publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.schema import load_schema
+from linehaul.tables import Table
+from linehaul.testing import MemoryBlobStore, MemoryTableLoader
 from tests.pipeline.helpers import (
     SETTINGS,
     Clock,
@@ -44,9 +45,9 @@ def missing_dataset(loader: MemoryTableLoader) -> Callable[[], None]:
 
 
 def older_table(loader: MemoryTableLoader) -> Callable[[], None]:
-    columns = [dict(column) for column in load_schema("file_downloads") if column["name"] != "tls_cipher"]
+    columns = [dict(column) for column in load_schema(Table.FILE_DOWNLOADS) if column["name"] != "tls_cipher"]
     loader.create_table(DOWNLOADS, columns)
-    return lambda: loader.create_table(DOWNLOADS, load_schema("file_downloads"))  # dropped, applied again
+    return lambda: loader.create_table(DOWNLOADS, load_schema(Table.FILE_DOWNLOADS))  # dropped, applied again
 
 
 def refused(reason: str) -> Outage:

@@ -60,12 +60,20 @@ def test_log_names_and_partitions() -> None:
     assert naming.log_name("2021/01/07/cdn-a.log.gz") == "cdn-a"
     assert naming.log_name("cdn-b.log") == "cdn-b"
     assert naming.log_object_name(date(2021, 1, 7), "cdn-a.log.gz") == "2021/01/07/cdn-a.log.gz"
-    assert naming.partition_of(date(2021, 1, 7)) == "20210107"
-    assert naming.partition_of_timestamp("2021-01-07T20:54:54Z") == "20210107"
+    assert naming.Partition.of_day(date(2021, 1, 7)) == "20210107"
+    assert naming.Partition.of_timestamp("2021-01-07T20:54:54Z") == "20210107"
     assert naming.is_partition("20240229")
     assert not naming.is_partition("20230229")
     assert not naming.is_partition("2024022")
     assert not naming.is_partition("2024-02-2")
+
+
+def test_a_partition_is_a_real_day_and_its_text() -> None:
+    partition = naming.Partition("20240229")
+    assert (partition, partition.day, f"{partition}/") == ("20240229", date(2024, 2, 29), "20240229/")
+    for text in ("20230229", "2024022", "2024-02-2", ""):
+        with pytest.raises(ValueError, match="is not a day written YYYYMMDD"):
+            naming.Partition(text)
 
 
 def test_quarantine_names() -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from linehaul.pipeline.lease import is_held, read_lease
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest, RequestError
+from linehaul.testing import MemoryBlobStore, MemoryTableLoader
 from tests.pipeline.helpers import (
     SETTINGS,
     Clock,

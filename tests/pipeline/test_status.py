@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from linehaul.pipeline.lease import Lease
-from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import DAMAGE_METADATA, LOAD_ERROR_METADATA
 from linehaul.pipeline.status import read_status
 from linehaul.tables import Output, Table
+from linehaul.testing import MemoryBlobStore
 from tests.pipeline.helpers import Clock, stage
 
 

@@ -17,14 +17,15 @@ from typing import Any
 
 import pytest
 
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.naming import object_uri
 from linehaul.pipeline.ports import BlobStore, JobExistsError, LoadJob, TableLoader, TableRef
+from linehaul.schema import load_schema
 from linehaul.tables import Table
+from linehaul.testing import MemoryBlobStore, MemoryTableLoader
 from tests.cloud import canonical_row
 
 Rows = list[dict[str, Any]]
-SCHEMA = Table.FILE_DOWNLOADS.schema
+SCHEMA = load_schema(Table.FILE_DOWNLOADS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,7 +142,7 @@ def _block(lines: list[bytes], final_newline: bool) -> tuple[bytes, list[bytes]]
     st.lists(st.one_of(good_lines().map(str.encode), mutated(), odd_lines().map(str.encode)), max_size=40),
     st.booleans(),
 )
-@settings(max_examples=800)
+@settings(max_examples=settings().max_examples * 8)
 def test_the_columnar_path_gives_what_the_line_converter_gives(lines: list[bytes], final: bool) -> None:
     block, held = _block(lines, final)
     columnar = columnar_outcome(block)
@@ -157,7 +157,7 @@ def test_the_columnar_path_gives_what_the_line_converter_gives(lines: list[bytes
 
 
 @given(st.lists(st.lists(st.one_of(good_lines().map(str.encode), mutated()), max_size=15), max_size=4))
-@settings(max_examples=150)
+@settings(max_examples=settings().max_examples * 3 // 2)
 def test_one_columnar_converter_over_many_blocks_is_the_line_converter(blocks: list[list[bytes]]) -> None:
     line, columnar = Converter(), ColumnarConverter()
     for lines in blocks:
@@ -166,7 +166,7 @@ def test_one_columnar_converter_over_many_blocks_is_the_line_converter(blocks: l
 
 
 @given(st.lists(st.one_of(good_lines(), odd_lines()), min_size=1, max_size=30))
-@settings(max_examples=150)
+@settings(max_examples=settings().max_examples * 3 // 2)
 def test_arrow_tables_hold_the_rows_of_the_ndjson(lines: list[str]) -> None:
     from linehaul.analysis.arrow import ndjson_to_arrow
     from linehaul.tables import Table
@@ -192,7 +192,7 @@ def _matches(pattern: str, texts: list[str]) -> list[bool]:
 
 
 @given(st.lists(_field_texts, min_size=1, max_size=20))
-@settings(max_examples=1000)
+@settings(max_examples=settings().max_examples * 10)
 def test_each_piece_of_the_rule_is_its_field_rule(texts: list[str]) -> None:
     def plain_json(text: str) -> bool:  # plain, and its JSON text is the field between quotes
         return plain(text) and '"' not in text and "\\" not in text and "|" not in text
@@ -206,7 +206,7 @@ def test_each_piece_of_the_rule_is_its_field_rule(texts: list[str]) -> None:
 
 
 @given(st.lists(st.text(st.sampled_from("/ab c(|@"), max_size=8), min_size=1, max_size=20))
-@settings(max_examples=500)
+@settings(max_examples=settings().max_examples * 5)
 def test_a_simple_url_is_one_that_names_a_project(texts: list[str]) -> None:
     def names_a_project(text: str) -> bool:
         try:
@@ -220,7 +220,7 @@ def test_a_simple_url_is_one_that_names_a_project(texts: list[str]) -> None:
 
 
 @given(st.lists(st.one_of(_days, st.text(max_size=30)), min_size=1, max_size=20))
-@settings(max_examples=500)
+@settings(max_examples=settings().max_examples * 5)
 def test_the_usual_date_is_usual_timestamps_own_form(texts: list[str]) -> None:
     # Arrow's RE2 and Python's re agree on the pattern; whether the day exists is checked per distinct day
     expected = [re.fullmatch(_rules.USUAL_DATE, text) is not None for text in texts]

@@ -14,7 +14,7 @@ from linehaul._fields import timestamp_text
 from linehaul.events import parse_timestamp, timestamp_text_of
 from linehaul.useragents._agent_json import AgentJsonError, _common, _general
 from linehaul.useragents._versions import in_range
-from linehaul.useragents.kinds import _loads
+from linehaul.useragents.rule_types import _loads
 from tests.property.strategies import dates
 
 json_values = st.recursive(
@@ -39,7 +39,7 @@ agent_documents = st.dictionaries(
 
 
 @given(dates)
-@settings(max_examples=3000)
+@settings(max_examples=settings().max_examples * 30)
 def test_quick_timestamps_match_strptime(text: str) -> None:
     try:
         expected: object = timestamp_text(
@@ -64,7 +64,7 @@ versions = st.one_of(
 
 
 @given(versions, st.sampled_from([("6", None), ("0.1.22", None), ("1.4", "6")]))
-@settings(max_examples=2000)
+@settings(max_examples=settings().max_examples * 20)
 def test_version_ranges_match_packaging(version: str, bounds: tuple[str, str | None]) -> None:
     lowest, below = bounds
     spec = SpecifierSet(f">={lowest}" + (f",<{below}" if below else ""), prereleases=True)
@@ -76,7 +76,7 @@ def test_version_ranges_match_packaging(version: str, bounds: tuple[str, str | N
 
 
 @given(agent_documents)
-@settings(max_examples=2000)
+@settings(max_examples=settings().max_examples * 20)
 def test_the_common_reading_of_agent_json_matches_the_general_one(document: dict[str, Any]) -> None:
     document = json.loads(json.dumps(document))  # only what JSON can hold
     common = _common(document)
@@ -90,7 +90,7 @@ def test_the_common_reading_of_agent_json_matches_the_general_one(document: dict
 
 
 @given(agent_documents)
-@settings(max_examples=1000)
+@settings(max_examples=settings().max_examples * 10)
 def test_details_json_is_the_json_of_the_details_record(document: dict[str, Any]) -> None:
     document = json.loads(json.dumps(document))
     try:
@@ -105,7 +105,7 @@ def test_details_json_is_the_json_of_the_details_record(document: dict[str, Any]
         st.from_regex(r"\A[\[{\"0-9tfnNI-][ -~]{0,20}\Z"), json_values.map(json.dumps).map(lambda t: t + " ")
     )
 )
-@settings(max_examples=3000)
+@settings(max_examples=settings().max_examples * 30)
 def test_the_quick_json_decoder_is_json_loads(text: str) -> None:
     def outcome(decode: Any) -> object:
         try:
@@ -117,7 +117,7 @@ def test_the_quick_json_decoder_is_json_loads(text: str) -> None:
 
 
 @given(dates)
-@settings(max_examples=3000)
+@settings(max_examples=settings().max_examples * 30)
 def test_the_converters_quick_dates_match_the_general_path(text: str) -> None:
     from linehaul._fields import plain, usual_timestamp
     from linehaul.convert import _SLOW, _unusual_date_text

@@ -17,20 +17,21 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linehaul.convert import Converted, Converter
+from linehaul.convert import Converter
+from linehaul.converted import Converted
 from linehaul.daily.shape import DAILY_TABLES
 from linehaul.daily.sql import midnight
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.daily import days_waiting
-from linehaul.pipeline.faults import Faults, FlakyBlobStore
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.lease import is_held
-from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.retries import Retries
 from linehaul.pipeline.settings import IngestSettings
+from linehaul.testing.faults import Faults, FlakyBlobStore
+from linehaul.testing.memory import MemoryBlobStore
 from tests.daily_counts import differences
 from tests.pipeline.daily_fakes import FlakyAggregator, MemoryWarehouse
 from tests.pipeline.helpers import SETTINGS, Clock
@@ -95,7 +96,7 @@ def test_the_daily_tables_end_in_step_through_a_flaky_cloud(seed: int) -> None:
             late = []
         name, generation = events.pop(0)
         try:
-            ingest_log(FlakyBlobStore(store, faults), "logs", name, IngestSettings(result_bucket="staging"),
+            ingest_log(FlakyBlobStore(store, faults), "logs", name, IngestSettings(staging_bucket="staging"),
                        generation=generation)  # fmt: skip
         except Exception:  # Cloud Functions delivers the event again
             events.append((name, generation))

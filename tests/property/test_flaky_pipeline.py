@@ -18,17 +18,17 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linehaul.convert import Converted, Converter
+from linehaul.convert import Converter
+from linehaul.converted import Converted
 from linehaul.logs.sample import sample_lines
-from linehaul.pipeline.faults import Faults, FlakyBlobStore, FlakyTableLoader
 from linehaul.pipeline.ingest import ingest_log
 from linehaul.pipeline.lease import is_held
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.publish import publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.retries import Retries
 from linehaul.pipeline.settings import IngestSettings
+from linehaul.testing import Faults, FlakyBlobStore, FlakyTableLoader, MemoryBlobStore, MemoryTableLoader
 from tests.pipeline.helpers import SETTINGS, Clock, stage, staged_rows
 
 PARTITION = "20261101"
@@ -79,7 +79,7 @@ def run(store: MemoryBlobStore, loader: MemoryTableLoader, faults: Faults, clock
     clock.advance(5)  # far from the lease's 600 s
 
 
-@settings(max_examples=150)
+@settings(max_examples=settings().max_examples * 3 // 2)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_publishing_through_flaky_ports_loads_every_staged_row_once(seed: int) -> None:
     store = MemoryBlobStore("logs", "staging")
@@ -113,7 +113,7 @@ def parsed() -> tuple[list[str], list[str]]:
     return canonical(converted.downloads), canonical(converted.simple)
 
 
-@settings(max_examples=40)
+@settings(max_examples=settings().max_examples * 2 // 5)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_both_functions_through_flaky_ports_load_every_line_once(seed: int) -> None:
     """Three logs, each event delivered twice (and again while the ingestor fails), publisher runs between
@@ -131,7 +131,7 @@ def test_both_functions_through_flaky_ports_load_every_line_once(seed: int) -> N
         deliveries += 1
         assert deliveries <= MAX_DELIVERIES, "the ingestor did not get through"
         try:
-            ingest_log(flaky, "logs", name, IngestSettings(result_bucket="staging"), generation=generation)
+            ingest_log(flaky, "logs", name, IngestSettings(staging_bucket="staging"), generation=generation)
         except Exception:  # Cloud Functions delivers the event again
             events.append((name, generation))
         if order.random() < 0.5:

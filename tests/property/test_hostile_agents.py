@@ -18,11 +18,11 @@ from linehaul import Download, Ignored, LineError, parse_line, to_row
 from linehaul.analysis.arrow import ndjson_to_arrow
 from linehaul.columnar.converter import ColumnarConverter
 from linehaul.pipeline.ingest import ingest_log
-from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import staged_names
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.tables import Output, Table
-from linehaul.useragents.kinds import MAX_NESTING
+from linehaul.testing import MemoryBlobStore
+from linehaul.useragents.rule_types import MAX_NESTING
 from tests.columnar.reference import columnar_outcome, library_outcome, line_outcome
 from tests.hostile_agents import FIELDS, HOSTILE_VALUES, PREFIXES, agent_json, hostile_agent, line_with_agent
 
@@ -110,7 +110,7 @@ def test_the_line_converter_and_the_columnar_path_give_the_library_s_outcomes(li
 def test_the_ingestor_stages_every_hostile_line_as_utf8_rows_or_kept_lines(lines: list[str]) -> None:
     store = MemoryBlobStore("logs", "staging")
     store.put("logs", "hostile.log.gz", gzip.compress(("\n".join(lines) + "\n").encode()))
-    report = ingest_log(store, "logs", "hostile.log.gz", IngestSettings(result_bucket="staging"))
+    report = ingest_log(store, "logs", "hostile.log.gz", IngestSettings(staging_bucket="staging"))
     assert report.outcome == "ingested"
     assert report.counts.internal_errors == 0
     assert report.counts.settled

@@ -31,14 +31,14 @@ def _split_or_error(split: object, text: str) -> Fields | str:
 
 
 @given(lines())
-@settings(max_examples=2000)
+@settings(max_examples=settings().max_examples * 20)
 def test_the_fast_path_agrees_with_the_grammar(line: str) -> None:
     text = line[:-1] if line.endswith("\n") else line
     assert _split_or_error(split_line, text) == _split_or_error(_Scanner.parse, text)
 
 
 @given(st.one_of(lines(), st.text(), st.binary()))
-@settings(max_examples=1000)
+@settings(max_examples=settings().max_examples * 10)
 def test_any_input_gives_an_event_ignored_or_the_public_error(line: str | bytes) -> None:
     try:
         outcome = parse_line(line)
@@ -57,7 +57,7 @@ def test_any_input_gives_an_event_ignored_or_the_public_error(line: str | bytes)
 
 
 @given(st.lists(st.one_of(lines(), st.binary(max_size=40)), max_size=20))
-@settings(max_examples=300)
+@settings(max_examples=settings().max_examples * 3)
 def test_the_converter_gives_what_parse_line_gives(batch: list[str | bytes]) -> None:
     raw_lines = [line.encode() if isinstance(line, str) else line for line in batch]
     raw_lines = [part for line in raw_lines for part in line.split(b"\n")]  # a block holds whole lines

@@ -17,14 +17,14 @@ from dataclasses import replace
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from linehaul.pipeline.faults import Faults, FlakyBlobStore, FlakyTableLoader
 from linehaul.pipeline.lease import is_held
-from linehaul.pipeline.memory import MemoryBlobStore, MemoryTableLoader
 from linehaul.pipeline.ports import LoadError, TableRef
 from linehaul.pipeline.publish import MAX_FAILED_JOBS, publish
 from linehaul.pipeline.request import PublishRequest
 from linehaul.pipeline.retries import Retries
+from linehaul.schema import load_schema
 from linehaul.tables import Table
+from linehaul.testing import Faults, FlakyBlobStore, FlakyTableLoader, MemoryBlobStore, MemoryTableLoader
 from tests.pipeline.helpers import SETTINGS, Clock, staged_rows
 from tests.property.test_flaky_pipeline import canonical
 
@@ -63,14 +63,14 @@ def outage(rng: random.Random, loader: MemoryTableLoader) -> Callable[[], None]:
 
 
 def table_schema(table: TableRef) -> list[dict[str, object]]:
-    return [dict(column) for column in Table(table.table).schema]
+    return [dict(column) for column in load_schema(Table(table.table))]
 
 
 def failed_jobs(loader: MemoryTableLoader) -> int:
     return sum(job.failed for job in loader.jobs.values())
 
 
-@settings(max_examples=120)
+@settings(max_examples=settings().max_examples * 6 // 5)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_only_bad_files_are_quarantined_and_every_good_row_loads_once(seed: int) -> None:
     rng = random.Random(seed)

@@ -20,6 +20,7 @@ from linehaul.local import FunctionServer, LocalStack
 from linehaul.local.runner import function_source
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.quarantine import DEAD_LETTER_AFTER, REASON_METADATA, SOURCE_METADATA
+from linehaul.pipeline.settings import TABLE_SETTINGS
 from linehaul.runtime.entry import STORAGE_OBJECT_FINALIZED
 from linehaul.runtime.reporting import REPORTED_ERROR_EVENT
 from linehaul.tables import Table
@@ -127,7 +128,7 @@ def _publisher(stack: LocalStack, bucket: str) -> FunctionServer:
         "GCP_PROJECT": PROJECT,
         "RESULT_BUCKET": bucket,
         "BIGQUERY_DATASET": f"{PROJECT}.unused",
-        **{table.setting: table.value for table in Table},
+        **{str(TABLE_SETTINGS[table]): table.value for table in Table},
     }
     source = function_source("linehaul.runtime.publisher")
     return FunctionServer(source, "load_processed_files_into_bigquery", env=env)

@@ -14,6 +14,7 @@ import pytest
 
 from linehaul.local import FunctionServer, LocalStack
 from linehaul.local.runner import function_source
+from linehaul.pipeline.settings import TABLE_SETTINGS
 from linehaul.tables import Table
 from tests.cloud import PROJECT
 
@@ -26,7 +27,7 @@ def publisher(stack: LocalStack, bucket: str) -> FunctionServer:
         "GCP_PROJECT": PROJECT,
         "RESULT_BUCKET": bucket,
         "BIGQUERY_DATASET": f"{PROJECT}.unused",
-        **{table.setting: table.value for table in Table},
+        **{str(TABLE_SETTINGS[table]): table.value for table in Table},
     }
     return FunctionServer(function_source("linehaul.runtime.publisher"), "load_processed_files_into_bigquery",
                           env=env)  # fmt: skip

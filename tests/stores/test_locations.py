@@ -10,10 +10,10 @@ import pytest
 
 from linehaul.logs.sample import sample_lines
 from linehaul.pipeline.ingest import ingest_log
-from linehaul.pipeline.memory import MemoryBlobStore
 from linehaul.pipeline.naming import object_uri
 from linehaul.pipeline.settings import IngestSettings
 from linehaul.stores.locations import Location, LocationError, LocationStore, staging_bucket
+from linehaul.testing import MemoryBlobStore
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_a_local_log_stages_into_the_cloud_and_stays(
     store: LocationStore, cloud: MemoryBlobStore, tmp_path: Path
 ) -> None:
     (tmp_path / "cdn-7.log.gz").write_bytes(LOG)
-    settings = IngestSettings(result_bucket="staging", quarantine_bucket="staging")
+    settings = IngestSettings(staging_bucket="staging", quarantine_bucket="staging")
 
     report = ingest_log(store, str(tmp_path), "cdn-7.log.gz", settings, keep_source=True)
 
@@ -132,7 +132,7 @@ def test_a_damaged_local_log_is_copied_to_quarantine_and_stays(
     cut = LOG[: len(LOG) // 2]
     (tmp_path / "cut.log.gz").write_bytes(cut)
     staging = str(tmp_path / "staging")
-    settings = IngestSettings(result_bucket=staging, quarantine_bucket=staging)
+    settings = IngestSettings(staging_bucket=staging, quarantine_bucket=staging)
 
     report = ingest_log(store, str(tmp_path), "cut.log.gz", settings, keep_source=True)
 

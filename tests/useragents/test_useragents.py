@@ -17,7 +17,7 @@ from linehaul.useragents import (
     UserAgent,
     classify,
 )
-from linehaul.useragents.kinds import LazyPattern, UnknownAgentOsRule
+from linehaul.useragents.rule_types import LazyPattern, UnknownAgentOsRule
 from tests.fixtures import fixture_id, pruned, user_agent_fixtures
 
 FIXTURES = user_agent_fixtures()

@@ -18,11 +18,14 @@ connection closed after some bytes of the body) with :meth:`FlakyProxy.cut_next`
 Everything else passes through intact, streamed both ways (:mod:`linehaul.local.relay`): uploads, downloads,
 resumable upload sessions (a ``Location`` naming the target is rewritten to name the proxy). Requests are
 handled on threads, so with concurrent clients the seed fixes the fraction of failures, not which request
-gets which fate.
+gets which fault.
+
+Its faults are those of :class:`~linehaul.testing.faults.Fault`: ``BEFORE``, ``AFTER`` and ``CUT`` (an
+answer broken off).
 
 With ``classify`` (a function of a request's method and path, such as
-:func:`linehaul.local.gcs_requests.storage_request_kind`), the counts also tell how many requests of each
-kind it received (``counts().kinds``): a proxy that fails nothing counts a client's requests by kind.
+:func:`linehaul.testing.storage_request_kind`), the counts also tell how many requests of each kind it
+received (``counts().kinds``): a proxy that fails nothing counts a client's requests by kind.
 """
 
 from __future__ import annotations
@@ -31,24 +34,19 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from http import HTTPStatus
 
 from linehaul.local.relay import Relay, RelayHandler
+from linehaul.testing.faults import Fault
 
 __all__ = ["FlakyCounts", "FlakyProxy"]
 
 
-class _Fate(Enum):
-    FORWARD = "forward"
-    FAIL_BEFORE = "fail before"
-    FAIL_AFTER = "fail after"
-    CUT = "cut"
-
-
 @dataclass(frozen=True, slots=True)
 class _Scripted:
-    fate: _Fate
+    """A fault asked for (:meth:`FlakyProxy.fail_next`, :meth:`FlakyProxy.cut_next`)."""
+
+    fault: Fault
     method: str | None
     cut_after: int | None = None
 
@@ -76,20 +74,20 @@ class FlakyCounts:
 
 
 class _Handler(RelayHandler):
-    """Relays each request with the fate the proxy draws for it."""
+    """Relays each request with the fault the proxy draws for it (None: passed on intact)."""
 
     def relay_request(self) -> None:
         body = self.request_body()
         proxy = self.relay
         assert isinstance(proxy, FlakyProxy)
-        fate, cut_after = proxy._draw(self.command, self.path)
-        if fate is _Fate.FAIL_BEFORE:
+        fault, cut_after = proxy._draw(self.command, self.path)
+        if fault is Fault.BEFORE:
             self._unavailable("the request did not reach the backend")
             return
         with self.forwarded(body) as response:
             if response is None:
                 return
-            if fate is _Fate.FAIL_AFTER:
+            if fault is Fault.AFTER:
                 response.read()  # the backend acted; its answer is lost on the way back
                 self._unavailable("the backend's answer was lost")
                 return
@@ -135,7 +133,7 @@ class FlakyProxy(Relay):
         before they reach the backend, or ``after`` it acted. For tests that need one particular request
         to fail."""
         with self._lock:
-            self._scripted += [_Scripted(_Fate.FAIL_AFTER if after else _Fate.FAIL_BEFORE, method)] * count
+            self._scripted += [_Scripted(Fault.AFTER if after else Fault.BEFORE, method)] * count
 
     def cut_next(self, after_bytes: int, *, method: str | None = None) -> None:
         """Break off the answer to the next request (of that HTTP ``method``, if given) after
@@ -143,35 +141,33 @@ class FlakyProxy(Relay):
         if after_bytes < 1:
             raise ValueError(f"after_bytes must be at least 1, not {after_bytes}")
         with self._lock:
-            self._scripted.append(_Scripted(_Fate.CUT, method, after_bytes))
+            self._scripted.append(_Scripted(Fault.CUT, method, after_bytes))
 
     def counts(self) -> FlakyCounts:
         with self._lock:
             return self._counts
 
-    def _draw(self, method: str, path: str) -> tuple[_Fate, int | None]:
+    def _draw(self, method: str, path: str) -> tuple[Fault | None, int | None]:
         kind = None if self._classify is None else str(self._classify(method, path))
         with self._lock:
             roll = self._random.random()
             matching = (n for n, item in enumerate(self._scripted) if item.method in (None, method))
             scripted = next(matching, None)
-            cut_after = None
+            fault, cut_after = None, None
             if scripted is not None:
                 chosen = self._scripted.pop(scripted)
-                fate, cut_after = chosen.fate, chosen.cut_after
+                fault, cut_after = chosen.fault, chosen.cut_after
             elif roll < self._fail_before:
-                fate = _Fate.FAIL_BEFORE
+                fault = Fault.BEFORE
             elif roll < self._fail_before + self._fail_after:
-                fate = _Fate.FAIL_AFTER
-            else:
-                fate = _Fate.FORWARD
+                fault = Fault.AFTER
             counts = self._counts
             kinds = counts.kinds if kind is None else {**counts.kinds, kind: counts.kinds.get(kind, 0) + 1}
             self._counts = FlakyCounts(
                 counts.requests + 1,
-                counts.failed_before + (fate is _Fate.FAIL_BEFORE),
-                counts.failed_after + (fate is _Fate.FAIL_AFTER),
+                counts.failed_before + (fault is Fault.BEFORE),
+                counts.failed_after + (fault is Fault.AFTER),
                 kinds,
-                counts.cut + (fate is _Fate.CUT),
+                counts.cut + (fault is Fault.CUT),
             )
-            return fate, cut_after
+            return fault, cut_after

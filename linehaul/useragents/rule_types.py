@@ -1,4 +1,4 @@
-"""The kinds of user-agent rule, and what they share: a rule is a callable ``rule(agent)`` with a ``name``
+"""The types of user-agent rule, and what they share: a rule is a callable ``rule(agent)`` with a ``name``
 and two quick tests (:class:`Rule`); :mod:`linehaul.useragents.rules` lists the rules themselves, in order.
 
 * :class:`RegexRule`: a regular expression, and a function that makes the details of its match;

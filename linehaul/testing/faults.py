@@ -1,5 +1,5 @@
 """Seeded faults for the pipeline's ports: any BlobStore or TableLoader made to fail now and then, as the real
-services do, for tests of what the pipeline does about it (yours too, like :mod:`linehaul.pipeline.memory`).
+services do, for tests of what the pipeline does about it (yours too, like :mod:`linehaul.testing.memory`).
 
     faults = Faults(seed=7, before=0.05, after=0.05, timeout=0.02)
     store = FlakyBlobStore(MemoryBlobStore(), faults)
@@ -53,11 +53,17 @@ _T = TypeVar("_T")
 
 
 class Fault(StrEnum):
-    """How a call fails (see the module docstring)."""
+    """How a call fails on purpose, in every fake of :mod:`linehaul.testing` (see the module docstring)."""
 
     BEFORE = "before"
+    """The call fails without reaching the service (a 503 before it acted)."""
     AFTER = "after"
+    """The service acted, and its answer was lost (or, for a read, breaks off part-way)."""
     TIMEOUT = "timeout"
+    """The call times out, having acted or not (the ports only)."""
+    CUT = "cut"
+    """An HTTP answer broken off after some bytes of its body (:class:`~linehaul.testing.proxy.FlakyProxy`
+    only)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""What stats, query and report share to ask BigQuery instead of files: --bigquery and its limits, opening
-the engine, its errors, and printing dry runs. The BigQuery client is imported only when it is used."""
+"""Which engine answers stats, query and report: DuckDB over files, or BigQuery (--bigquery and its
+limits); opening it, its errors, and printing dry runs. The BigQuery client is imported only when used."""
 
 from __future__ import annotations
 
@@ -183,7 +183,7 @@ def _shown(value: object) -> str:
 
 def _print_sql(run: DryRun) -> None:
     for parameter in run.query.parameters:
-        print(f"--    @{parameter.name} {parameter.kind} = {_shown(parameter.value)}")
+        print(f"--    @{parameter.name} {parameter.type} = {_shown(parameter.value)}")
     print(run.query.text.rstrip() + ";\n")
 
 

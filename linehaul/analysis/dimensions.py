@@ -1,6 +1,7 @@
-"""The fields analysts count by, each defined once for both SQL dialects linehaul speaks: DuckDB and BigQuery.
+"""The dimensions analysts count by (the fields of ``--by``), each defined once for both SQL dialects
+linehaul speaks: DuckDB and BigQuery.
 
-A :class:`Field` is a name, the tables it applies to, how its values sort, and its SQL expression, built
+A :class:`Dimension` is a name, the tables it applies to, how its values sort, and its SQL expression, built
 from a small :class:`Dialect` (the handful of functions whose spelling differs between DuckDB and
 GoogleSQL: first regex match, days and months of a timestamp, a version's sort key, PEP 503 names, list
 membership). So ``linehaul stats --by python`` on log files and on BigQuery count the same thing: the
@@ -21,15 +22,15 @@ from linehaul.tables import Table
 
 __all__ = [
     "BIGQUERY",
+    "DIMENSIONS",
     "DUCKDB",
-    "FIELDS",
     "MIRROR_INSTALLERS",
     "Dialect",
-    "Field",
+    "Dimension",
     "Parameter",
     "Parameters",
     "Sort",
-    "check_fields",
+    "check_dimensions",
     "mirror_condition",
 ]
 
@@ -44,7 +45,7 @@ class Parameter:
     ``INT64``, ``ARRAY<STRING>``) and the value (a Python str, date, aware datetime, int, or tuple)."""
 
     name: str
-    kind: str
+    type: str
     value: Any
 
 
@@ -55,12 +56,12 @@ class Parameters:
     dialect: Dialect
     values: dict[str, Parameter] = field(default_factory=dict)
 
-    def add(self, name: str, kind: str, value: Any) -> str:
+    def add(self, name: str, type: str, value: Any) -> str:
         """The placeholder for ``value`` under ``name`` (the same name must always get the same value)."""
         known = self.values.get(name)
-        if known is not None and known != Parameter(name, kind, value):
+        if known is not None and known != Parameter(name, type, value):
             raise ValueError(f"parameter {name!r} given two values")
-        self.values[name] = Parameter(name, kind, value)
+        self.values[name] = Parameter(name, type, value)
         return self.dialect.placeholder(name)
 
 
@@ -119,7 +120,8 @@ class Dialect:
         return f"regexp_replace({padded}, '0*([0-9]{{10}})', '\\1', 'g')"
 
     def normalised_name(self, expression: str) -> str:
-        """A project name as PEP 503 normalises it: runs of ``-_.`` become one ``-``, in lower case."""
+        """A project name as PEP 503 normalises it (``packaging.utils.canonicalize_name``, to which
+        tests/analysis/test_selection.py holds this SQL): runs of ``-_.`` become one ``-``, in lower case."""
         if self.is_bigquery:
             return f"LOWER(REGEXP_REPLACE({expression}, r'[-_.]+', '-'))"
         # The same result as the regular expression, ten times faster on DuckDB: most names have no run.
@@ -153,7 +155,7 @@ Expression = Callable[[Dialect, Parameters], str]
 
 
 @dataclass(frozen=True, slots=True)
-class Field:
+class Dimension:
     """A field of ``--by``: its ``name``, what it is, its SQL ``expression`` in a dialect, how it sorts,
     and the tables that have it."""
 
@@ -195,55 +197,56 @@ def _python(pattern: str) -> Expression:
     return lambda d, _: f"COALESCE({d.first_match('details.python', pattern)}, details.python)"
 
 
-_FIELDS = (
-    Field("project", "the project, as logged", _column("project")),
-    Field(
+_DIMENSIONS = (
+    Dimension("project", "the project, as logged", _column("project")),
+    Dimension(
         "version", "the file's version (downloads only)", _column("file.version"), Sort.VERSION, _DOWNLOADS
     ),
-    Field("file_type", "sdist, bdist_wheel, … (downloads only)", _column("file.type"), tables=_DOWNLOADS),
-    Field("installer", "pip, uv, poetry, Browser, OS, …", _column("details.installer.name")),
-    Field("installer_version", "the installer's version", _column("details.installer.version"), Sort.VERSION),
-    Field("python", "major.minor: 3.12; other text as it is", _python(_PYTHON_MINOR), Sort.VERSION),
-    Field("python_major", "3, 2, …", _python(_PYTHON_MAJOR), Sort.VERSION),
-    Field("implementation", "CPython, PyPy, …", _column("details.implementation.name")),
-    Field(
+    Dimension("file_type", "sdist, bdist_wheel, … (downloads only)", _column("file.type"), tables=_DOWNLOADS),
+    Dimension("installer", "pip, uv, poetry, Browser, OS, …", _column("details.installer.name")),
+    Dimension(
+        "installer_version", "the installer's version", _column("details.installer.version"), Sort.VERSION
+    ),
+    Dimension("python", "major.minor: 3.12; other text as it is", _python(_PYTHON_MINOR), Sort.VERSION),
+    Dimension("python_major", "3, 2, …", _python(_PYTHON_MAJOR), Sort.VERSION),
+    Dimension("implementation", "CPython, PyPy, …", _column("details.implementation.name")),
+    Dimension(
         "implementation_version",
         "the implementation's version",
         _column("details.implementation.version"),
         Sort.VERSION,
     ),
-    Field("system", "Linux, Darwin, Windows, …", _column("details.system.name")),
-    Field("system_release", "the kernel or OS release", _column("details.system.release"), Sort.VERSION),
-    Field("distro", "Ubuntu, macOS, …", _column("details.distro.name")),
-    Field("distro_version", "the distro's version", _column("details.distro.version"), Sort.VERSION),
-    Field("libc", "glibc, musl, …", _column("details.distro.libc.lib")),
-    Field("libc_version", "the libc's version", _column("details.distro.libc.version"), Sort.VERSION),
-    Field("cpu", "x86_64, arm64, AMD64, …", _column("details.cpu")),
-    Field("openssl", "the OpenSSL version text", _column("details.openssl_version"), Sort.VERSION),
-    Field("ci", "true, or none: pip and uv say ci true or nothing", _column("details.ci")),
-    Field("mirror", "true for mirroring tools, else false", mirror_condition),
-    Field("country", "ISO country code", _column("country_code")),
-    Field("tls_protocol", "TLSv1.3, …", _column("tls_protocol")),
-    Field("day", "the UTC day", lambda d, _: d.day("timestamp"), Sort.TIME),
-    Field("week", "ISO week, 2026-W44 (Monday-Sunday, UTC)", lambda d, _: d.week("timestamp"), Sort.TIME),
-    Field("month", "YYYY-MM, UTC", lambda d, _: d.month("timestamp"), Sort.TIME),
-    Field("year", "the year, UTC", lambda d, _: d.year("timestamp"), Sort.TIME),
+    Dimension("system", "Linux, Darwin, Windows, …", _column("details.system.name")),
+    Dimension("system_release", "the kernel or OS release", _column("details.system.release"), Sort.VERSION),
+    Dimension("distro", "Ubuntu, macOS, …", _column("details.distro.name")),
+    Dimension("distro_version", "the distro's version", _column("details.distro.version"), Sort.VERSION),
+    Dimension("libc", "glibc, musl, …", _column("details.distro.libc.lib")),
+    Dimension("libc_version", "the libc's version", _column("details.distro.libc.version"), Sort.VERSION),
+    Dimension("cpu", "x86_64, arm64, AMD64, …", _column("details.cpu")),
+    Dimension("openssl", "the OpenSSL version text", _column("details.openssl_version"), Sort.VERSION),
+    Dimension("ci", "true, or none: pip and uv say ci true or nothing", _column("details.ci")),
+    Dimension("mirror", "true for mirroring tools, else false", mirror_condition),
+    Dimension("country", "ISO country code", _column("country_code")),
+    Dimension("tls_protocol", "TLSv1.3, …", _column("tls_protocol")),
+    Dimension("day", "the UTC day", lambda d, _: d.day("timestamp"), Sort.TIME),
+    Dimension("week", "ISO week, 2026-W44 (Monday-Sunday, UTC)", lambda d, _: d.week("timestamp"), Sort.TIME),
+    Dimension("month", "YYYY-MM, UTC", lambda d, _: d.month("timestamp"), Sort.TIME),
+    Dimension("year", "the year, UTC", lambda d, _: d.year("timestamp"), Sort.TIME),
 )
 
-FIELDS: dict[str, Field] = {item.name: item for item in _FIELDS}
+DIMENSIONS: dict[str, Dimension] = {item.name: item for item in _DIMENSIONS}
 """Every field ``--by`` and ``--pivot`` know, by name, in the order the help lists them."""
 
 
-def check_fields(names: Sequence[str], table: Table | str = Table.FILE_DOWNLOADS) -> tuple[Field, ...]:
+def check_dimensions(names: Sequence[str], table: Table = Table.FILE_DOWNLOADS) -> tuple[Dimension, ...]:
     """The fields called ``names``, or :class:`UnknownFieldError` (listing the valid ones) for a name that
     is not one, or is not a field of ``table``."""
-    chosen = Table.of(table)
     found = []
     for name in names:
-        if name not in FIELDS:
-            raise UnknownFieldError(name, list(FIELDS))
-        if chosen not in FIELDS[name].tables:
-            valid = [item.name for item in _FIELDS if chosen in item.tables]
+        if name not in DIMENSIONS:
+            raise UnknownFieldError(name, list(DIMENSIONS))
+        if table not in DIMENSIONS[name].tables:
+            valid = [item.name for item in _DIMENSIONS if table in item.tables]
             raise UnknownFieldError(name, valid, why="simple requests have no file, so no")
-        found.append(FIELDS[name])
+        found.append(DIMENSIONS[name])
     return tuple(found)

@@ -1,5 +1,5 @@
 """What a request to Cloud Storage's JSON API does, named from its method and path: to count a client's
-requests by kind (what Cloud Storage bills per operation) through a :class:`~linehaul.local.flaky.FlakyProxy`.
+requests by kind (what Cloud Storage bills per operation) through a :class:`~linehaul.testing.FlakyProxy`.
 
     with FlakyProxy(stack.gcs_url, classify=storage_request_kind) as proxy:
         ...

@@ -1,4 +1,5 @@
-"""The names of the local cloud's buckets and dataset, shared by ``linehaul local`` and the runner."""
+"""The local cloud's resources, its two buckets and its dataset, by name: shared by ``linehaul local``, the
+runner and the settle harness."""
 
 LOGS_BUCKET = "linehaul-logs"
 """Where the CDN's logs land (the ingestor's trigger bucket)."""

@@ -1,6 +1,6 @@
 """The whole pipeline on a flaky local cloud: how long it takes to settle, and whether every row lands once.
 
-:func:`settle` puts a :class:`~linehaul.local.flaky.FlakyProxy` in front of each emulator, serves the real
+:func:`settle` puts a :class:`~linehaul.testing.FlakyProxy` in front of each emulator, serves the real
 ingestor and publisher functions (functions-framework, as :mod:`linehaul.local.runner` does) talking
 through the proxies, then plays an operator's day:
 
@@ -28,17 +28,17 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from linehaul.convert import Converted, Converter
+from linehaul.convert import Converter
+from linehaul.converted import Converted
 from linehaul.gcp.clients import BIGQUERY_EMULATOR_HOST, STORAGE_EMULATOR_HOST
 from linehaul.gcp.daily import BigQueryAggregator, check_daily_tables
-from linehaul.local.flaky import FlakyCounts, FlakyProxy
-from linehaul.local.names import DATASET, LOGS_BUCKET, STAGING_BUCKET
-from linehaul.local.runner import RunError, function_source, provision
+from linehaul.local.resources import DATASET, LOGS_BUCKET, STAGING_BUCKET
+from linehaul.local.runner import RunError, function_source, ingest_settings, provision, publish_settings
 from linehaul.logs.counts import ReadCounts
 from linehaul.logs.files import read_blocks
 from linehaul.pipeline.daily import days_waiting
@@ -52,7 +52,9 @@ from linehaul.pipeline.naming import (
 )
 from linehaul.pipeline.ports import TableRef
 from linehaul.pipeline.settings import PublishSettings
+from linehaul.runtime.entry_points import INGESTOR, PUBLISHER
 from linehaul.tables import Output, Table
+from linehaul.testing.proxy import FlakyCounts, FlakyProxy
 
 if TYPE_CHECKING:
     from linehaul.local.functions import FunctionServer
@@ -110,9 +112,7 @@ class SettleReport:
         return self.loaded == {table: self.expected_rows(table) for table in Table}
 
     def expected_rows(self, table: Table) -> int:
-        return (
-            self.expected.file_downloads if table is Table.FILE_DOWNLOADS else self.expected.simple_requests
-        )
+        return self.expected.rows(table)
 
     def lines(self) -> list[str]:
         outcome = (
@@ -162,26 +162,20 @@ def settle(stack: LocalStack, logs: Sequence[Path], plan: FlakyPlan = FlakyPlan(
                    seed=plan.seed + 1) as bigquery,
     ):  # fmt: skip
         proxied = {**stack.env, STORAGE_EMULATOR_HOST: storage.url, BIGQUERY_EMULATOR_HOST: bigquery.url}
+        publishing = replace(publish_settings(stack), lock_seconds=plan.lock_seconds)
         ingestor = FunctionServer(
-            function_source("linehaul.runtime.ingestor"),
-            "process_fastly_log",
-            env={**proxied, "RESULT_BUCKET": STAGING_BUCKET},
+            function_source(INGESTOR.module),
+            INGESTOR.name,
+            env={**proxied, **ingest_settings().to_env()},
         )
-        settings = {
-            "GCP_PROJECT": stack.project,
-            "RESULT_BUCKET": STAGING_BUCKET,
-            "BIGQUERY_DATASET": f"{stack.project}.{DATASET}",
-            "LOCK_SECONDS": f"{plan.lock_seconds:g}",
-            **{table.setting: table.value for table in Table},
-        }
         publisher = FunctionServer(
-            function_source("linehaul.runtime.publisher"),
-            "load_processed_files_into_bigquery",
-            env={**proxied, **settings},
+            function_source(PUBLISHER.module),
+            PUBLISHER.name,
+            env={**proxied, **publishing.to_env()},
         )
         with ingestor, publisher:
             day = _Day(stack, ingestor, publisher, plan)
-            day.settings = PublishSettings.from_env(settings)
+            day.settings = publishing
             started = time.monotonic()
             day.ingest(logs)
             settled = day.publish_until_settled()

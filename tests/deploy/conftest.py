@@ -1,0 +1,11 @@
+"""The deployment rehearsal runs the packaged functions on the local cloud: its fixtures (tests/cloud.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import lanes
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    lanes.use_local_cloud(config)
