@@ -14,7 +14,7 @@ is read): each partition's rows and when data was last written to it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any
 
 from google.api_core.exceptions import Conflict
@@ -26,7 +26,7 @@ from linehaul.daily.freshness import Partitions, PartitionState
 from linehaul.daily.shape import CLUSTERING_FIELDS, DAILY_TABLES, PARTITION_FIELD, DailyTable
 from linehaul.daily.sql import aggregate_sql
 from linehaul.gcp.bigquery import _FAILURES, BigQueryTableLoader
-from linehaul.pipeline.naming import Partition
+from linehaul.pipeline.naming import PARTITION_PATTERN, Partition
 from linehaul.pipeline.ports import JobExistsError, LoadJob, TableLoaderError, TableRef
 
 __all__ = ["BigQueryAggregator", "check_daily_tables", "partition_decorator"]
@@ -62,7 +62,8 @@ class BigQueryAggregator:
         sql = (
             "SELECT table_name, partition_id, total_rows, last_modified_time\n"
             f"FROM `{source.project}.{source.dataset}.INFORMATION_SCHEMA.PARTITIONS`\n"
-            "WHERE table_name IN UNNEST(@table_names) AND REGEXP_CONTAINS(partition_id, r'^[0-9]{8}$')"
+            "WHERE table_name IN UNNEST(@table_names)\n"
+            f"  AND REGEXP_CONTAINS(partition_id, r'^{PARTITION_PATTERN}$')"
         )
         config = bigquery.QueryJobConfig(
             query_parameters=[bigquery.ArrayQueryParameter("table_names", "STRING", names)]
@@ -75,7 +76,7 @@ class BigQueryAggregator:
             raise TableLoaderError(f"read the partitions of {where}: {error}") from error
         found: dict[str, dict[date, PartitionState]] = {name: {} for name in names}
         for name, partition, count, modified in (tuple(row.values()) for row in rows):
-            day = datetime.strptime(str(partition), "%Y%m%d").replace(tzinfo=UTC).date()
+            day = Partition(str(partition)).day
             found[str(name)][day] = PartitionState(int(count or 0), modified.astimezone(UTC))
         return found
 

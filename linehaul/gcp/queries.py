@@ -252,7 +252,8 @@ class BigQueryEngine:
         query = SqlQuery(
             "SELECT table_name, partition_id, total_rows, last_modified_time\n"
             f"FROM `{self.project}.{self.dataset}.INFORMATION_SCHEMA.PARTITIONS`\n"
-            "WHERE table_name IN UNNEST(@table_names) AND REGEXP_CONTAINS(partition_id, r'^[0-9]{8}$')",
+            "WHERE table_name IN UNNEST(@table_names)\n"
+            f"  AND REGEXP_CONTAINS(partition_id, r'^{PARTITION_PATTERN}$')",
             (Parameter("table_names", "ARRAY<STRING>", tuple(names)),),
             "when each day's partitions were written",
         )

@@ -43,6 +43,8 @@ from typing import Any
 from bqemulator.api.dependencies import AppContext
 from bqemulator.catalog.models import PartitionMeta, TableMeta
 
+from linehaul.pipeline.naming import PARTITION_FORMAT
+
 __all__ = [
     "last_written",
     "listing_partition_writes",
@@ -320,7 +322,7 @@ def _fits(destination: _Destination, table: TableMeta, rows: Any, ctx: AppContex
     try:
         other = ctx.engine.execute(
             "SELECT COUNT(*) FROM _linehaul_query_rows "
-            f"WHERE {column} IS NULL OR strftime({column}, '%Y%m%d') <> ?",
+            f"WHERE {column} IS NULL OR strftime({column}, '{PARTITION_FORMAT}') <> ?",
             [destination.partition],
         ).fetchall()
     finally:
@@ -342,7 +344,7 @@ def _replace(
     partitioning = table.time_partitioning
     if destination.partition is not None and partitioning is not None and partitioning.field is not None:
         column = '"' + partitioning.field.replace('"', '""') + '"'
-        where = f" WHERE strftime({column}, '%Y%m%d') = '{int(destination.partition):08d}'"
+        where = f" WHERE strftime({column}, '{PARTITION_FORMAT}') = '{int(destination.partition):08d}'"
     if disposition == "WRITE_TRUNCATE":
         ctx.engine.execute(f"DELETE FROM {ref}{where}")
     elif disposition == "WRITE_EMPTY":

@@ -109,7 +109,7 @@ def aggregate_job_id(
     """The id of the job aggregating ``day`` of ``source`` into ``table``, the day's rows being ``rows``
     (None: none), in the hour of ``at`` (a failed job's id is tried again the next hour)."""
     state = "none" if rows is None else f"{rows.rows}|{rows.modified.isoformat()}"
-    text = "\n".join([str(source), table.name, day.isoformat(), state, f"{at:%Y%m%d%H}"])
+    text = "\n".join([str(source), table.name, day.isoformat(), state, at.strftime("%Y-%m-%dT%H")])
     return f"linehaul_{table.name}_{Partition.of_day(day)}_{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "DAMAGE_METADATA",
     "LOAD_ERROR_METADATA",
     "LOCK",
+    "PARTITION_FORMAT",
     "PARTITION_PATTERN",
     "Partition",
     "StagedNames",
@@ -105,7 +106,8 @@ def log_object_name(day: date, file_name: str) -> str:
 
 PARTITION_PATTERN = "[0-9]{8}"
 """A partition's text as a regular expression (eight digits; :func:`is_partition` also checks the day)."""
-_PARTITION_DAY = "%Y%m%d"
+PARTITION_FORMAT = "%Y%m%d"
+"""A partition's text as a strftime (and DuckDB ``strftime``) format."""
 
 
 class Partition(str):
@@ -126,7 +128,7 @@ class Partition(str):
     @classmethod
     def of_day(cls, day: date) -> Partition:
         """``20210107``: the partition of a UTC day."""
-        return cls(day.strftime(_PARTITION_DAY))
+        return cls(day.strftime(PARTITION_FORMAT))
 
     @classmethod
     def of_timestamp(cls, timestamp: str) -> Partition:
@@ -136,7 +138,7 @@ class Partition(str):
     @property
     def day(self) -> date:
         """The day it is."""
-        return datetime.strptime(self, _PARTITION_DAY).date()
+        return datetime.strptime(self, PARTITION_FORMAT).date()
 
 
 def is_partition(text: str) -> bool:
@@ -144,7 +146,7 @@ def is_partition(text: str) -> bool:
     if len(text) != 8 or not text.isdigit():
         return False
     try:
-        datetime.strptime(text, _PARTITION_DAY)
+        datetime.strptime(text, PARTITION_FORMAT)
     except ValueError:
         return False
     return True
