@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,14 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--project", default="requests")
+    parser.add_argument("--show-dry-run", action="store_true", help="print the question's --dry-run too")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        metavar="GEN_CORPUS_PY",
+        help="write each day's log with this generator (../shared/bench/gen_corpus.py: --lines, --seed, "
+        "--out), its events moved to that day, instead of linehaul sample's",
+    )
     args = parser.parse_args()
     from linehaul.cli import main as linehaul
     from linehaul.daily.shape import DAILY_TABLES
@@ -57,7 +65,11 @@ def main() -> int:
         store, converters = stack.blob_store(), KeptConverters()
         started = time.perf_counter()
         for number, day in enumerate(days, 1):
-            log = write_sample(Path(scratch, f"cdn-{day:%Y%m%d}.log.gz"), per_day, number, midnight(day))
+            log = Path(scratch, f"cdn-{day:%Y%m%d}.log.gz")
+            if args.corpus is None:
+                write_sample(log, per_day, number, midnight(day))
+            else:
+                _generated(args.corpus, log, per_day, number, day)
             name = log_object_name(day, log.name)
             generation = store.put(LOGS_BUCKET, name, log.read_bytes())
             ingest = IngestSettings(STAGING_BUCKET)
@@ -99,10 +111,17 @@ def main() -> int:
         print(f"  {name}: {rows:,} rows, {size:,} bytes")
     print(f"daily tables: {daily_rows:,} rows, {daily_bytes:,} bytes: 1/{raw[1] / daily_bytes:.1f} of the "
           f"raw rows' bytes; {days_held} days, {differing} rows differing from file_downloads")  # fmt: skip
+    long_rows, long_bytes = _one_long_table(daily)
+    narrow = daily["downloads_by_installer_daily"][1]
+    print(f"one long table instead (date, project, field, value, counts; computed from the narrow ones): "
+          f"{long_rows:,} rows, {long_bytes:,} bytes; a question by one field reads all of it "
+          f"({long_bytes / narrow:.1f}x the narrow table's bytes)")  # fmt: skip
     print(f"question ({' '.join(question)}): {read:,} bytes from the daily tables, {alone:,} from "
           f"file_downloads alone: {alone / read:.0f}x fewer")  # fmt: skip
     for stderr in (from_daily[1], from_rows[1]):
         print(f"  stderr: {stderr.strip()}")
+    if args.show_dry_run:
+        print(f"$ linehaul {' '.join(asked)} --dry-run\n{priced[0]}")
     same = from_daily[0] == from_rows[0]
     print(f"answers the same both ways: {same}")
     return 0 if same and not differing else 1
@@ -116,6 +135,48 @@ def _measured(client: Any, dataset: str, table: str) -> tuple[int, int]:
     config = bigquery.QueryJobConfig(dry_run=True)
     job = client.query(f"SELECT * FROM `{dataset}.{table}`", job_config=config)
     return int(rows), int(job.total_bytes_processed or 0)
+
+
+_EVENT_TIME = re.compile(rb"^((?:download|simple)\|)([^|]*)")
+
+
+def _generated(generator: Path, log: Path, lines: int, seed: int, day: date) -> None:
+    """``lines`` lines of ``generator`` (seed ``seed``) into ``log`` (gzip), every event moved to ``day`` at
+    its own time of day (a line whose time does not parse is left as it is)."""
+    import email.utils
+    import gzip
+    import subprocess
+
+    raw = log.with_suffix("")
+    subprocess.run([sys.executable, str(generator), "--lines", str(lines), "--seed", str(seed),
+                    "--out", str(raw)], check=True)  # fmt: skip
+
+    def moved(found: re.Match[bytes]) -> bytes:
+        try:
+            at = email.utils.parsedate_to_datetime(found[2].decode())
+        except (ValueError, TypeError, UnicodeDecodeError):
+            return found[0]
+        when = datetime.combine(day, at.time())
+        return found[1] + email.utils.format_datetime(when).replace("-0000", "GMT").encode()
+
+    with raw.open("rb") as source, gzip.open(log, "wb") as target:
+        for line in source:
+            target.write(_EVENT_TIME.sub(moved, line, count=1))
+    raw.unlink()
+
+
+def _one_long_table(daily: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """(rows, bytes) of one long table holding the by-field tables' rows, each with a ``field`` column
+    naming its field and the value under ``value``: the same rows, and each row's JSON text longer by
+    ``,"field":"<field>"`` and by ``value`` in place of the field's name (the emulator's pricing)."""
+    rows = size = 0
+    for name, (count, measured) in daily.items():
+        field = name.removeprefix("downloads_by_").removesuffix("_daily")
+        if field == name:
+            continue
+        rows += count
+        size += measured + count * (len(f',"field":"{field}"') + len("value") - len(field))
+    return rows, size
 
 
 def _bytes(pattern: str, text: str) -> int:

@@ -243,12 +243,17 @@ def report(stack: LocalStack, top: int = 5) -> list[str]:
 
 
 def daily_report(stack: LocalStack) -> str:
-    """One line on the daily tables: the days they hold, their rows, and whether every row is the count
-    of ``file_downloads`` (each compared with the aggregation made afresh, :mod:`linehaul.daily.check`)."""
+    """One line on the daily tables: the days they hold, their rows, every row being the count of
+    ``file_downloads`` (each compared with the aggregation made afresh, :mod:`linehaul.daily.check`);
+    RunError when a row is not (``linehaul local run`` then says so and exits 1)."""
     from linehaul.daily.shape import DAILY_TABLES
     from linehaul.gcp.daily import check_daily_tables
 
     source = TableRef(stack.project, DATASET, Table.FILE_DOWNLOADS.value)
     days, held, differing = check_daily_tables(stack.bigquery_client(), source)
-    verdict = "every row the count of file_downloads" if not differing else f"{differing} ROWS DIFFER"
+    if differing:
+        raise RunError(
+            f"daily tables: {differing} of their {held} rows differ from the count over file_downloads"
+        )
+    verdict = "every row the count of file_downloads"
     return f"daily tables: {days} days in {len(DAILY_TABLES)} tables, {held} rows, {verdict}"

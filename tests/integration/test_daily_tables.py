@@ -21,7 +21,7 @@ from linehaul import Converted, Converter
 from linehaul.daily.shape import DAILY_TABLES
 from linehaul.daily.sql import midnight
 from linehaul.gcp import BigQueryAdmin, BigQueryTableLoader, GcsBlobStore
-from linehaul.gcp.daily import BigQueryAggregator
+from linehaul.gcp.daily import BigQueryAggregator, check_daily_tables
 from linehaul.local import LocalStack
 from linehaul.logs.sample import sample_lines, write_sample
 from linehaul.pipeline.ingest import KeptConverters, ingest_log
@@ -66,7 +66,8 @@ class Month:
     ):
         suffix = uuid.uuid4().hex[:12]
         self.store, self.loader, self.admin = store, loader, admin
-        self.aggregator = BigQueryAggregator(stack.bigquery_client())
+        self.client = stack.bigquery_client()
+        self.aggregator = BigQueryAggregator(self.client)
         self.logs, self.bucket, self.dataset = f"logs-{suffix}", f"staging-{suffix}", f"daily_{suffix}"
         for bucket in (self.logs, self.bucket):
             stack.storage_client().create_bucket(bucket)
@@ -132,6 +133,15 @@ def test_a_month_delivered_out_of_order_with_late_logs_ends_in_step(month: Month
     runs.append(month.publish())
     runs.append(month.publish())  # nothing new: no day read again
     assert month.differences() == []
+    source = TableRef(PROJECT, month.dataset, "file_downloads")
+    days_held, rows_held, differing = check_daily_tables(month.client, source)
+    assert (days_held, differing) == (len(DAYS), 0)
+    assert rows_held > 0
+    month.admin.query(
+        f"UPDATE `{PROJECT}.{month.dataset}.downloads_by_installer_daily` SET downloads = downloads + 1 "
+        "WHERE installer = 'pip'"
+    )  # what the check is for: a daily row that is not the count
+    assert check_daily_tables(month.client, source)[2] > 0
     days = [len((report.daily or {})["days"]) for report in runs]
     assert days == [15, 15 + len(late), 0]
     jobs = [
