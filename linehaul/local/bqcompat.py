@@ -60,6 +60,9 @@ proxy in front of the emulator could answer the 409, but not make a load atomic 
   (``DAYOFWEEK``, which the emulator gets right).
 - load errors: :mod:`linehaul.local.bqloads` replaces ``_handle_load_job_with_async_envelope`` and is
   called by the atomic load (its table has each case).
+- speed, not behaviour: sqlglot's ``Dialect.parse`` is wrapped by
+  :func:`linehaul.local.bqparse.remembering_parses` (the emulator parses a job's SQL about twenty times;
+  later parses of a text are copies of the first).
 - query jobs writing a table's partition, and when each partition was written:
   :mod:`linehaul.local.bqdestinations` (its table has each case); the atomic load records the partitions
   it wrote there.
@@ -157,6 +160,11 @@ def apply() -> None:
         from linehaul.local.bqtimestamps import reading_bigquery_timestamps
 
         _replace_attribute(executor, "_load_path_into_target", reading_bigquery_timestamps)
+        from sqlglot.dialects.dialect import Dialect
+
+        from linehaul.local.bqparse import remembering_parses
+
+        _replace_attribute(Dialect, "parse", remembering_parses)
         _applied = True
 
 
