@@ -37,10 +37,16 @@ Partitions = Mapping[date, PartitionState]
 
 def in_step(source: PartitionState | None, daily: PartitionState | None) -> bool:
     """Whether a daily partition (None: there is none) holds the counts of the ``file_downloads`` partition
-    of its day (None: no row that day)."""
+    of its day (None: no row that day). A partition listed with no row is none: BigQuery may list one whose
+    rows were all deleted, and an aggregation of no row writes none."""
+    source, daily = _holding(source), _holding(daily)
     if source is None:
         return daily is None
     return daily is not None and daily.modified >= source.modified
+
+
+def _holding(state: PartitionState | None) -> PartitionState | None:
+    return None if state is None or state.rows == 0 else state
 
 
 def stale_days(source: Partitions, daily: Partitions) -> set[date]:

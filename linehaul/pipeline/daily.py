@@ -95,6 +95,7 @@ class DailyTally:
     jobs_reused: int = 0
     metadata_queries: int = 0
     days_left: int = 0  # days due that it left for the next runs
+    failed_this_hour: int = 0  # (day, table) pairs due whose job of this hour failed in an earlier run
     failed: list[dict[str, str]] = field(default_factory=list)  # {"job", "table", "day", "reason", "message"}
 
 
@@ -143,6 +144,38 @@ def plan(
         for day, tables in due.items()
         for table in tables
     ]
+
+
+def choose_days(
+    aggregator: Aggregator,
+    found: Mapping[str, Partitions],
+    source: TableRef,
+    due: Mapping[date, Sequence[DailyTable]],
+    limit: int,
+    now: datetime,
+    retries: Retries,
+    tally: DailyTally,
+) -> dict[date, list[DailyTable]]:
+    """The ``limit`` most recent ``due`` days, each with its tables but those whose job of this hour failed
+    already (they are tried again the next hour, under a new id): a table whose jobs always fail (access
+    denied, a table laid out by hand) leaves its days due, and would otherwise hold back every older day of
+    every table. A day left with no table does not count against ``limit``."""
+    rows = found.get(source.table, {})
+    chosen: dict[date, list[DailyTable]] = {}
+    for day in sorted(due, reverse=True):
+        if len(chosen) == limit:
+            break
+        tables = []
+        for table in due[day]:
+            job_id = aggregate_job_id(source, table, day, rows.get(day), now)
+            earlier = retries.call(partial(aggregator.job, job_id))
+            if earlier is not None and earlier.state == "DONE" and earlier.failed:
+                tally.failed_this_hour += 1
+            else:
+                tables.append(table)
+        if tables:
+            chosen[day] = tables
+    return chosen
 
 
 def run_jobs(
@@ -199,9 +232,10 @@ def keep_daily_tables(
         found: Mapping[str, Partitions] = retries.call(partial(aggregator.partitions, source, names))
         tally.metadata_queries += 1
         due = days_due(found, source.table, staged, now(), grace)
-        chosen = sorted(due, reverse=True)[: settings.daily_days_per_run]
+        limit = settings.daily_days_per_run
+        chosen = choose_days(aggregator, found, source, due, limit, now(), retries, tally)
         tally.days_left += len(due) - len(chosen)
-        jobs += plan(found, source, {day: due[day] for day in chosen}, now())
+        jobs += plan(found, source, chosen, now())
     if not jobs:
         return True
     lease.record({"kind": DAILY, "jobs": [job.to_json() for job in jobs]}, now())

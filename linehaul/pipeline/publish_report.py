@@ -80,7 +80,10 @@ class PublishReport:
         severity = "INFO"
         if self.quarantined:
             severity = "WARNING"
-        if self.failure is not None or self.stopped == "failed jobs" or (self.daily or {}).get("failed"):
+        daily = self.daily or {}
+        if self.failure is not None or self.stopped == "failed jobs" or daily.get("failed"):
+            severity = "ERROR"
+        if daily.get("failed_this_hour"):  # still failing: said again every run until the next hour's try
             severity = "ERROR"
         return {"severity": severity, "message": self.message(), **asdict(self)}
 
@@ -97,5 +100,10 @@ def _daily_sentence(daily: dict[str, Any] | None) -> str:
         sentence += (
             f"; aggregation job {failed['job']} of {failed['table']} for {failed['day']} failed "
             f"({failed['reason']}: {failed['message']}): the day stays out of step, tried again next hour"
+        )
+    if daily.get("failed_this_hour"):
+        sentence += (
+            f"; {daily['failed_this_hour']} aggregation jobs failed earlier this hour (their days stay out "
+            "of step, tried again next hour; older days go on)"
         )
     return sentence

@@ -185,3 +185,37 @@ def test_what_no_daily_table_answers_is_read_from_the_rows(
     where = count_by(daily, "installer", where="project = 'requests'", window=window)
     assert daily.reads == ("file_downloads",)
     assert where == count_by(database, "installer", where="project = 'requests'", window=window)
+
+
+MORE_QUESTIONS: list[dict[str, Any]] = [  # a reviewer's, over every mirror rule and more windows
+    {"fields": "day"},
+    {"fields": "month", "mirrors": Mirrors.ONLY},
+    {"fields": "year"},
+    {"fields": "python", "filters": (("python", ("3.12", "3.11")),)},
+    {"fields": "version", "filters": (("version", ("2.31.0",)),), "projects": ("Requests",)},
+    {"fields": "project", "top": 2, "mirrors": Mirrors.EXCLUDE},
+    {"fields": "installer", "pivot": "week", "top": 2, "order": "value"},
+    {"fields": "distro,day", "mirrors": Mirrors.EXCLUDE},
+    {"fields": "cpu", "pivot": "project", "top": 3},
+    {"fields": "implementation", "projects": ("no-such-project",)},
+    {"fields": "system", "filters": (("system", ("linux",)),), "mirrors": Mirrors.ONLY},
+    {"fields": "ci"},
+    {"fields": (), "projects": ("numpy", "REQUESTS")},
+]
+MORE_WINDOWS = [
+    TimeWindow(),
+    TimeWindow(DAYS[1], None),
+    TimeWindow(None, DAYS[0]),
+    TimeWindow(date(2026, 10, 1), date(2026, 12, 31)),
+    TimeWindow(days=1),
+]
+
+
+@pytest.mark.parametrize("window", MORE_WINDOWS, ids=[repr(window) for window in MORE_WINDOWS])
+@pytest.mark.parametrize("stale", [(), (DAYS[0],)], ids=["in-step", "first-stale"])
+@pytest.mark.parametrize("question", MORE_QUESTIONS, ids=[str(question) for question in MORE_QUESTIONS])
+def test_more_questions_answer_the_same_either_way(
+    question: dict[str, Any], stale: tuple[date, ...], window: TimeWindow, database: Database
+) -> None:
+    daily = DailyDuckDB(database, frozenset(stale))
+    assert ask(daily, question, window) == ask(database, question, window)

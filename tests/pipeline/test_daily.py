@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from linehaul import Converted, Converter
+from linehaul.daily.freshness import PartitionState, days_held, stale_days
 from linehaul.daily.shape import DAILY_TABLES
 from linehaul.daily.sql import midnight
 from linehaul.logs.sample import sample_lines
@@ -240,12 +241,31 @@ def test_a_failed_aggregation_job_is_an_error_and_is_tried_again_the_next_hour()
     assert failed.log_record()["severity"] == "ERROR"
     assert "failed (accessDenied: Access Denied" in failed.message()
     del cloud.warehouse.refusals[installer]
-    same_hour = cloud.publish()  # the same job ids: found failed, not submitted again
+    same_hour = cloud.publish()  # the same job ids: found failed, not submitted again, said again
     assert same_hour.daily is not None
-    assert same_hour.daily["jobs_submitted"] == 0
-    assert len(same_hour.daily["failed"]) == 3
+    assert (same_hour.daily["jobs_submitted"], same_hour.daily["failed_this_hour"]) == (0, 3)
+    assert same_hour.log_record()["severity"] == "ERROR"
+    assert "3 aggregation jobs failed earlier this hour" in same_hour.message()
     cloud.clock.advance(3600)
     assert cloud.publish().log_record()["severity"] == "INFO"
+    assert cloud.differences() == []
+
+
+def test_a_table_whose_jobs_always_fail_holds_back_no_other_table_or_day() -> None:
+    cloud = Cloud(DAYS, daily_days_per_run=2)
+    installer = TableRef("proj", "pypi", "downloads_by_installer_daily")
+    cloud.warehouse.refusals[installer] = LoadError("accessDenied", "Access Denied")
+    for _ in range(3):  # the most recent days' installer jobs fail, and the runs go on to older days
+        cloud.publish()
+    assert cloud.days_aggregated() == set(DAYS)
+    working = [table for table in DAILY_TABLES if table.name != installer.table]
+    assert all({row["date"] for row in cloud.warehouse.daily_rows(replace(DOWNLOADS, table=table.name))}
+               == set(DAYS) for table in working)  # fmt: skip
+    assert cloud.warehouse.daily_rows(installer) == []
+    del cloud.warehouse.refusals[installer]
+    cloud.clock.advance(3600)  # the next hour: the installer's days are tried again, under new ids
+    for _ in range(3):
+        cloud.publish()
     assert cloud.differences() == []
 
 
@@ -254,3 +274,14 @@ def test_every_dataset_gets_its_daily_tables() -> None:
     cloud.publish()
     assert cloud.differences() == []
     assert cloud.differences(TableRef("other", "copy", "file_downloads")) == []
+
+
+def test_a_partition_listed_without_rows_is_no_partition() -> None:
+    """BigQuery may list a partition whose rows were all deleted; an aggregation of no row writes none."""
+    day, before, after = DAYS[0], LATER, LATER + timedelta(hours=1)
+    emptied = {day: PartitionState(0, before)}
+    assert stale_days(emptied, {}) == set()  # not aggregated again on every run
+    assert days_held(emptied, {}, day, day) == ({day}, set())
+    assert stale_days({}, {day: PartitionState(0, after)}) == set()
+    assert stale_days(emptied, {day: PartitionState(3, after)}) == {day}  # counts of deleted rows: stale
+    assert stale_days({day: PartitionState(5, after)}, {day: PartitionState(0, after)}) == {day}
