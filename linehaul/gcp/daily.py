@@ -13,7 +13,7 @@ is read): each partition's rows and when data was last written to it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date
 from typing import Any
 
@@ -29,12 +29,39 @@ from linehaul.gcp.bigquery import _FAILURES, BigQueryTableLoader
 from linehaul.pipeline.naming import PARTITION_PATTERN, Partition
 from linehaul.pipeline.ports import JobExistsError, LoadJob, TableLoaderError, TableRef
 
-__all__ = ["BigQueryAggregator", "check_daily_tables", "partition_decorator"]
+__all__ = [
+    "BigQueryAggregator",
+    "check_daily_tables",
+    "partition_decorator",
+    "partition_states",
+    "partitions_sql",
+]
 
 
 def partition_decorator(table: TableRef, day: date) -> str:
     """``project.dataset.table$YYYYMMDD``: one day's partition, as a job's destination."""
     return f"{table}${Partition.of_day(day)}"
+
+
+def partitions_sql(project: str, dataset: str) -> str:
+    """The day partitions of the tables of ``project.dataset`` named in ``@table_names`` (ARRAY<STRING>):
+    each one's rows and when data was last written to it (partition metadata: no table data is read)."""
+    return (
+        "SELECT table_name, partition_id, total_rows, last_modified_time\n"
+        f"FROM `{project}.{dataset}.INFORMATION_SCHEMA.PARTITIONS`\n"
+        "WHERE table_name IN UNNEST(@table_names)\n"
+        f"  AND REGEXP_CONTAINS(partition_id, r'^{PARTITION_PATTERN}$')"
+    )
+
+
+def partition_states(rows: Iterable[Any], names: Sequence[str]) -> dict[str, Partitions]:
+    """The partitions of each table of ``names`` (none for a table without one), from the rows of
+    :func:`partitions_sql`."""
+    found: dict[str, dict[date, PartitionState]] = {name: {} for name in names}
+    for name, partition, count, modified in (tuple(row.values()) for row in rows):
+        state = PartitionState(int(count or 0), modified.astimezone(UTC))
+        found.setdefault(str(name), {})[Partition(str(partition)).day] = state
+    return dict(found)
 
 
 def _parameter(parameter: Parameter) -> bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter:
@@ -59,12 +86,7 @@ class BigQueryAggregator:
 
     def partitions(self, source: TableRef, tables: Sequence[str]) -> Mapping[str, Partitions]:
         names = [source.table, *tables]
-        sql = (
-            "SELECT table_name, partition_id, total_rows, last_modified_time\n"
-            f"FROM `{source.project}.{source.dataset}.INFORMATION_SCHEMA.PARTITIONS`\n"
-            "WHERE table_name IN UNNEST(@table_names)\n"
-            f"  AND REGEXP_CONTAINS(partition_id, r'^{PARTITION_PATTERN}$')"
-        )
+        sql = partitions_sql(source.project, source.dataset)
         config = bigquery.QueryJobConfig(
             query_parameters=[bigquery.ArrayQueryParameter("table_names", "STRING", names)]
         )
@@ -74,11 +96,7 @@ class BigQueryAggregator:
         except _FAILURES as error:
             where = f"{source.project}.{source.dataset}"
             raise TableLoaderError(f"read the partitions of {where}: {error}") from error
-        found: dict[str, dict[date, PartitionState]] = {name: {} for name in names}
-        for name, partition, count, modified in (tuple(row.values()) for row in rows):
-            day = Partition(str(partition)).day
-            found[str(name)][day] = PartitionState(int(count or 0), modified.astimezone(UTC))
-        return found
+        return partition_states(rows, names)
 
     def start_aggregate(self, job_id: str, source: TableRef, table: DailyTable, day: date) -> None:
         parameters = Parameters(BIGQUERY)

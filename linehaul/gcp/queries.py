@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from google.api_core.exceptions import GoogleAPICallError
@@ -28,10 +28,11 @@ from linehaul.analysis.dimensions import BIGQUERY, Dialect, Parameter
 from linehaul.analysis.engine import DataSpan, SqlQuery
 from linehaul.analysis.errors import QueryError
 from linehaul.analysis.selection import TimeWindow
-from linehaul.daily.freshness import Partitions, PartitionState
+from linehaul.daily.freshness import Partitions
 from linehaul.daily.shape import DAILY_TABLES, DailyTable
 from linehaul.gcp.clients import bigquery_client
 from linehaul.gcp.costs import DEFAULT_DATASET, DEFAULT_MAX_BYTES_BILLED, human_bytes
+from linehaul.gcp.daily import partition_states, partitions_sql
 from linehaul.pipeline.naming import PARTITION_PATTERN, Partition
 from linehaul.tables import Table
 
@@ -250,20 +251,13 @@ class BigQueryEngine:
 
     def _partition_states(self, names: Sequence[str]) -> dict[str, Partitions]:
         query = SqlQuery(
-            "SELECT table_name, partition_id, total_rows, last_modified_time\n"
-            f"FROM `{self.project}.{self.dataset}.INFORMATION_SCHEMA.PARTITIONS`\n"
-            "WHERE table_name IN UNNEST(@table_names)\n"
-            f"  AND REGEXP_CONTAINS(partition_id, r'^{PARTITION_PATTERN}$')",
+            partitions_sql(self.project, self.dataset),
             (Parameter("table_names", "ARRAY<STRING>", tuple(names)),),
             "when each day's partitions were written",
         )
         self.metadata_queries += 1
         _, rows = self._rows(query.text, self._config(query, dry_run=False))
-        found: dict[str, dict[date, PartitionState]] = {}
-        for name, partition, count, modified in (tuple(row.values()) for row in rows):
-            state = PartitionState(int(count or 0), _plain(modified))
-            found.setdefault(str(name), {})[Partition(str(partition)).day] = state
-        return dict(found)
+        return partition_states(rows, names)
 
     def data_span(self, table: Table) -> DataSpan | None:
         """The first and last day partitions of ``table`` (partition metadata: no table data is read; asked
