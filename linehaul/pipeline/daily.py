@@ -31,7 +31,7 @@ same rows. The exactly-once mechanism of the loads carries over:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -45,7 +45,7 @@ from linehaul.pipeline.daily_ports import Aggregator
 from linehaul.pipeline.lease import Lease
 from linehaul.pipeline.naming import Partition
 from linehaul.pipeline.ports import BlobStore, JobExistsError, LoadJob, TableRef
-from linehaul.pipeline.retries import Retries
+from linehaul.pipeline.retries import DEFAULT_RETRIES, Retries
 from linehaul.pipeline.settings import PublishSettings
 from linehaul.tables import Table
 
@@ -225,13 +225,9 @@ def keep_daily_tables(
     while the jobs ran (the lease keeps them)."""
     if not settings.daily_days_per_run:
         return True
-    staged = set(staged_partitions(store, settings.staging_bucket, retries))
-    grace, jobs = timedelta(seconds=settings.daily_grace_seconds), []
-    names = [table.name for table in DAILY_TABLES]
-    for source in settings.destinations(Table.FILE_DOWNLOADS):
-        found: Mapping[str, Partitions] = retries.call(partial(aggregator.partitions, source, names))
+    jobs: list[AggregateJob] = []
+    for source, found, due in _due_by_dataset(aggregator, store, settings, now(), retries):
         tally.metadata_queries += 1
-        due = days_due(found, source.table, staged, now(), grace)
         limit = settings.daily_days_per_run
         chosen = choose_days(aggregator, found, source, due, limit, now(), retries, tally)
         tally.days_left += len(due) - len(chosen)
@@ -264,9 +260,20 @@ def finish_daily_batch(
 def days_waiting(aggregator: Aggregator, store: BlobStore, settings: PublishSettings, now: datetime) -> int:
     """How many complete days of all the datasets are not in step yet (reads metadata and a listing only:
     for the local runner, which sends the publisher messages until none is left)."""
-    staged = set(staged_partitions(store, settings.staging_bucket))
+    return sum(len(due) for _, _, due in _due_by_dataset(aggregator, store, settings, now))
+
+
+def _due_by_dataset(
+    aggregator: Aggregator,
+    store: BlobStore,
+    settings: PublishSettings,
+    now: datetime,
+    retries: Retries = DEFAULT_RETRIES,
+) -> Iterator[tuple[TableRef, Mapping[str, Partitions], dict[date, list[DailyTable]]]]:
+    """For each destination of ``file_downloads``: its partitions and the daily tables', and the days due
+    (one listing of the staging bucket, one metadata query a dataset)."""
+    staged = set(staged_partitions(store, settings.staging_bucket, retries))
     grace, names = timedelta(seconds=settings.daily_grace_seconds), [table.name for table in DAILY_TABLES]
-    return sum(
-        len(days_due(aggregator.partitions(source, names), source.table, staged, now, grace))
-        for source in settings.destinations(Table.FILE_DOWNLOADS)
-    )
+    for source in settings.destinations(Table.FILE_DOWNLOADS):
+        found: Mapping[str, Partitions] = retries.call(partial(aggregator.partitions, source, names))
+        yield source, found, days_due(found, source.table, staged, now, grace)
